@@ -1,0 +1,33 @@
+/**
+ * The contracts of src/learn. Estimators follow scikit-learn's: the constructor only stores
+ * parameters, `fit` validates, sets learned fields (ending in `_`) and returns `this`,
+ * predicting before fit throws KEEL_E_NOT_FITTED.
+ */
+
+/** A dense row-major matrix of float64 features; NaN means missing. */
+export interface Matrix {
+  readonly nRows: number;
+  readonly nCols: number;
+  /** data[row * nCols + col] */
+  readonly data: Float64Array;
+  readonly names: readonly string[];
+}
+
+/** A binary classifier over a Matrix; y holds 0 and 1. */
+export interface Classifier {
+  /** A short stable kind name used in the model format: 'logistic_regression', 'gradient_boosting', 'random_forest'. */
+  readonly kind: string;
+  getParams(): Record<string, unknown>;
+  fit(X: Matrix, y: Float64Array, options?: FitOptions): this;
+  /** P(y = 1) per row. */
+  predictProba(X: Matrix): Float64Array;
+  /** Learned state plus parameters, as plain JSON data (no code). */
+  toJSON(): unknown;
+}
+
+export interface FitOptions {
+  /** An evaluation set for early stopping (gradient boosting). */
+  eval?: { X: Matrix; y: Float64Array };
+  /** Called now and then with progress (0..1) on long fits. */
+  onProgress?: (fraction: number, message?: string) => void;
+}

@@ -1,0 +1,130 @@
+/**
+ * The contracts of src/track: one async store interface for runs and the model registry, with
+ * SQLite as the embedded default (SqliteStore) and PostgreSQL to come behind the same interface;
+ * and one artifact store interface (FsArtifactStore now, S3 later).
+ */
+
+export type RunStatus = 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED';
+export type ParamValue = string | number | boolean;
+
+export interface Experiment {
+  id: string;
+  name: string;
+  createdAt: string; // ISO 8601
+}
+
+export interface RunInfo {
+  id: string;
+  experimentId: string;
+  experimentName: string;
+  name: string | null;
+  status: RunStatus;
+  startTime: string;
+  endTime: string | null;
+  gitCommit: string | null;
+  error: string | null;
+}
+
+export interface MetricPoint {
+  key: string;
+  value: number;
+  step: number;
+  timestamp: string;
+}
+
+export interface ArtifactRef {
+  /** Name within the run, e.g. "model/model.json" or "reports/validation.json". */
+  name: string;
+  sha256: string;
+  size: number;
+  /** Where the bytes live: a path under .keel/artifacts (content-addressed) or later s3://... */
+  uri: string;
+}
+
+export interface DatasetInput {
+  name: string;
+  sha256: string;
+  /** Where the data came from (a path or URL), informational. */
+  source: string;
+  rows: number;
+  /** How the run used it: 'train', 'validation', 'test', 'raw'... */
+  context: string;
+}
+
+export interface RunDetail extends RunInfo {
+  params: Record<string, string>;
+  /** The last value of each metric. */
+  metrics: Record<string, number>;
+  tags: Record<string, string>;
+  artifacts: ArtifactRef[];
+  inputs: DatasetInput[];
+}
+
+export interface RegisteredModel {
+  name: string;
+  description: string | null;
+  createdAt: string;
+  latestVersion: number | null;
+  aliases: Record<string, number>;
+}
+
+export interface ModelVersion {
+  name: string;
+  version: number;
+  runId: string | null;
+  /** The artifact that holds the model document (model.json). */
+  artifact: ArtifactRef;
+  createdAt: string;
+  description: string | null;
+  aliases: string[];
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string; // 'create_model', 'create_version', 'set_alias', 'delete_alias'
+  model: string;
+  alias: string | null;
+  fromVersion: number | null;
+  toVersion: number | null;
+  reason: string | null;
+}
+
+export interface TrackingStore {
+  // experiments
+  getOrCreateExperiment(name: string): Promise<Experiment>;
+  listExperiments(): Promise<Experiment[]>;
+  // runs
+  createRun(opts: { experiment: string; name?: string; tags?: Record<string, string>; gitCommit?: string | null }): Promise<RunInfo>;
+  logParams(runId: string, params: Record<string, ParamValue>): Promise<void>;
+  logMetrics(runId: string, metrics: Record<string, number>, step?: number): Promise<void>;
+  setTags(runId: string, tags: Record<string, string>): Promise<void>;
+  logDatasetInput(runId: string, input: DatasetInput): Promise<void>;
+  /** Record an artifact already written to the artifact store. */
+  logArtifact(runId: string, ref: ArtifactRef): Promise<void>;
+  endRun(runId: string, status: Exclude<RunStatus, 'RUNNING'>, error?: string): Promise<void>;
+  getRun(runId: string): Promise<RunDetail>;
+  listRuns(opts?: { experiment?: string; limit?: number }): Promise<RunInfo[]>;
+  metricHistory(runId: string, key: string): Promise<MetricPoint[]>;
+  // registry
+  /** Creates the registered model if needed and adds the next version, in one transaction. */
+  createModelVersion(opts: { name: string; runId: string | null; artifact: ArtifactRef; description?: string; actor?: string }): Promise<ModelVersion>;
+  getModelVersion(name: string, version: number): Promise<ModelVersion>;
+  getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion | null>;
+  /** Points alias at version (moving it if held by another), recorded in the audit log. */
+  setAlias(name: string, alias: string, version: number, opts?: { actor?: string; reason?: string }): Promise<void>;
+  deleteAlias(name: string, alias: string, opts?: { actor?: string; reason?: string }): Promise<void>;
+  getRegisteredModel(name: string): Promise<RegisteredModel>;
+  listRegisteredModels(): Promise<RegisteredModel[]>;
+  listModelVersions(name: string): Promise<ModelVersion[]>;
+  auditLog(name?: string): Promise<AuditEntry[]>;
+  close(): Promise<void>;
+}
+
+export interface ArtifactStore {
+  /** Store bytes content-addressed; the same content is stored once. */
+  put(name: string, data: Uint8Array | string): Promise<ArtifactRef>;
+  get(ref: ArtifactRef | string): Promise<Buffer>;
+  exists(ref: ArtifactRef | string): Promise<boolean>;
+}
