@@ -31,3 +31,20 @@ export interface FitOptions {
   /** Called now and then with progress (0..1) on long fits. */
   onProgress?: (fraction: number, message?: string) => void;
 }
+
+/**
+ * What a model takes and gives: the input columns with the schema rules they were trained under
+ * (types, nullability, ranges, allowed categories) and the target's classes. Serving validates
+ * requests against `inputs`.
+ */
+export interface Signature {
+  inputs: import('../data/schema.js').ColumnSpec[];
+  target: { name: string; classes: [string, string]; positive: string };
+}
+
+/** What serving and the pipeline need from a trained model bundle (learn/model.ts `Model`). */
+export interface Predictor {
+  readonly signature: Signature;
+  /** P(positive) per row, and the predicted class label at threshold 0.5 (or the model's threshold). */
+  predictFrame(frame: import('../data/frame.js').Frame): { probability: Float64Array; label: string[] };
+}
