@@ -18,6 +18,8 @@ const PIPELINE = Symbol.for('keel.pipeline');
 /** What a step function gets besides its inputs. */
 export interface StepContext<P> {
   readonly params: Readonly<P>;
+  /** The project configuration the runner was given (keel.yaml with overrides), read-only. */
+  readonly config: Readonly<Record<string, unknown>>;
   /** The step's own name. */
   readonly step: string;
   readonly run: RunHandle;

@@ -25,6 +25,8 @@ export interface RunOptions {
   paramOverrides?: Record<string, string>;
   /** Param values given programmatically (take precedence over overrides). */
   params?: Record<string, unknown>;
+  /** The project configuration handed to steps as `ctx.config` (the CLI passes keel.yaml's). */
+  config?: Record<string, unknown>;
   experiment?: string;
   runName?: string;
   tags?: Record<string, string>;
@@ -66,7 +68,7 @@ export async function runPipeline<P extends Record<string, unknown>>(pipeline: P
 
   try {
     await handle.logParams(flattenParams(params));
-    await executeSteps(pipeline, params, handle, logger, emit, outputs, stepSeconds);
+    await executeSteps(pipeline, params, Object.freeze({ ...(options.config ?? {}) }), handle, logger, emit, outputs, stepSeconds);
     const seconds = (performance.now() - t0) / 1000;
     await store.logMetrics(run.id, { 'pipeline.seconds': round(seconds) });
     await store.endRun(run.id, 'FINISHED');
@@ -84,6 +86,7 @@ export async function runPipeline<P extends Record<string, unknown>>(pipeline: P
 async function executeSteps<P extends Record<string, unknown>>(
   pipeline: Pipeline<P>,
   params: P,
+  config: Readonly<Record<string, unknown>>,
   run: RunHandle,
   logger: Logger,
   emit: (e: PipelineEvent) => void,
@@ -100,6 +103,7 @@ async function executeSteps<P extends Record<string, unknown>>(
       const inputs = Object.fromEntries(entries);
       const ctx: StepContext<unknown> = {
         params,
+        config,
         step: s.name,
         run,
         logger: logger.child({ step: s.name }),
