@@ -1,0 +1,166 @@
+/**
+ * Random forest of probability trees on the same binned tree builder: each tree sees a bootstrap
+ * sample (as integer row weights) and a random subset of features at each node; a leaf holds the
+ * share of positives, and the forest averages them. Out-of-bag ROC-AUC is available after fit.
+ */
+import { z } from 'zod';
+import { KeelError } from '../core/errors.js';
+import { Rng } from '../core/random.js';
+import { assertFitted, checkWidth, checkXy } from './base.js';
+import { treeImportance } from './gbdt.js';
+import { rocAuc } from './metrics.js';
+import { applyBins, fitBins } from './tree/binning.js';
+import { treeFromJSON, TreeJSONSchema, treeToJSON } from './tree/serialize.js';
+import { predictTree, type Tree, TreeBuilder } from './tree/tree.js';
+import type { Classifier, FitOptions, Matrix } from './types.js';
+
+export interface RandomForestParams {
+  nEstimators: number;
+  maxDepth: number;
+  minSamplesLeaf: number;
+  /** 'sqrt', 'log2', or a fraction of features in (0, 1]. */
+  maxFeatures: 'sqrt' | 'log2' | number;
+  bootstrap: boolean;
+  maxBins: number;
+  seed: number;
+}
+
+export const randomForestDefaults: RandomForestParams = {
+  nEstimators: 100,
+  maxDepth: 12,
+  minSamplesLeaf: 1,
+  maxFeatures: 'sqrt',
+  bootstrap: true,
+  maxBins: 254,
+  seed: 42,
+};
+
+export class RandomForestClassifier implements Classifier {
+  readonly kind = 'random_forest';
+  readonly params: RandomForestParams;
+  trees_: Tree[] = [];
+  nFeatures_ = 0;
+  featureNames_: string[] = [];
+  oobScore_: number | null = null;
+  private fitted = false;
+
+  constructor(params: Partial<RandomForestParams> = {}) {
+    this.params = { ...randomForestDefaults, ...params };
+  }
+
+  getParams(): Record<string, unknown> {
+    return { ...this.params };
+  }
+
+  fit(X: Matrix, y: Float64Array, options: FitOptions = {}): this {
+    const p = this.params;
+    checkXy(X, y, 'RandomForestClassifier');
+    if (p.nEstimators < 1 || p.maxDepth < 1) throw new KeelError('KEEL_E_USAGE', `RandomForestClassifier: invalid parameters ${JSON.stringify(p)}`);
+    const n = X.nRows;
+    const F = X.nCols;
+    const mapper = fitBins(X, p.maxBins);
+    const bins = applyBins(X, mapper);
+    const fraction =
+      p.maxFeatures === 'sqrt' ? Math.sqrt(F) / F : p.maxFeatures === 'log2' ? Math.max(1, Math.log2(F)) / F : Math.min(1, Math.max(1 / F, p.maxFeatures));
+    const builder = new TreeBuilder(bins, F, mapper.edges, {
+      maxDepth: p.maxDepth,
+      minChildSamples: p.minSamplesLeaf,
+      minChildWeight: 0,
+      lambda: 0,
+      minSplitGain: 1e-12,
+      featureFraction: fraction,
+    });
+    const rng = new Rng(p.seed);
+    const grad = new Float64Array(n);
+    const hess = new Float64Array(n);
+    const oobSum = new Float64Array(n);
+    const oobCount = new Float64Array(n);
+    const trees: Tree[] = [];
+    const rowsBuf = new Int32Array(n);
+    for (let t = 0; t < p.nEstimators; t++) {
+      hess.fill(0);
+      if (p.bootstrap) for (let i = 0; i < n; i++) hess[rng.int(n)] += 1;
+      else hess.fill(1);
+      let m = 0;
+      for (let i = 0; i < n; i++) {
+        grad[i] = -y[i] * hess[i];
+        if (hess[i] > 0) rowsBuf[m++] = i;
+      }
+      const tree = builder.grow(rowsBuf.subarray(0, m), grad, hess, rng);
+      trees.push(tree);
+      if (p.bootstrap)
+        for (let i = 0; i < n; i++)
+          if (hess[i] === 0) {
+            oobSum[i] += predictTree(tree, X.data, i * F);
+            oobCount[i]++;
+          }
+      if (options.onProgress && (t + 1) % 25 === 0) options.onProgress((t + 1) / p.nEstimators, `tree ${t + 1}/${p.nEstimators}`);
+    }
+    if (p.bootstrap) {
+      const idx: number[] = [];
+      for (let i = 0; i < n; i++) if (oobCount[i] > 0) idx.push(i);
+      const yy = Float64Array.from(idx, (i) => y[i]);
+      const pp = Float64Array.from(idx, (i) => oobSum[i] / oobCount[i]);
+      const pos = yy.reduce((a, b) => a + b, 0);
+      this.oobScore_ = pos > 0 && pos < yy.length ? rocAuc(yy, pp) : null;
+    }
+    this.trees_ = trees;
+    this.nFeatures_ = F;
+    this.featureNames_ = [...X.names];
+    this.fitted = true;
+    return this;
+  }
+
+  predictProba(X: Matrix): Float64Array {
+    assertFitted(this.fitted, 'RandomForestClassifier');
+    checkWidth(X, this.nFeatures_, 'RandomForestClassifier');
+    const out = new Float64Array(X.nRows);
+    const F = X.nCols;
+    for (const tree of this.trees_) for (let i = 0; i < X.nRows; i++) out[i] += predictTree(tree, X.data, i * F);
+    const k = this.trees_.length;
+    for (let i = 0; i < out.length; i++) out[i] /= k;
+    return out;
+  }
+
+  featureImportance(kind: 'gain' | 'split' = 'gain'): Record<string, number> {
+    assertFitted(this.fitted, 'RandomForestClassifier');
+    return treeImportance(this.trees_, this.featureNames_, kind);
+  }
+
+  toJSON(): unknown {
+    assertFitted(this.fitted, 'RandomForestClassifier');
+    return {
+      params: this.params,
+      state: { nFeatures: this.nFeatures_, featureNames: this.featureNames_, oobScore: this.oobScore_, trees: this.trees_.map(treeToJSON) },
+    };
+  }
+
+  static fromJSON(doc: unknown): RandomForestClassifier {
+    const d = RfJSON.parse(doc);
+    const m = new RandomForestClassifier(d.params);
+    m.nFeatures_ = d.state.nFeatures;
+    m.featureNames_ = d.state.featureNames;
+    m.oobScore_ = d.state.oobScore;
+    m.trees_ = d.state.trees.map((t) => treeFromJSON(t, d.state.nFeatures));
+    m.fitted = true;
+    return m;
+  }
+}
+
+const RfJSON = z.object({
+  params: z.object({
+    nEstimators: z.number().int(),
+    maxDepth: z.number().int(),
+    minSamplesLeaf: z.number(),
+    maxFeatures: z.union([z.enum(['sqrt', 'log2']), z.number()]),
+    bootstrap: z.boolean(),
+    maxBins: z.number().int(),
+    seed: z.number().int(),
+  }),
+  state: z.object({
+    nFeatures: z.number().int().nonnegative(),
+    featureNames: z.array(z.string()),
+    oobScore: z.number().nullable(),
+    trees: z.array(TreeJSONSchema),
+  }),
+});

@@ -1,0 +1,15 @@
+export { FeaturePipeline } from './features.js';
+export type { FeaturePipelineParams } from './features.js';
+export { RandomForestClassifier, randomForestDefaults } from './forest.js';
+export type { RandomForestParams } from './forest.js';
+export { GradientBoostingClassifier, gradientBoostingDefaults } from './gbdt.js';
+export type { GradientBoostingParams } from './gbdt.js';
+export { LogisticRegression, logisticDefaults } from './logistic.js';
+export type { LogisticRegressionParams } from './logistic.js';
+export { binaryMetrics, confusionMatrix, logLoss, rocAuc } from './metrics.js';
+export type { BinaryMetrics } from './metrics.js';
+export { MODEL_FORMAT, MODEL_FORMAT_VERSION, Model, registerClassifierKind } from './model.js';
+export type { ModelDocument } from './model.js';
+export { stratifiedSplit } from './split.js';
+export type { SplitIndices } from './split.js';
+export type { Classifier, FitOptions, Matrix, Predictor, Signature } from './types.js';

@@ -1,0 +1,119 @@
+/**
+ * Model: a trained bundle (feature pipeline + classifier + input signature + metadata) and its
+ * file format, a versioned JSON document. Loading validates the document with zod and builds
+ * objects from data only: nothing in a model file is ever evaluated as code.
+ */
+import { z } from 'zod';
+import { KeelError } from '../core/errors.js';
+import type { Frame } from '../data/frame.js';
+import { ColumnSpecSchema } from '../data/schema.js';
+import { FeaturePipeline } from './features.js';
+import { RandomForestClassifier } from './forest.js';
+import { GradientBoostingClassifier } from './gbdt.js';
+import { LogisticRegression } from './logistic.js';
+import type { Classifier, Predictor, Signature } from './types.js';
+
+export const MODEL_FORMAT = 'keel.model';
+export const MODEL_FORMAT_VERSION = 1;
+
+/** Classifier kinds a model document may name, and how to rebuild each from its JSON. */
+const classifierKinds: Record<string, (doc: unknown) => Classifier> = {
+  logistic_regression: (d) => LogisticRegression.fromJSON(d),
+  gradient_boosting: (d) => GradientBoostingClassifier.fromJSON(d),
+  random_forest: (d) => RandomForestClassifier.fromJSON(d),
+};
+
+export function registerClassifierKind(kind: string, fromJSON: (doc: unknown) => Classifier): void {
+  classifierKinds[kind] = fromJSON;
+}
+
+const SignatureSchema = z.object({
+  inputs: z.array(ColumnSpecSchema),
+  target: z.object({ name: z.string(), classes: z.tuple([z.string(), z.string()]), positive: z.string() }),
+});
+
+const ModelDocumentSchema = z.object({
+  format: z.literal(MODEL_FORMAT),
+  formatVersion: z.number().int().positive(),
+  signature: SignatureSchema,
+  pipeline: z.unknown(),
+  classifier: z.object({ kind: z.string(), model: z.unknown() }),
+  threshold: z.number().min(0).max(1),
+  metadata: z.record(z.string(), z.unknown()),
+});
+export type ModelDocument = z.infer<typeof ModelDocumentSchema>;
+
+export class Model implements Predictor {
+  readonly pipeline: FeaturePipeline;
+  readonly classifier: Classifier;
+  readonly signature: Signature;
+  readonly metadata: Record<string, unknown>;
+  readonly threshold: number;
+
+  constructor(parts: { pipeline: FeaturePipeline; classifier: Classifier; signature: Signature; metadata?: Record<string, unknown>; threshold?: number }) {
+    this.pipeline = parts.pipeline;
+    this.classifier = parts.classifier;
+    this.signature = parts.signature;
+    this.metadata = parts.metadata ?? {};
+    this.threshold = parts.threshold ?? 0.5;
+  }
+
+  predictProba(frame: Frame): Float64Array {
+    return this.classifier.predictProba(this.pipeline.transform(frame));
+  }
+
+  predictFrame(frame: Frame): { probability: Float64Array; label: string[] } {
+    const probability = this.predictProba(frame);
+    const [neg, pos] = this.signature.target.classes;
+    const label = Array.from(probability, (p) => (p >= this.threshold ? pos : neg));
+    return { probability, label };
+  }
+
+  toJSON(): ModelDocument {
+    return {
+      format: MODEL_FORMAT,
+      formatVersion: MODEL_FORMAT_VERSION,
+      signature: this.signature,
+      pipeline: this.pipeline.toJSON(),
+      classifier: { kind: this.classifier.kind, model: this.classifier.toJSON() },
+      threshold: this.threshold,
+      metadata: this.metadata,
+    };
+  }
+
+  static fromJSON(doc: unknown): Model {
+    if (typeof doc !== 'object' || doc === null) throw new KeelError('KEEL_E_MODEL_FORMAT', 'a model document must be a JSON object');
+    const head = doc as { format?: unknown; formatVersion?: unknown };
+    if (head.format !== MODEL_FORMAT)
+      throw new KeelError('KEEL_E_MODEL_FORMAT', `not a Keel model: format is ${JSON.stringify(head.format)}, expected "${MODEL_FORMAT}"`);
+    if (typeof head.formatVersion !== 'number' || head.formatVersion > MODEL_FORMAT_VERSION)
+      throw new KeelError(
+        'KEEL_E_MODEL_FORMAT',
+        `model format version ${JSON.stringify(head.formatVersion)} is newer than this Keel reads (${MODEL_FORMAT_VERSION}): upgrade Keel`,
+      );
+    const r = ModelDocumentSchema.safeParse(doc);
+    if (!r.success) {
+      const i = r.error.issues[0];
+      throw new KeelError('KEEL_E_MODEL_FORMAT', `invalid model document at ${i.path.join('.') || '(root)'}: ${i.message}`, {
+        path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+      });
+    }
+    const d = r.data;
+    const make = classifierKinds[d.classifier.kind];
+    if (!make) throw new KeelError('KEEL_E_MODEL_FORMAT', `unknown classifier kind "${d.classifier.kind}" (known: ${Object.keys(classifierKinds).join(', ')})`);
+    try {
+      const signature = d.signature as Signature;
+      return new Model({
+        pipeline: FeaturePipeline.fromJSON(d.pipeline, signature.inputs),
+        classifier: make(d.classifier.model),
+        signature,
+        metadata: d.metadata,
+        threshold: d.threshold,
+      });
+    } catch (e) {
+      if (e instanceof KeelError) throw e;
+      const msg = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (e as Error).message;
+      throw new KeelError('KEEL_E_MODEL_FORMAT', `invalid model document: ${msg}`, {}, { cause: e });
+    }
+  }
+}

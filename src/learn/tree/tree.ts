@@ -1,0 +1,241 @@
+/**
+ * A regression tree grown on binned features from per-row gradients and hessians, depth-wise,
+ * with histogram subtraction (build the smaller child's histogram; the larger one is the parent's
+ * minus it) and a learned default direction for missing values at every split. Gradient boosting
+ * and the random forest both grow their trees here. Trees are flat typed arrays; prediction walks
+ * them on raw feature values.
+ */
+import type { Rng } from '../../core/random.js';
+import { MISSING_BIN } from './binning.js';
+
+export interface TreeParams {
+  maxDepth: number;
+  minChildSamples: number;
+  minChildWeight: number;
+  lambda: number;
+  minSplitGain: number;
+  /** Fraction of features considered at each node (random forest); 1 = all. */
+  featureFraction: number;
+}
+
+/** Flat tree: node i is a leaf when feature[i] === -1. */
+export interface Tree {
+  feature: Int32Array;
+  threshold: Float64Array;
+  thresholdBin: Uint8Array;
+  defaultLeft: Uint8Array;
+  left: Int32Array;
+  right: Int32Array;
+  value: Float64Array;
+  /** Gain of the split at each internal node (0 for leaves). */
+  gain: Float64Array;
+  /** Sum of hessians (cover) per node, for TreeSHAP and diagnostics. */
+  cover: Float64Array;
+}
+
+interface Node {
+  id: number;
+  start: number;
+  end: number;
+  depth: number;
+  hist: Float64Array | null;
+  G: number;
+  H: number;
+}
+
+const STRIDE = 3; // grad, hess, count per bin
+const NB = 256;
+
+export class TreeBuilder {
+  private readonly histSize: number;
+  private readonly featureOrder: Int32Array;
+
+  constructor(
+    private readonly bins: Uint8Array,
+    private readonly nFeatures: number,
+    private readonly edges: Float64Array[],
+    private readonly params: TreeParams,
+  ) {
+    this.histSize = nFeatures * NB * STRIDE;
+    this.featureOrder = Int32Array.from({ length: nFeatures }, (_, i) => i);
+  }
+
+  /** Grow a tree over `rows` (modified in place: partitioned by node). */
+  grow(rows: Int32Array, grad: Float64Array, hess: Float64Array, rng: Rng): Tree {
+    const p = this.params;
+    const feature: number[] = [];
+    const threshold: number[] = [];
+    const thresholdBin: number[] = [];
+    const defaultLeft: number[] = [];
+    const left: number[] = [];
+    const right: number[] = [];
+    const value: number[] = [];
+    const gain: number[] = [];
+    const cover: number[] = [];
+    const newNode = () => {
+      feature.push(-1);
+      threshold.push(0);
+      thresholdBin.push(0);
+      defaultLeft.push(0);
+      left.push(-1);
+      right.push(-1);
+      value.push(0);
+      gain.push(0);
+      cover.push(0);
+      return feature.length - 1;
+    };
+    let G = 0;
+    let H = 0;
+    for (let i = 0; i < rows.length; i++) {
+      G += grad[rows[i]];
+      H += hess[rows[i]];
+    }
+    const root: Node = { id: newNode(), start: 0, end: rows.length, depth: 0, hist: null, G, H };
+    root.hist = this.buildHist(rows, root.start, root.end, grad, hess);
+    let frontier: Node[] = [root];
+    while (frontier.length > 0) {
+      const next: Node[] = [];
+      for (const node of frontier) {
+        cover[node.id] = node.H;
+        value[node.id] = -node.G / (node.H + p.lambda);
+        const n = node.end - node.start;
+        if (node.depth >= p.maxDepth || n < 2 * p.minChildSamples || !node.hist) continue;
+        const s = this.bestSplit(node, rng);
+        if (!s) continue;
+        // partition rows[start:end] into left then right
+        const { f, bin, missingLeft } = s;
+        let i = node.start;
+        let j = node.end - 1;
+        const F = this.nFeatures;
+        const b = this.bins;
+        while (i <= j) {
+          const v = b[rows[i] * F + f];
+          const goLeft = v === MISSING_BIN ? missingLeft : v <= bin;
+          if (goLeft) i++;
+          else {
+            const t = rows[i];
+            rows[i] = rows[j];
+            rows[j] = t;
+            j--;
+          }
+        }
+        const mid = i;
+        feature[node.id] = f;
+        thresholdBin[node.id] = bin;
+        threshold[node.id] = this.edges[f][bin];
+        defaultLeft[node.id] = missingLeft ? 1 : 0;
+        gain[node.id] = s.gain;
+        const l: Node = { id: newNode(), start: node.start, end: mid, depth: node.depth + 1, hist: null, G: s.GL, H: s.HL };
+        const r: Node = { id: newNode(), start: mid, end: node.end, depth: node.depth + 1, hist: null, G: node.G - s.GL, H: node.H - s.HL };
+        left[node.id] = l.id;
+        right[node.id] = r.id;
+        if (node.depth + 1 < p.maxDepth) {
+          const [small, large] = mid - node.start <= node.end - mid ? [l, r] : [r, l];
+          small.hist = this.buildHist(rows, small.start, small.end, grad, hess);
+          const lh = node.hist; // reuse the parent's buffer for the larger child
+          const sh = small.hist;
+          for (let k = 0; k < lh.length; k++) lh[k] -= sh[k];
+          large.hist = lh;
+        }
+        node.hist = null;
+        next.push(l, r);
+      }
+      frontier = next;
+    }
+    return {
+      feature: Int32Array.from(feature),
+      threshold: Float64Array.from(threshold),
+      thresholdBin: Uint8Array.from(thresholdBin),
+      defaultLeft: Uint8Array.from(defaultLeft),
+      left: Int32Array.from(left),
+      right: Int32Array.from(right),
+      value: Float64Array.from(value),
+      gain: Float64Array.from(gain),
+      cover: Float64Array.from(cover),
+    };
+  }
+
+  private buildHist(rows: Int32Array, start: number, end: number, grad: Float64Array, hess: Float64Array): Float64Array {
+    const hist = new Float64Array(this.histSize);
+    const F = this.nFeatures;
+    const b = this.bins;
+    for (let i = start; i < end; i++) {
+      const r = rows[i];
+      const g = grad[r];
+      const h = hess[r];
+      const base = r * F;
+      for (let f = 0; f < F; f++) {
+        const k = (f * NB + b[base + f]) * STRIDE;
+        hist[k] += g;
+        hist[k + 1] += h;
+        hist[k + 2] += 1;
+      }
+    }
+    return hist;
+  }
+
+  private bestSplit(node: Node, rng: Rng): { f: number; bin: number; missingLeft: boolean; gain: number; GL: number; HL: number } | null {
+    const p = this.params;
+    const hist = node.hist!;
+    const lambda = p.lambda;
+    const parentScore = (node.G * node.G) / (node.H + lambda);
+    const nNode = node.end - node.start;
+    let best: { f: number; bin: number; missingLeft: boolean; gain: number; GL: number; HL: number } | null = null;
+    let nFeat = this.nFeatures;
+    const order = this.featureOrder;
+    if (p.featureFraction < 1) {
+      nFeat = Math.max(1, Math.round(this.nFeatures * p.featureFraction));
+      for (let i = 0; i < nFeat; i++) {
+        const j = i + rng.int(this.nFeatures - i);
+        const t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+      }
+    }
+    for (let fi = 0; fi < nFeat; fi++) {
+      const f = order[fi];
+      const nb = this.edges[f].length;
+      const base = f * NB * STRIDE;
+      const mk = base + MISSING_BIN * STRIDE;
+      const Gm = hist[mk];
+      const Hm = hist[mk + 1];
+      const Cm = hist[mk + 2];
+      let GL = 0;
+      let HL = 0;
+      let CL = 0;
+      for (let b = 0; b < nb - 1; b++) {
+        const k = base + b * STRIDE;
+        GL += hist[k];
+        HL += hist[k + 1];
+        CL += hist[k + 2];
+        if (hist[k + 2] === 0) continue;
+        // missing values to the right, then to the left
+        for (let side = 0; side < 2; side++) {
+          const gl = side === 0 ? GL : GL + Gm;
+          const hl = side === 0 ? HL : HL + Hm;
+          const cl = side === 0 ? CL : CL + Cm;
+          if (side === 1 && Cm === 0) break;
+          const cr = nNode - cl;
+          if (cl < p.minChildSamples || cr < p.minChildSamples) continue;
+          const hr = node.H - hl;
+          if (hl < p.minChildWeight || hr < p.minChildWeight) continue;
+          const gr = node.G - gl;
+          const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
+          if (gain > p.minSplitGain && (!best || gain > best.gain)) best = { f, bin: b, missingLeft: side === 1, gain, GL: gl, HL: hl };
+        }
+      }
+    }
+    return best;
+  }
+}
+
+/** The leaf value for one row of raw features. */
+export function predictTree(t: Tree, x: Float64Array | number[], offset: number): number {
+  let node = 0;
+  const feature = t.feature;
+  while (feature[node] !== -1) {
+    const v = x[offset + feature[node]];
+    node = Number.isNaN(v) ? (t.defaultLeft[node] ? t.left[node] : t.right[node]) : v <= t.threshold[node] ? t.left[node] : t.right[node];
+  }
+  return t.value[node];
+}
