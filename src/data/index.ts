@@ -11,3 +11,5 @@ export { churnCsv, churnSchema, generateChurn, generateChurnRows, writeChurnCsv 
 export type { ChurnRow } from './synth.js';
 export { assertValid, formatReport, typeAndValidate } from './validate.js';
 export type { Severity, ValidationReport, Violation } from './validate.js';
+export { recordsToFrame } from './records.js';
+export type { FieldError, RecordsOptions } from './records.js';

@@ -1,0 +1,120 @@
+/**
+ * JSON records → a typed Frame under column specs, with every field error collected: what the
+ * prediction API uses to check requests against a model's signature (the same rules as training
+ * data: types, required fields, ranges, allowed categories).
+ *
+ * Rules: numbers accept JSON numbers and numeric strings; integers must be whole; booleans accept
+ * true/false, 0/1 and "yes"/"no"/"true"/"false"; categories accept strings (numbers are turned
+ * into strings) from the allowed list; a missing or null field is an error unless the column is
+ * nullable; fields the specs do not name are ignored unless `rejectUnknownFields` is set.
+ */
+import { type Column, Frame } from './frame.js';
+import type { ColumnSpec } from './schema.js';
+
+export interface FieldError {
+  /** Position of the record in the request (0-based). */
+  index: number;
+  field: string;
+  rule: 'record' | 'required' | 'type' | 'nullable' | 'min' | 'max' | 'allowed' | 'unknown_field';
+  message: string;
+  value?: unknown;
+}
+
+export interface RecordsOptions {
+  rejectUnknownFields?: boolean;
+  /** Stop collecting after this many errors (default 100). */
+  maxErrors?: number;
+}
+
+const NUMBER_RE = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
+
+export function recordsToFrame(records: unknown[], specs: readonly ColumnSpec[], options: RecordsOptions = {}): { frame: Frame | null; errors: FieldError[] } {
+  const max = options.maxErrors ?? 100;
+  const errors: FieldError[] = [];
+  const add = (e: FieldError) => {
+    if (errors.length < max) errors.push(e);
+  };
+  const n = records.length;
+  const known = new Set(specs.map((s) => s.name));
+  const cols: Column[] = specs.map((s) =>
+    s.type === 'category'
+      ? { kind: 'categorical', codes: new Int32Array(n), categories: s.allowed ?? [] }
+      : s.type === 'string'
+        ? { kind: 'string', values: new Array<string | null>(n).fill(null) }
+        : { kind: 'numeric', values: new Float64Array(n) },
+  );
+  const catIndex = specs.map((s) => (s.type === 'category' && s.allowed ? new Map(s.allowed.map((c, i) => [c, i])) : null));
+  const dynamicCats: string[][] = specs.map(() => []);
+  for (let i = 0; i < n; i++) {
+    const rec = records[i];
+    if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) {
+      add({ index: i, field: '', rule: 'record', message: `record ${i} must be a JSON object`, value: rec });
+      continue;
+    }
+    const obj = rec as Record<string, unknown>;
+    if (options.rejectUnknownFields)
+      for (const k of Object.keys(obj)) if (!known.has(k)) add({ index: i, field: k, rule: 'unknown_field', message: `"${k}" is not an input of this model` });
+    specs.forEach((spec, c) => {
+      const col = cols[c];
+      const v = obj[spec.name];
+      if (v === undefined || v === null || (typeof v === 'number' && Number.isNaN(v))) {
+        if (!spec.nullable)
+          add({ index: i, field: spec.name, rule: v === undefined ? 'required' : 'nullable', message: `"${spec.name}" is required${v === null ? ' (null is not allowed)' : ''}` });
+        setMissing(col, i);
+        return;
+      }
+      if (spec.type === 'number' || spec.type === 'integer') {
+        const x = typeof v === 'number' ? v : typeof v === 'string' && NUMBER_RE.test(v) ? Number(v) : Number.NaN;
+        if (!Number.isFinite(x)) return fail(i, spec, 'type', `"${spec.name}" must be ${spec.type === 'integer' ? 'an integer' : 'a number'}`, v, col);
+        if (spec.type === 'integer' && !Number.isInteger(x)) return fail(i, spec, 'type', `"${spec.name}" must be an integer`, v, col);
+        if (spec.min !== undefined && x < spec.min) return fail(i, spec, 'min', `"${spec.name}" must be >= ${spec.min}`, v, col);
+        if (spec.max !== undefined && x > spec.max) return fail(i, spec, 'max', `"${spec.name}" must be <= ${spec.max}`, v, col);
+        (col as { values: Float64Array }).values[i] = x;
+      } else if (spec.type === 'boolean') {
+        const b = toBool(v);
+        if (b === null) return fail(i, spec, 'type', `"${spec.name}" must be true or false`, v, col);
+        (col as { values: Float64Array }).values[i] = b;
+      } else if (spec.type === 'category') {
+        if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return fail(i, spec, 'type', `"${spec.name}" must be a string`, v, col);
+        const s = String(v);
+        const idx = catIndex[c];
+        if (idx) {
+          const code = idx.get(s);
+          if (code === undefined) return fail(i, spec, 'allowed', `"${spec.name}" must be one of: ${spec.allowed!.join(', ')}`, v, col);
+          (col as { codes: Int32Array }).codes[i] = code;
+        } else {
+          const d = dynamicCats[c];
+          let code = d.indexOf(s);
+          if (code < 0) code = d.push(s) - 1;
+          (col as { codes: Int32Array }).codes[i] = code;
+        }
+      } else {
+        if (typeof v !== 'string' && typeof v !== 'number') return fail(i, spec, 'type', `"${spec.name}" must be a string`, v, col);
+        (col as unknown as { values: (string | null)[] }).values[i] = String(v);
+      }
+    });
+  }
+  function fail(i: number, spec: ColumnSpec, rule: FieldError['rule'], message: string, value: unknown, col: Column): void {
+    add({ index: i, field: spec.name, rule, message, value });
+    setMissing(col, i);
+  }
+  if (errors.length > 0) return { frame: null, errors };
+  const finalCols = cols.map((col, c) => (col.kind === 'categorical' && !catIndex[c] ? { ...col, categories: dynamicCats[c] } : col));
+  return { frame: new Frame(specs.map((s) => s.name), finalCols), errors };
+}
+
+function setMissing(col: Column, i: number): void {
+  if (col.kind === 'numeric') col.values[i] = Number.NaN;
+  else if (col.kind === 'categorical') col.codes[i] = -1;
+}
+
+function toBool(v: unknown): number | null {
+  if (v === true || v === 1) return 1;
+  if (v === false || v === 0) return 0;
+  if (typeof v === 'string') {
+    const l = v.trim().toLowerCase();
+    if (l === 'true' || l === 'yes' || l === '1') return 1;
+    if (l === 'false' || l === 'no' || l === '0') return 0;
+  }
+  return null;
+}

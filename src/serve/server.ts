@@ -1,0 +1,44 @@
+import type { Logger } from '../core/logger.js';
+import { createApp } from './app.js';
+import type { ModelHost } from './model-host.js';
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  models: ModelHost;
+  logger?: Logger;
+  bodyLimit?: number;
+  /** Close gracefully on SIGTERM and SIGINT: stop accepting, finish requests in flight, exit. */
+  handleSignals?: boolean;
+  onClose?: () => Promise<void> | void;
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const app = createApp({ models: options.models, logger: options.logger, bodyLimit: options.bodyLimit });
+  const address = await app.listen({ host: options.host, port: options.port });
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      await app.close();
+      await options.onClose?.();
+    })();
+    return closing;
+  };
+  if (options.handleSignals) {
+    const onSignal = (sig: NodeJS.Signals) => {
+      options.logger?.info(`${sig}: draining and shutting down`);
+      close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  return { url: address.replace('[::1]', 'localhost'), close };
+}
