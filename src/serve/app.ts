@@ -67,6 +67,8 @@ export function createApp(options: AppOptions): FastifyInstance {
 
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1_048_576, return503OnClosing: true });
   const log = options.logger ?? silentLogger;
+  // JSON only: any other content type gets a 415 instead of being read as text
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err: FastifyError | KeelError, req, reply) => {
     if (err instanceof KeelError) {
