@@ -92,3 +92,26 @@ describe('bad input ends with a short error, exit 1, a FAILED run and nothing re
     }
   });
 });
+
+describe('keel data', () => {
+  it('validate exits 0 for usable data, 1 for rejected data with the report, 2 without a schema', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-data-cli-'));
+    const schema = join(repoRoot, 'examples', 'telco', 'schema.yaml');
+    const csv = join(dir, 'telco.csv');
+    writeFileSync(csv, `${'customerID,gender,SeniorCitizen,Partner,Dependents,tenure,PhoneService,MultipleLines,InternetService,OnlineSecurity,OnlineBackup,DeviceProtection,TechSupport,StreamingTV,StreamingMovies,Contract,PaperlessBilling,PaymentMethod,MonthlyCharges,TotalCharges,Churn'}\n`);
+    const row = (id: string, tenure: string, churn: string) =>
+      `${id},Female,0,Yes,No,${tenure},No,No phone service,DSL,No,Yes,No,No,No,No,Month-to-month,Yes,Electronic check,29.85,29.85,${churn}\n`;
+    writeFileSync(csv, `${'customerID,gender,SeniorCitizen,Partner,Dependents,tenure,PhoneService,MultipleLines,InternetService,OnlineSecurity,OnlineBackup,DeviceProtection,TechSupport,StreamingTV,StreamingMovies,Contract,PaperlessBilling,PaymentMethod,MonthlyCharges,TotalCharges,Churn'}\n${row('a', '1', 'No')}${row('b', 'x', 'Maybe')}`);
+    const r = keel(['data', 'validate', csv, '--schema', schema], dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/REJECTED/);
+    expect(r.stdout).toMatch(/column "tenure" \[type\].*rows 2; e\.g\. "x"/);
+    expect(r.stdout).toMatch(/column "Churn" \[target_class\]/);
+    const j = keel(['data', 'validate', csv, '--schema', schema, '--json'], dir);
+    expect(JSON.parse(j.stdout).ok).toBe(false);
+    expect(keel(['data', 'validate', csv], dir).code).toBe(2);
+    const inferred = keel(['data', 'infer-schema', csv, '--target', 'Churn'], dir);
+    expect(inferred.code).toBe(0);
+    expect(inferred.stdout).toMatch(/name: tenure\n\s+nullable: false\n\s+role: feature\n\s+type: category/);
+  });
+});

@@ -1,6 +1,47 @@
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { KeelError } from '../../core/errors.js';
+import { formatReport, loadSchema, readCsv } from '../../data/index.js';
 
-/** `keel data ...`: filled in with validation and profiles by the data layer. */
 export function registerDataCommands(program: Command): void {
-  program.command('data').description('Work with data sets: validate a CSV against a schema, infer a schema.');
+  const data = program.command('data').description('Work with data sets: validate a CSV against a schema, infer a starting schema.');
+  data
+    .command('validate')
+    .description(
+      'Check a CSV against a schema and report every violation (rule, column, count, first rows, examples).\n' +
+        'Exit codes: 0 the data may be used (warnings allowed), 1 it must be rejected, 2 usage error.',
+    )
+    .argument('<file>', 'the CSV file')
+    .requiredOption('-s, --schema <schema.yaml>', 'the schema to check against')
+    .option('--json', 'print the report as JSON')
+    .option('--strict', 'treat warnings as errors')
+    .action(async (file: string, opts: { schema: string; json?: boolean; strict?: boolean }) => {
+      const schema = loadSchema(opts.schema);
+      const { report } = await readCsv(file, schema);
+      const ok = report.ok && !(opts.strict && report.violations.length > 0);
+      process.stdout.write(opts.json ? `${JSON.stringify({ ...report, ok }, null, 2)}\n` : `${formatReport({ ...report, ok }, file)}\n`);
+      if (!ok) process.exitCode = 1;
+    });
+  data
+    .command('infer-schema')
+    .description('Read a CSV and write a starting schema (types, nullability, categories) to edit by hand.')
+    .argument('<file>', 'the CSV file')
+    .option('-o, --out <schema.yaml>', 'write the schema here instead of printing it')
+    .option('-t, --target <column>', 'the target column (its classes are read from the data; the positive class is the last one)')
+    .action(async (file: string, opts: { out?: string; target?: string }) => {
+      const { schema } = await readCsv(file);
+      if (opts.target) {
+        const col = schema.columns.find((c) => c.name === opts.target);
+        if (!col) throw new KeelError('KEEL_E_USAGE', `--target "${opts.target}" is not a column of ${file}`);
+        const classes = col.allowed ?? [];
+        if (classes.length < 2) throw new KeelError('KEEL_E_TARGET', `target "${opts.target}" needs at least two classes, found ${classes.length}`, { column: opts.target });
+        schema.target = { column: opts.target, classes, positive: classes[classes.length - 1] };
+      }
+      const text = `# inferred by keel data infer-schema from ${file}; review the types, ranges and allowed values\n${stringify(schema)}`;
+      if (opts.out) {
+        writeFileSync(opts.out, text);
+        process.stdout.write(`wrote ${opts.out}\n`);
+      } else process.stdout.write(text);
+    });
 }
