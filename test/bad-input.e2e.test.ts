@@ -6,7 +6,8 @@ import { openStore } from '../src/track/index.js';
 import { keel, repoRoot } from './cli.js';
 
 const pipelineFile = join(repoRoot, 'test', 'fixtures', 'churn-pipeline.ts');
-const header = 'customer_id,tenure,monthly_charges,total_charges,contract,payment_method,internet_service,online_security,tech_support,streaming_tv,senior_citizen,churn';
+const header =
+  'customer_id,tenure,monthly_charges,total_charges,contract,payment_method,internet_service,online_security,tech_support,streaming_tv,senior_citizen,churn';
 const good = 'C1,5,70.5,352.5,Month-to-month,Electronic check,Fiber optic,No,No,Yes,0,Yes';
 
 async function lastRun(dir: string) {
@@ -32,8 +33,16 @@ describe('bad input ends with a short error, exit 1, a FAILED run and nothing re
     ['a missing file', null, /not found.*data\.csv/i],
     ['an empty file', '', /data\.csv.*(empty|no data)/i],
     ['a header-only file', `${header}\n`, /data\.csv.*(no data rows|header)/i],
-    ['a CSV without the target column', `${header.replace(',churn', '')}\n${good.replace(/,Yes$/, '')}\n`, /churn/],
-    ['text in a numeric column', `${header}\n${good}\n${good.replace('C1,5,', 'C2,five,')}\n`, /tenure.*(row 2|five)|five.*tenure/s],
+    [
+      'a CSV without the target column',
+      `${header.replace(',churn', '')}\n${good.replace(/,Yes$/, '')}\n`,
+      /churn/,
+    ],
+    [
+      'text in a numeric column',
+      `${header}\n${good}\n${good.replace('C1,5,', 'C2,five,')}\n`,
+      /tenure.*(row 2|five)|five.*tenure/s,
+    ],
   ];
   for (const [what, content, message] of cases) {
     it(what, async () => {
@@ -53,7 +62,9 @@ describe('bad input ends with a short error, exit 1, a FAILED run and nothing re
     const dir = mkdtempSync(join(tmpdir(), 'keel-bad-'));
     const r = keel(['run', join(repoRoot, 'test', 'fixtures', 'throws-pipeline.ts')], dir);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/error: pipeline file .*throws-pipeline\.ts failed to load: cannot reach the feature store/);
+    expect(r.stderr).toMatch(
+      /error: pipeline file .*throws-pipeline\.ts failed to load: cannot reach the feature store/,
+    );
     const { run } = await lastRun(dir);
     expect(run.status).toBe('FAILED');
     expect(run.error).toMatch(/cannot reach the feature store/);
@@ -98,10 +109,16 @@ describe('keel data', () => {
     const dir = mkdtempSync(join(tmpdir(), 'keel-data-cli-'));
     const schema = join(repoRoot, 'examples', 'telco', 'schema.yaml');
     const csv = join(dir, 'telco.csv');
-    writeFileSync(csv, `${'customerID,gender,SeniorCitizen,Partner,Dependents,tenure,PhoneService,MultipleLines,InternetService,OnlineSecurity,OnlineBackup,DeviceProtection,TechSupport,StreamingTV,StreamingMovies,Contract,PaperlessBilling,PaymentMethod,MonthlyCharges,TotalCharges,Churn'}\n`);
+    writeFileSync(
+      csv,
+      `${'customerID,gender,SeniorCitizen,Partner,Dependents,tenure,PhoneService,MultipleLines,InternetService,OnlineSecurity,OnlineBackup,DeviceProtection,TechSupport,StreamingTV,StreamingMovies,Contract,PaperlessBilling,PaymentMethod,MonthlyCharges,TotalCharges,Churn'}\n`,
+    );
     const row = (id: string, tenure: string, churn: string) =>
       `${id},Female,0,Yes,No,${tenure},No,No phone service,DSL,No,Yes,No,No,No,No,Month-to-month,Yes,Electronic check,29.85,29.85,${churn}\n`;
-    writeFileSync(csv, `${'customerID,gender,SeniorCitizen,Partner,Dependents,tenure,PhoneService,MultipleLines,InternetService,OnlineSecurity,OnlineBackup,DeviceProtection,TechSupport,StreamingTV,StreamingMovies,Contract,PaperlessBilling,PaymentMethod,MonthlyCharges,TotalCharges,Churn'}\n${row('a', '1', 'No')}${row('b', 'x', 'Maybe')}`);
+    writeFileSync(
+      csv,
+      `${'customerID,gender,SeniorCitizen,Partner,Dependents,tenure,PhoneService,MultipleLines,InternetService,OnlineSecurity,OnlineBackup,DeviceProtection,TechSupport,StreamingTV,StreamingMovies,Contract,PaperlessBilling,PaymentMethod,MonthlyCharges,TotalCharges,Churn'}\n${row('a', '1', 'No')}${row('b', 'x', 'Maybe')}`,
+    );
     const r = keel(['data', 'validate', csv, '--schema', schema], dir);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/REJECTED/);

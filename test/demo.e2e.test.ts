@@ -16,15 +16,20 @@ describe('keel demo (subprocess, fresh directory)', () => {
     expect(first.stderr).not.toMatch(/error/i);
     expect(first.code).toBe(0);
     const out = first.stdout;
-    for (const model of ['logistic_regression', 'gradient_boosting', 'random_forest']) expect(out).toContain(model);
+    for (const model of ['logistic_regression', 'gradient_boosting', 'random_forest'])
+      expect(out).toContain(model);
     expect(out).toMatch(/roc_auc/);
     expect(out).toMatch(/Quality gate: PASSED/);
     expect(out).toMatch(/Registered: churn version 1, aliases: staging, production/);
     expect(out).toMatch(/Sample predictions/);
-    const sampleRows = out.split('Sample predictions')[1].split('\n').filter((l) => /\b0\.\d{4}\b/.test(l));
+    const sampleRows = out
+      .split('Sample predictions')[1]
+      .split('\n')
+      .filter((l) => /\b0\.\d{4}\b/.test(l));
     expect(sampleRows.length).toBe(3);
     // progress went to stderr: step names with timings
-    for (const s of ['ingest', 'validate', 'split', 'features', 'evaluate', 'gate', 'register', 'promote']) expect(first.stderr).toContain(s);
+    for (const s of ['ingest', 'validate', 'split', 'features', 'evaluate', 'gate', 'register', 'promote'])
+      expect(first.stderr).toContain(s);
   });
 
   it('leaves a complete store: finished run, dataset hash, artifacts, model version with aliases', async () => {
@@ -38,7 +43,9 @@ describe('keel demo (subprocess, fresh directory)', () => {
       expect(run.inputs[0].rows).toBe(4000);
       expect(run.metrics['test.roc_auc']).toBeGreaterThan(0.75);
       expect(run.params.seed).toBe('42');
-      expect(run.artifacts.map((a) => a.name)).toEqual(expect.arrayContaining(['model/model.json', 'reports/validation.json', 'reports/evaluation.json']));
+      expect(run.artifacts.map((a) => a.name)).toEqual(
+        expect.arrayContaining(['model/model.json', 'reports/validation.json', 'reports/evaluation.json']),
+      );
       const mv = await store.getModelVersionByAlias('churn', 'production');
       expect(mv?.version).toBe(1);
       expect(mv?.runId).toBe(run.id);

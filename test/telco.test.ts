@@ -14,7 +14,11 @@ describe.skipIf(!existsSync(data))('examples/telco on the real Telco churn data'
     const dir = mkdtempSync(join(tmpdir(), 'keel-telco-'));
     const store = await openStore(join(dir, 'keel.db'));
     try {
-      const r = await runPipeline(telco, { store, artifacts: openArtifactStore(join(dir, 'artifacts')), params: { data } });
+      const r = await runPipeline(telco, {
+        store,
+        artifacts: openArtifactStore(join(dir, 'artifacts')),
+        params: { data },
+      });
       expect(r.error?.message).toBeUndefined();
       expect(r.status).toBe('FINISHED');
       const run = await store.getRun(r.runId);

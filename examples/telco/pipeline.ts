@@ -32,19 +32,33 @@ export default definePipeline(
   {
     name: 'telco',
     description: 'Telco customer churn: logistic regression vs gradient boosting vs random forest',
-    params: { data: join(here, '..', '..', '..', 'shared', 'data', 'telco_churn.csv'), model: 'telco-churn', seed: 7 },
+    params: {
+      data: join(here, '..', '..', '..', 'shared', 'data', 'telco_churn.csv'),
+      model: 'telco-churn',
+      seed: 7,
+    },
   },
   (step) => {
     const ingest = step('ingest', (_, ctx) => ingestCsv(ctx, ctx.params.data, schema));
     const validate = step('validate', { ingest }, ({ ingest }, ctx) => validateData(ctx, ingest));
-    const split = step('split', { ingest, validate }, ({ ingest }, ctx) => splitData(ingest.frame, schema, ctx.params.seed));
+    const split = step('split', { ingest, validate }, ({ ingest }, ctx) =>
+      splitData(ingest.frame, schema, ctx.params.seed),
+    );
     const features = step('features', { split }, ({ split }) => fitFeatures(split));
     const [lr, gbdt, rf] = defaultCandidates(7).map((c) =>
-      step(`train_${c.name}`, { split, features }, ({ split, features }, ctx) => trainCandidate(ctx, c, split, features)),
+      step(`train_${c.name}`, { split, features }, ({ split, features }, ctx) =>
+        trainCandidate(ctx, c, split, features),
+      ),
     );
-    const evaluate = step('evaluate', { lr, gbdt, rf, split }, ({ lr, gbdt, rf, split }, ctx) => evaluateModels(ctx.run, [lr, gbdt, rf], split));
-    const gate = step('gate', { evaluate }, ({ evaluate }, ctx) => qualityGate(ctx.run, evaluate.best, gateSettings(ctx.config)));
-    const register = step('register', { evaluate, gate }, ({ evaluate }, ctx) => registerModel(ctx.run, ctx.params.model, evaluate.best));
+    const evaluate = step('evaluate', { lr, gbdt, rf, split }, ({ lr, gbdt, rf, split }, ctx) =>
+      evaluateModels(ctx.run, [lr, gbdt, rf], split),
+    );
+    const gate = step('gate', { evaluate }, ({ evaluate }, ctx) =>
+      qualityGate(ctx.run, evaluate.best, gateSettings(ctx.config)),
+    );
+    const register = step('register', { evaluate, gate }, ({ evaluate }, ctx) =>
+      registerModel(ctx.run, ctx.params.model, evaluate.best),
+    );
     const promote = step('promote', { register, evaluate, split }, ({ register, evaluate, split }, ctx) =>
       promoteIfBetter(ctx.run, register, evaluate.best, split, gateSettings(ctx.config).min_improvement),
     );

@@ -22,9 +22,20 @@ export function buildProgram(): Command {
         'by an environment variable KEEL_<KEY> (e.g. KEEL_STORE, KEEL_GATE_MIN_ROC_AUC).',
     )
     .version('0.1.0', '-V, --version', 'print the Keel version')
-    .option('-c, --config <file>', 'configuration file (default: ./keel.yaml when present, else built-in defaults)')
+    .option(
+      '-c, --config <file>',
+      'configuration file (default: ./keel.yaml when present, else built-in defaults)',
+    )
     .addOption(
-      new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+      new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices([
+        'trace',
+        'debug',
+        'info',
+        'warn',
+        'error',
+        'fatal',
+        'silent',
+      ]),
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
@@ -59,7 +70,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
 export function reportError(e: unknown, debug = false): number {
   if (e instanceof CommanderError) {
     // commander has printed its own message (or the help) already
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+      return 0;
     return e.exitCode === 0 ? 0 : 2;
   }
   const err = toKeelError(e);

@@ -32,7 +32,10 @@ describe('loadConfig', () => {
 
   it('lets environment variables override keys, with types', () => {
     const d = dirWith('gate:\n  min_roc_auc: 0.6\n');
-    const { config } = loadConfig({ cwd: d, env: { KEEL_GATE_MIN_ROC_AUC: '0.85', KEEL_SERVE_PORT: '9000', KEEL_PROJECT: 'x' } });
+    const { config } = loadConfig({
+      cwd: d,
+      env: { KEEL_GATE_MIN_ROC_AUC: '0.85', KEEL_SERVE_PORT: '9000', KEEL_PROJECT: 'x' },
+    });
     expect(config.gate.min_roc_auc).toBe(0.85);
     expect(config.serve.port).toBe(9000);
     expect(config.project).toBe('x');
@@ -62,7 +65,9 @@ describe('loadConfig', () => {
   it('rejects YAML that is not a mapping and a missing explicit file', () => {
     expect(() => loadConfig({ cwd: dirWith('- a\n- b\n'), env: {} })).toThrow(/must be a mapping/);
     expect(() => loadConfig({ cwd: dirWith('a: [\n'), env: {} })).toThrow(/not valid YAML/);
-    expect(() => loadConfig({ cwd: dirWith(), file: 'nope.yaml', env: {} })).toThrow(/config file not found: nope.yaml/);
+    expect(() => loadConfig({ cwd: dirWith(), file: 'nope.yaml', env: {} })).toThrow(
+      /config file not found: nope.yaml/,
+    );
   });
 
   it('lists one variable per key and resolves paths against the config root', () => {

@@ -77,7 +77,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   let raw: unknown = {};
   if (options.file) {
     file = resolve(cwd, options.file);
-    if (!existsSync(file)) throw new KeelError('KEEL_E_CONFIG', `config file not found: ${options.file}`, { file: options.file });
+    if (!existsSync(file))
+      throw new KeelError('KEEL_E_CONFIG', `config file not found: ${options.file}`, { file: options.file });
   } else if (existsSync(resolve(cwd, 'keel.yaml'))) {
     file = resolve(cwd, 'keel.yaml');
   }
@@ -99,7 +100,10 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       return `${sources.get(key) ?? `key "${key}"`}: ${describeIssue(i)}`;
     });
     const where = file ? ` (${file})` : '';
-    throw new KeelError('KEEL_E_CONFIG', `invalid configuration${where}: ${all.join('; ')}`, { file: file ?? undefined, path });
+    throw new KeelError('KEEL_E_CONFIG', `invalid configuration${where}: ${all.join('; ')}`, {
+      file: file ?? undefined,
+      path,
+    });
   }
   return { config: r.data, file, root: file ? dirname(file) : cwd };
 }
@@ -110,7 +114,10 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 /** Overlay KEEL_* variables onto the file's values, remembering which variable set which key. */
-function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): { merged: Record<string, unknown>; sources: Map<string, string> } {
+function applyEnv(
+  raw: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): { merged: Record<string, unknown>; sources: Map<string, string> } {
   const merged = structuredClone(raw);
   const sources = new Map<string, string>();
   for (const path of leafPaths(ConfigSchema)) {
@@ -146,7 +153,9 @@ function leafPaths(schema: z.ZodType, prefix: string[] = []): string[][] {
 function objectShape(schema: z.ZodType): Record<string, unknown> | null {
   let s: unknown = schema;
   for (let i = 0; i < 5 && s; i++) {
-    const def = (s as { _zod?: { def?: { type?: string; shape?: Record<string, unknown>; innerType?: unknown } } })._zod?.def;
+    const def = (
+      s as { _zod?: { def?: { type?: string; shape?: Record<string, unknown>; innerType?: unknown } } }
+    )._zod?.def;
     if (!def) return null;
     if (def.type === 'object') return def.shape ?? null;
     s = def.innerType;

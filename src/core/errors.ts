@@ -42,7 +42,12 @@ export class KeelError extends Error {
   readonly where: ErrorLocation;
   readonly details?: unknown;
 
-  constructor(code: ErrorCode, message: string, where: ErrorLocation = {}, options?: { cause?: unknown; details?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    where: ErrorLocation = {},
+    options?: { cause?: unknown; details?: unknown },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'KeelError';
     this.code = code;
@@ -69,7 +74,12 @@ export class KeelError extends Error {
   }
 
   toJSON(): { code: ErrorCode; message: string; where: ErrorLocation; details?: unknown } {
-    return { code: this.code, message: this.message, where: this.where, ...(this.details === undefined ? {} : { details: this.details }) };
+    return {
+      code: this.code,
+      message: this.message,
+      where: this.where,
+      ...(this.details === undefined ? {} : { details: this.details }),
+    };
   }
 }
 
@@ -80,7 +90,13 @@ export function isKeelError(e: unknown): e is KeelError {
 /** Wrap anything thrown into a KeelError, keeping KeelErrors as they are. */
 export function toKeelError(e: unknown, where: ErrorLocation = {}): KeelError {
   if (e instanceof KeelError) {
-    if (where.step && !e.where.step) return new KeelError(e.code, e.message, { ...e.where, ...where }, { cause: e.cause, details: e.details });
+    if (where.step && !e.where.step)
+      return new KeelError(
+        e.code,
+        e.message,
+        { ...e.where, ...where },
+        { cause: e.cause, details: e.details },
+      );
     return e;
   }
   const message = e instanceof Error ? e.message : String(e);

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -9,11 +9,16 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' |
  */
 export function createLogger(options: { level?: LogLevel; pretty?: boolean } = {}): Logger {
   const level = options.level ?? (process.env.KEEL_LOG_LEVEL as LogLevel | undefined) ?? 'info';
-  const pretty = options.pretty ?? (process.env.KEEL_LOG_FORMAT ? process.env.KEEL_LOG_FORMAT === 'pretty' : Boolean(process.stderr.isTTY));
+  const pretty =
+    options.pretty ??
+    (process.env.KEEL_LOG_FORMAT ? process.env.KEEL_LOG_FORMAT === 'pretty' : Boolean(process.stderr.isTTY));
   if (pretty) {
     return pino({
       level,
-      transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { destination: 2, colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' },
+      },
     });
   }
   return pino({ level }, pino.destination({ dest: 2, sync: true }));

@@ -1,7 +1,10 @@
 /** A plain-text table: aligned columns, numbers right-aligned, null as '-'. */
 export function renderTable(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = rows.map((r) => headers.map((_, i) => cellText(r[i])));
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === null || r[i] === undefined));
+  const numeric = headers.map(
+    (_, i) =>
+      rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === null || r[i] === undefined),
+  );
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
   const line = (r: string[]) =>
     r

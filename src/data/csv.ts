@@ -33,7 +33,12 @@ export function parseCsv(text: string, file: string, delimiter = ','): ParsedCsv
         let out = '';
         let chunk = j;
         for (;;) {
-          if (j >= n) throw new KeelError('KEEL_E_PARSE', `${file}: unterminated quoted field starting on line ${startLine}`, { file, row: startLine });
+          if (j >= n)
+            throw new KeelError(
+              'KEEL_E_PARSE',
+              `${file}: unterminated quoted field starting on line ${startLine}`,
+              { file, row: startLine },
+            );
           const c = text.charCodeAt(j);
           if (c === 34) {
             if (text.charCodeAt(j + 1) === 34) {
@@ -53,7 +58,11 @@ export function parseCsv(text: string, file: string, delimiter = ','): ParsedCsv
         i = j;
         const c = text.charCodeAt(i);
         if (i < n && c !== delim && c !== 10 && c !== 13)
-          throw new KeelError('KEEL_E_PARSE', `${file}: unexpected text after a closing quote on line ${line}`, { file, row: line });
+          throw new KeelError(
+            'KEEL_E_PARSE',
+            `${file}: unexpected text after a closing quote on line ${line}`,
+            { file, row: line },
+          );
       } else {
         let j = i;
         while (j < n) {
@@ -84,12 +93,25 @@ export function parseCsv(text: string, file: string, delimiter = ','): ParsedCsv
   const header = records[0].map((h) => h.trim());
   const seen = new Map<string, number>();
   header.forEach((h, k) => {
-    if (h === '') throw new KeelError('KEEL_E_PARSE', `${file}: column ${k + 1} of the header has no name`, { file, row: 1 });
-    if (seen.has(h)) throw new KeelError('KEEL_E_PARSE', `${file}: duplicate column name "${h}" (columns ${seen.get(h)! + 1} and ${k + 1})`, { file, column: h });
+    if (h === '')
+      throw new KeelError('KEEL_E_PARSE', `${file}: column ${k + 1} of the header has no name`, {
+        file,
+        row: 1,
+      });
+    if (seen.has(h))
+      throw new KeelError(
+        'KEEL_E_PARSE',
+        `${file}: duplicate column name "${h}" (columns ${seen.get(h)! + 1} and ${k + 1})`,
+        { file, column: h },
+      );
     seen.set(h, k);
   });
   if (header.length === 1 && delimiter === ',' && /[;\t|]/.test(header[0]))
-    throw new KeelError('KEEL_E_PARSE', `${file}: the header has a single column "${header[0].slice(0, 40)}"; is the delimiter not a comma?`, { file, row: 1 });
+    throw new KeelError(
+      'KEEL_E_PARSE',
+      `${file}: the header has a single column "${header[0].slice(0, 40)}"; is the delimiter not a comma?`,
+      { file, row: 1 },
+    );
   for (let r = 1; r < records.length; r++) {
     if (records[r].length !== header.length)
       throw new KeelError(
@@ -98,6 +120,7 @@ export function parseCsv(text: string, file: string, delimiter = ','): ParsedCsv
         { file, row: r },
       );
   }
-  if (records.length === 1) throw new KeelError('KEEL_E_FILE_EMPTY', `${file} has a header but no data rows`, { file });
+  if (records.length === 1)
+    throw new KeelError('KEEL_E_FILE_EMPTY', `${file} has a header but no data rows`, { file });
   return { header, rows: records.slice(1), lines: lines.slice(1) };
 }

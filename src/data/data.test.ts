@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '../core/hash.js';
 import { parseCsv } from './csv.js';
-import { assertValid, churnCsv, churnSchema, formatReport, generateChurn, loadSchema, parseSchema, readCsv } from './index.js';
+import {
+  assertValid,
+  churnCsv,
+  churnSchema,
+  formatReport,
+  generateChurn,
+  loadSchema,
+  parseSchema,
+  readCsv,
+} from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keel-data-'));
 let k = 0;
@@ -37,7 +46,9 @@ describe('parseCsv', () => {
     expect(p.lines).toEqual([2, 4]);
   });
   it('refuses ragged rows, unterminated quotes, duplicate and empty header names, naming the line', () => {
-    expect(() => parseCsv('a,b\n1,2\n3\n', 'r.csv')).toThrow('r.csv: line 3 (data row 2) has 1 fields, the header has 2');
+    expect(() => parseCsv('a,b\n1,2\n3\n', 'r.csv')).toThrow(
+      'r.csv: line 3 (data row 2) has 1 fields, the header has 2',
+    );
     expect(() => parseCsv('a,b\n1,"oops\n', 'q.csv')).toThrow(/unterminated quoted field starting on line 2/);
     expect(() => parseCsv('a,a\n1,2\n', 'd.csv')).toThrow(/duplicate column name "a"/);
     expect(() => parseCsv('a,\n1,2\n', 'e.csv')).toThrow(/column 2 of the header has no name/);
@@ -76,7 +87,9 @@ describe('readCsv', () => {
     const text = formatReport(report, p);
     expect(text).toContain('REJECTED');
     expect(text).toMatch(/column "age" \[type\] "age" must be an integer: 1 row; rows 2; e.g. "abc"/);
-    expect(() => assertValid(report, p)).toThrow(/failed validation: .*column "age" \[type\] 1 row \(first: row 2, value "abc"\)/);
+    expect(() => assertValid(report, p)).toThrow(
+      /failed validation: .*column "age" \[type\] 1 row \(first: row 2, value "abc"\)/,
+    );
     try {
       assertValid(report, p);
     } catch (e) {
@@ -85,22 +98,37 @@ describe('readCsv', () => {
   });
 
   it('gives clear errors for a missing, empty, header-only, invalid UTF-8 file and missing columns', async () => {
-    await expect(readCsv(join(dir, 'nope.csv'), schema)).rejects.toMatchObject({ code: 'KEEL_E_FILE_NOT_FOUND', message: expect.stringContaining('nope.csv') });
-    await expect(readCsv(file(''), schema)).rejects.toMatchObject({ code: 'KEEL_E_FILE_EMPTY', message: expect.stringMatching(/is empty/) });
+    await expect(readCsv(join(dir, 'nope.csv'), schema)).rejects.toMatchObject({
+      code: 'KEEL_E_FILE_NOT_FOUND',
+      message: expect.stringContaining('nope.csv'),
+    });
+    await expect(readCsv(file(''), schema)).rejects.toMatchObject({
+      code: 'KEEL_E_FILE_EMPTY',
+      message: expect.stringMatching(/is empty/),
+    });
     await expect(readCsv(file('\n\n'), schema)).rejects.toMatchObject({ code: 'KEEL_E_FILE_EMPTY' });
-    await expect(readCsv(file('id,age,income,plan,active,y\n'), schema)).rejects.toThrow(/has a header but no data rows/);
-    await expect(readCsv(file(Buffer.from([0x61, 0x0a, 0xff, 0xfe, 0x0a])), schema)).rejects.toThrow(/not valid UTF-8 \(line 2/);
+    await expect(readCsv(file('id,age,income,plan,active,y\n'), schema)).rejects.toThrow(
+      /has a header but no data rows/,
+    );
+    await expect(readCsv(file(Buffer.from([0x61, 0x0a, 0xff, 0xfe, 0x0a])), schema)).rejects.toThrow(
+      /not valid UTF-8 \(line 2/,
+    );
     await expect(readCsv(file('id,age,income,plan,active\na,1,2,pro,yes\n'), schema)).rejects.toMatchObject({
       code: 'KEEL_E_TARGET',
       message: expect.stringContaining('no target column "y"'),
     });
-    await expect(readCsv(file('id,income,plan,active,y\na,2,pro,yes,No\n'), schema)).rejects.toThrow(/lacks the column "age"/);
+    await expect(readCsv(file('id,income,plan,active,y\na,2,pro,yes,No\n'), schema)).rejects.toThrow(
+      /lacks the column "age"/,
+    );
     await expect(readCsv(dir, schema)).rejects.toThrow(/is a directory/);
   });
 
   it('warns about columns the schema does not know and fails a target missing one class', async () => {
     const { report } = await readCsv(file('id,age,income,plan,active,y,extra\na,1,2,pro,yes,No,x\n'), schema);
-    expect(report.violations.map((v) => `${v.column}:${v.rule}:${v.severity}`)).toEqual(['extra:unexpected_column:warning', 'y:target_classes:error']);
+    expect(report.violations.map((v) => `${v.column}:${v.rule}:${v.severity}`)).toEqual([
+      'extra:unexpected_column:warning',
+      'y:target_classes:error',
+    ]);
   });
 
   it('infers a schema when none is given', async () => {

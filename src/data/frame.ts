@@ -35,7 +35,8 @@ export class Frame {
     this.byName = new Map();
     let n = -1;
     for (let i = 0; i < names.length; i++) {
-      if (this.byName.has(names[i])) throw new KeelError('KEEL_E_PARSE', `duplicate column name "${names[i]}"`, { column: names[i] });
+      if (this.byName.has(names[i]))
+        throw new KeelError('KEEL_E_PARSE', `duplicate column name "${names[i]}"`, { column: names[i] });
       const len = columnLength(columns[i]);
       if (n === -1) n = len;
       else if (len !== n) throw new Error(`Frame: column "${names[i]}" has ${len} rows, expected ${n}`);
@@ -60,13 +61,19 @@ export class Frame {
 
   numeric(name: string): Float64Array {
     const c = this.col(name);
-    if (c.kind !== 'numeric') throw new KeelError('KEEL_E_INPUT', `column "${name}" is ${c.kind}, expected numeric`, { column: name });
+    if (c.kind !== 'numeric')
+      throw new KeelError('KEEL_E_INPUT', `column "${name}" is ${c.kind}, expected numeric`, {
+        column: name,
+      });
     return c.values;
   }
 
   categorical(name: string): CategoricalColumn {
     const c = this.col(name);
-    if (c.kind !== 'categorical') throw new KeelError('KEEL_E_INPUT', `column "${name}" is ${c.kind}, expected categorical`, { column: name });
+    if (c.kind !== 'categorical')
+      throw new KeelError('KEEL_E_INPUT', `column "${name}" is ${c.kind}, expected categorical`, {
+        column: name,
+      });
     return c;
   }
 
@@ -76,7 +83,10 @@ export class Frame {
   }
 
   select(names: readonly string[]): Frame {
-    return new Frame(names, names.map((n) => this.col(n)));
+    return new Frame(
+      names,
+      names.map((n) => this.col(n)),
+    );
   }
 
   drop(names: readonly string[]): Frame {
@@ -163,7 +173,10 @@ export function numericColumn(values: ArrayLike<number | null | undefined>): Num
  * Build a categorical column from strings (null/undefined become missing). With `categories`
  * the dictionary is fixed (values outside it are missing); otherwise categories are sorted.
  */
-export function categoricalColumn(values: ArrayLike<string | null | undefined>, categories?: readonly string[]): CategoricalColumn {
+export function categoricalColumn(
+  values: ArrayLike<string | null | undefined>,
+  categories?: readonly string[],
+): CategoricalColumn {
   let dict: readonly string[];
   if (categories) dict = categories;
   else {

@@ -1,15 +1,30 @@
-export { parseCsv } from './csv.js';
 export type { ParsedCsv } from './csv.js';
-export { Frame, categoricalColumn, cellValue, columnLength, numericColumn, stringColumn, takeColumn } from './frame.js';
+export { parseCsv } from './csv.js';
 export type { CategoricalColumn, Column, NumericColumn, Scalar, StringColumn } from './frame.js';
+export {
+  categoricalColumn,
+  cellValue,
+  columnLength,
+  Frame,
+  numericColumn,
+  stringColumn,
+  takeColumn,
+} from './frame.js';
 export { inferSchemaFromRows } from './infer.js';
-export { readCsv } from './read.js';
 export type { DataSource, ReadResult } from './read.js';
-export { ColumnSpecSchema, SchemaSchema, columnTypes, featureSpecs, loadSchema, parseSchema } from './schema.js';
-export type { ColumnSpec, ColumnSpecInput, ColumnType, Schema, SchemaInput, TargetSpec } from './schema.js';
-export { churnCsv, churnSchema, generateChurn, generateChurnRows, writeChurnCsv } from './synth.js';
-export type { ChurnRow } from './synth.js';
-export { assertValid, formatReport, typeAndValidate } from './validate.js';
-export type { Severity, ValidationReport, Violation } from './validate.js';
-export { recordsToFrame } from './records.js';
+export { readCsv } from './read.js';
 export type { FieldError, RecordsOptions } from './records.js';
+export { recordsToFrame } from './records.js';
+export type { ColumnSpec, ColumnSpecInput, ColumnType, Schema, SchemaInput, TargetSpec } from './schema.js';
+export {
+  ColumnSpecSchema,
+  columnTypes,
+  featureSpecs,
+  loadSchema,
+  parseSchema,
+  SchemaSchema,
+} from './schema.js';
+export type { ChurnRow } from './synth.js';
+export { churnCsv, churnSchema, generateChurn, generateChurnRows, writeChurnCsv } from './synth.js';
+export type { Severity, ValidationReport, Violation } from './validate.js';
+export { assertValid, formatReport, typeAndValidate } from './validate.js';

@@ -28,15 +28,25 @@ export interface ReadResult {
  * cell. Row-level violations are in the report (the cells become missing); structural problems
  * (missing file, empty file, ragged rows, missing columns) throw a KeelError naming the file.
  */
-export async function readCsv(path: string, schema?: Schema, options: { delimiter?: string } = {}): Promise<ReadResult> {
+export async function readCsv(
+  path: string,
+  schema?: Schema,
+  options: { delimiter?: string } = {},
+): Promise<ReadResult> {
   let bytes: Buffer;
   try {
     const st = await stat(path);
-    if (st.isDirectory()) throw new KeelError('KEEL_E_FILE_NOT_FOUND', `${path} is a directory, not a CSV file`, { file: path });
+    if (st.isDirectory())
+      throw new KeelError('KEEL_E_FILE_NOT_FOUND', `${path} is a directory, not a CSV file`, { file: path });
     bytes = await readFile(path);
   } catch (e) {
     if (e instanceof KeelError) throw e;
-    throw new KeelError('KEEL_E_FILE_NOT_FOUND', `data file not found: ${path}`, { file: path }, { cause: e });
+    throw new KeelError(
+      'KEEL_E_FILE_NOT_FOUND',
+      `data file not found: ${path}`,
+      { file: path },
+      { cause: e },
+    );
   }
   if (bytes.length === 0) throw new KeelError('KEEL_E_FILE_EMPTY', `${path} is empty`, { file: path });
   let text: string;
@@ -44,12 +54,20 @@ export async function readCsv(path: string, schema?: Schema, options: { delimite
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     const at = firstInvalidUtf8(bytes);
-    throw new KeelError('KEEL_E_PARSE', `${path} is not valid UTF-8 (line ${at.line}, byte ${at.offset})`, { file: path, row: at.line });
+    throw new KeelError('KEEL_E_PARSE', `${path} is not valid UTF-8 (line ${at.line}, byte ${at.offset})`, {
+      file: path,
+      row: at.line,
+    });
   }
   const parsed = parseCsv(text, path, options.delimiter);
   const used = schema ?? inferSchemaFromRows(parsed.header, parsed.rows);
   const { frame, report } = typeAndValidate(parsed.header, parsed.rows, used, path);
-  return { frame, report, schema: used, source: { path, sha256: sha256(bytes), rows: frame.nRows, bytes: bytes.length } };
+  return {
+    frame,
+    report,
+    schema: used,
+    source: { path, sha256: sha256(bytes), rows: frame.nRows, bytes: bytes.length },
+  };
 }
 
 function firstInvalidUtf8(bytes: Buffer): { line: number; offset: number } {

@@ -29,7 +29,12 @@ describe('recordsToFrame', () => {
 
   it('collects every error with its record index, field and rule', () => {
     const { frame, errors } = recordsToFrame(
-      [{ n: 11, b: 'maybe', c: 'z', x: 'abc' }, { n: -1, b: 1, c: ['a'] }, 'not an object', { n: 1.5, b: false, c: 'a', s: {} }],
+      [
+        { n: 11, b: 'maybe', c: 'z', x: 'abc' },
+        { n: -1, b: 1, c: ['a'] },
+        'not an object',
+        { n: 1.5, b: false, c: 'a', s: {} },
+      ],
       specs,
       { rejectUnknownFields: false },
     );
@@ -50,8 +55,16 @@ describe('recordsToFrame', () => {
 
   it('reports required and null fields, unknown fields on request, and caps the error list', () => {
     const { errors } = recordsToFrame([{ n: null, c: 'a', zzz: 1 }], specs, { rejectUnknownFields: true });
-    expect(errors.map((e) => `${e.field}:${e.rule}`)).toEqual(['zzz:unknown_field', 'n:nullable', 'b:required']);
-    const many = recordsToFrame(Array.from({ length: 500 }, () => ({})), specs, { maxErrors: 25 });
+    expect(errors.map((e) => `${e.field}:${e.rule}`)).toEqual([
+      'zzz:unknown_field',
+      'n:nullable',
+      'b:required',
+    ]);
+    const many = recordsToFrame(
+      Array.from({ length: 500 }, () => ({})),
+      specs,
+      { maxErrors: 25 },
+    );
     expect(many.errors).toHaveLength(25);
   });
 });

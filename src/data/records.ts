@@ -28,7 +28,11 @@ export interface RecordsOptions {
 
 const NUMBER_RE = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
 
-export function recordsToFrame(records: unknown[], specs: readonly ColumnSpec[], options: RecordsOptions = {}): { frame: Frame | null; errors: FieldError[] } {
+export function recordsToFrame(
+  records: unknown[],
+  specs: readonly ColumnSpec[],
+  options: RecordsOptions = {},
+): { frame: Frame | null; errors: FieldError[] } {
   const max = options.maxErrors ?? 100;
   const errors: FieldError[] = [];
   const add = (e: FieldError) => {
@@ -43,7 +47,9 @@ export function recordsToFrame(records: unknown[], specs: readonly ColumnSpec[],
         ? { kind: 'string', values: new Array<string | null>(n).fill(null) }
         : { kind: 'numeric', values: new Float64Array(n) },
   );
-  const catIndex = specs.map((s) => (s.type === 'category' && s.allowed ? new Map(s.allowed.map((c, i) => [c, i])) : null));
+  const catIndex = specs.map((s) =>
+    s.type === 'category' && s.allowed ? new Map(s.allowed.map((c, i) => [c, i])) : null,
+  );
   const dynamicCats: string[][] = specs.map(() => []);
   for (let i = 0; i < n; i++) {
     const rec = records[i];
@@ -53,34 +59,70 @@ export function recordsToFrame(records: unknown[], specs: readonly ColumnSpec[],
     }
     const obj = rec as Record<string, unknown>;
     if (options.rejectUnknownFields)
-      for (const k of Object.keys(obj)) if (!known.has(k)) add({ index: i, field: k, rule: 'unknown_field', message: `"${k}" is not an input of this model` });
+      for (const k of Object.keys(obj))
+        if (!known.has(k))
+          add({ index: i, field: k, rule: 'unknown_field', message: `"${k}" is not an input of this model` });
     specs.forEach((spec, c) => {
       const col = cols[c];
       const v = obj[spec.name];
       if (v === undefined || v === null || (typeof v === 'number' && Number.isNaN(v))) {
         if (!spec.nullable)
-          add({ index: i, field: spec.name, rule: v === undefined ? 'required' : 'nullable', message: `"${spec.name}" is required${v === null ? ' (null is not allowed)' : ''}` });
+          add({
+            index: i,
+            field: spec.name,
+            rule: v === undefined ? 'required' : 'nullable',
+            message: `"${spec.name}" is required${v === null ? ' (null is not allowed)' : ''}`,
+          });
         setMissing(col, i);
         return;
       }
       if (spec.type === 'number' || spec.type === 'integer') {
-        const x = typeof v === 'number' ? v : typeof v === 'string' && NUMBER_RE.test(v) ? Number(v) : Number.NaN;
-        if (!Number.isFinite(x)) return fail(i, spec, 'type', `"${spec.name}" must be ${spec.type === 'integer' ? 'an integer' : 'a number'}`, v, col);
-        if (spec.type === 'integer' && !Number.isInteger(x)) return fail(i, spec, 'type', `"${spec.name}" must be an integer`, v, col);
-        if (spec.min !== undefined && x < spec.min) return fail(i, spec, 'min', `"${spec.name}" must be >= ${spec.min}`, v, col);
-        if (spec.max !== undefined && x > spec.max) return fail(i, spec, 'max', `"${spec.name}" must be <= ${spec.max}`, v, col);
+        const x =
+          typeof v === 'number' ? v : typeof v === 'string' && NUMBER_RE.test(v) ? Number(v) : Number.NaN;
+        if (!Number.isFinite(x)) {
+          fail(
+            i,
+            spec,
+            'type',
+            `"${spec.name}" must be ${spec.type === 'integer' ? 'an integer' : 'a number'}`,
+            v,
+            col,
+          );
+          return;
+        }
+        if (spec.type === 'integer' && !Number.isInteger(x)) {
+          fail(i, spec, 'type', `"${spec.name}" must be an integer`, v, col);
+          return;
+        }
+        if (spec.min !== undefined && x < spec.min) {
+          fail(i, spec, 'min', `"${spec.name}" must be >= ${spec.min}`, v, col);
+          return;
+        }
+        if (spec.max !== undefined && x > spec.max) {
+          fail(i, spec, 'max', `"${spec.name}" must be <= ${spec.max}`, v, col);
+          return;
+        }
         (col as { values: Float64Array }).values[i] = x;
       } else if (spec.type === 'boolean') {
         const b = toBool(v);
-        if (b === null) return fail(i, spec, 'type', `"${spec.name}" must be true or false`, v, col);
+        if (b === null) {
+          fail(i, spec, 'type', `"${spec.name}" must be true or false`, v, col);
+          return;
+        }
         (col as { values: Float64Array }).values[i] = b;
       } else if (spec.type === 'category') {
-        if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return fail(i, spec, 'type', `"${spec.name}" must be a string`, v, col);
+        if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+          fail(i, spec, 'type', `"${spec.name}" must be a string`, v, col);
+          return;
+        }
         const s = String(v);
         const idx = catIndex[c];
         if (idx) {
           const code = idx.get(s);
-          if (code === undefined) return fail(i, spec, 'allowed', `"${spec.name}" must be one of: ${spec.allowed!.join(', ')}`, v, col);
+          if (code === undefined) {
+            fail(i, spec, 'allowed', `"${spec.name}" must be one of: ${spec.allowed!.join(', ')}`, v, col);
+            return;
+          }
           (col as { codes: Int32Array }).codes[i] = code;
         } else {
           const d = dynamicCats[c];
@@ -89,18 +131,36 @@ export function recordsToFrame(records: unknown[], specs: readonly ColumnSpec[],
           (col as { codes: Int32Array }).codes[i] = code;
         }
       } else {
-        if (typeof v !== 'string' && typeof v !== 'number') return fail(i, spec, 'type', `"${spec.name}" must be a string`, v, col);
+        if (typeof v !== 'string' && typeof v !== 'number') {
+          fail(i, spec, 'type', `"${spec.name}" must be a string`, v, col);
+          return;
+        }
         (col as unknown as { values: (string | null)[] }).values[i] = String(v);
       }
     });
   }
-  function fail(i: number, spec: ColumnSpec, rule: FieldError['rule'], message: string, value: unknown, col: Column): void {
+  function fail(
+    i: number,
+    spec: ColumnSpec,
+    rule: FieldError['rule'],
+    message: string,
+    value: unknown,
+    col: Column,
+  ): void {
     add({ index: i, field: spec.name, rule, message, value });
     setMissing(col, i);
   }
   if (errors.length > 0) return { frame: null, errors };
-  const finalCols = cols.map((col, c) => (col.kind === 'categorical' && !catIndex[c] ? { ...col, categories: dynamicCats[c] } : col));
-  return { frame: new Frame(specs.map((s) => s.name), finalCols), errors };
+  const finalCols = cols.map((col, c) =>
+    col.kind === 'categorical' && !catIndex[c] ? { ...col, categories: dynamicCats[c] } : col,
+  );
+  return {
+    frame: new Frame(
+      specs.map((s) => s.name),
+      finalCols,
+    ),
+    errors,
+  };
 }
 
 function setMissing(col: Column, i: number): void {

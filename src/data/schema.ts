@@ -50,7 +50,10 @@ export const SchemaSchema = z
     target: TargetSpecSchema.optional(),
     columns: z.array(ColumnSpecSchema).min(1),
     /** Bounds on the number of data rows. */
-    rows: z.object({ min: z.number().int().nonnegative().optional(), max: z.number().int().positive().optional() }).strict().optional(),
+    rows: z
+      .object({ min: z.number().int().nonnegative().optional(), max: z.number().int().positive().optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 export type Schema = z.infer<typeof SchemaSchema>;
@@ -69,14 +72,22 @@ export function parseSchema(input: unknown, file?: string): Schema {
   const schema = r.data;
   const names = new Set<string>();
   for (const c of schema.columns) {
-    if (names.has(c.name)) throw new KeelError('KEEL_E_SCHEMA', `column "${c.name}" is declared twice`, { file, column: c.name });
+    if (names.has(c.name))
+      throw new KeelError('KEEL_E_SCHEMA', `column "${c.name}" is declared twice`, { file, column: c.name });
     names.add(c.name);
   }
   if (schema.target) {
     const t = schema.target;
-    if (!names.has(t.column)) throw new KeelError('KEEL_E_SCHEMA', `target column "${t.column}" is not among the columns`, { file, column: t.column });
+    if (!names.has(t.column))
+      throw new KeelError('KEEL_E_SCHEMA', `target column "${t.column}" is not among the columns`, {
+        file,
+        column: t.column,
+      });
     if (!t.classes.includes(t.positive))
-      throw new KeelError('KEEL_E_SCHEMA', `target.positive "${t.positive}" is not one of target.classes`, { file, path: ['target', 'positive'] });
+      throw new KeelError('KEEL_E_SCHEMA', `target.positive "${t.positive}" is not one of target.classes`, {
+        file,
+        path: ['target', 'positive'],
+      });
   }
   return schema;
 }
@@ -92,7 +103,9 @@ export function loadSchema(path: string): Schema {
   try {
     doc = parseYaml(text);
   } catch (e) {
-    throw new KeelError('KEEL_E_SCHEMA', `schema ${path} is not valid YAML: ${(e as Error).message}`, { file: path });
+    throw new KeelError('KEEL_E_SCHEMA', `schema ${path} is not valid YAML: ${(e as Error).message}`, {
+      file: path,
+    });
   }
   return parseSchema(doc, path);
 }

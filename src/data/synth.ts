@@ -9,7 +9,12 @@ import { categoricalColumn, Frame, numericColumn, stringColumn } from './frame.j
 import { parseSchema, type Schema } from './schema.js';
 
 export const CONTRACTS = ['Month-to-month', 'One year', 'Two year'] as const;
-export const PAYMENTS = ['Electronic check', 'Mailed check', 'Bank transfer (automatic)', 'Credit card (automatic)'] as const;
+export const PAYMENTS = [
+  'Electronic check',
+  'Mailed check',
+  'Bank transfer (automatic)',
+  'Credit card (automatic)',
+] as const;
 export const INTERNET = ['DSL', 'Fiber optic', 'No'] as const;
 const ADDON = ['Yes', 'No', 'No internet service'] as const;
 
@@ -35,7 +40,8 @@ export function generateChurnRows(opts: { rows?: number; seed?: number } = {}): 
   for (let i = 0; i < n; i++) {
     const contract = rng.weighted(CONTRACTS, [0.55, 0.21, 0.24]);
     const tenureMean = contract === 'Month-to-month' ? 16 : contract === 'One year' ? 38 : 55;
-    const tenure = rng.next() < 0.002 ? 0 : Math.max(1, Math.min(72, Math.round(tenureMean + rng.normal() * 14)));
+    const tenure =
+      rng.next() < 0.002 ? 0 : Math.max(1, Math.min(72, Math.round(tenureMean + rng.normal() * 14)));
     const internet = rng.weighted(INTERNET, [0.34, 0.44, 0.22]);
     const addon = () => (internet === 'No' ? 'No internet service' : rng.next() < 0.35 ? 'Yes' : 'No');
     const onlineSecurity = addon();
@@ -43,7 +49,12 @@ export function generateChurnRows(opts: { rows?: number; seed?: number } = {}): 
     const streamingTv = internet === 'No' ? 'No internet service' : rng.next() < 0.45 ? 'Yes' : 'No';
     const senior = rng.next() < 0.16 ? 1 : 0;
     const payment = rng.weighted(PAYMENTS, [0.34, 0.23, 0.22, 0.21]);
-    let monthly = internet === 'No' ? 20 + rng.next() * 6 : internet === 'DSL' ? 45 + rng.next() * 25 : 70 + rng.next() * 35;
+    let monthly =
+      internet === 'No'
+        ? 20 + rng.next() * 6
+        : internet === 'DSL'
+          ? 45 + rng.next() * 25
+          : 70 + rng.next() * 35;
     if (streamingTv === 'Yes') monthly += 8;
     monthly = Math.round(Math.min(119.9, monthly) * 100) / 100;
     const total = tenure === 0 ? null : Math.round(tenure * monthly * (0.95 + rng.next() * 0.1) * 100) / 100;
@@ -107,7 +118,10 @@ function csvCell(v: string | number | null): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export async function writeChurnCsv(path: string, opts: { rows?: number; seed?: number } = {}): Promise<void> {
+export async function writeChurnCsv(
+  path: string,
+  opts: { rows?: number; seed?: number } = {},
+): Promise<void> {
   await writeFile(path, churnCsv(opts));
 }
 
@@ -115,7 +129,11 @@ export async function writeChurnCsv(path: string, opts: { rows?: number; seed?: 
 export function generateChurn(opts: { rows?: number; seed?: number } = {}): Frame {
   const rows = generateChurnRows(opts);
   const num = (k: keyof ChurnRow) => numericColumn(rows.map((r) => r[k] as number | null));
-  const cat = (k: keyof ChurnRow, cats: readonly string[]) => categoricalColumn(rows.map((r) => r[k] as string | null), cats);
+  const cat = (k: keyof ChurnRow, cats: readonly string[]) =>
+    categoricalColumn(
+      rows.map((r) => r[k] as string | null),
+      cats,
+    );
   return new Frame(COLUMNS, [
     stringColumn(rows.map((r) => r.customer_id)),
     num('tenure'),

@@ -33,7 +33,14 @@ const NUMBER_RE = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
 class Collector {
   readonly byKey = new Map<string, Violation>();
-  add(rule: string, column: string | null, severity: Severity, message: string, row?: number, example?: string): void {
+  add(
+    rule: string,
+    column: string | null,
+    severity: Severity,
+    message: string,
+    row?: number,
+    example?: string,
+  ): void {
     const key = `${rule}\u0000${column}`;
     let v = this.byKey.get(key);
     if (!v) {
@@ -42,7 +49,8 @@ class Collector {
     }
     v.count++;
     if (row !== undefined && v.rows.length < MAX_SAMPLES) v.rows.push(row);
-    if (example !== undefined && v.examples.length < MAX_SAMPLES && !v.examples.includes(example)) v.examples.push(example.slice(0, 80));
+    if (example !== undefined && v.examples.length < MAX_SAMPLES && !v.examples.includes(example))
+      v.examples.push(example.slice(0, 80));
   }
   report(rows: number, columns: number): ValidationReport {
     const violations = [...this.byKey.values()];
@@ -54,21 +62,36 @@ class Collector {
  * Build a typed Frame from raw text cells under a schema and report every violation.
  * Throws only for structural problems (a declared column missing from the data).
  */
-export function typeAndValidate(header: string[], rows: string[][], schema: Schema, file: string): { frame: Frame; report: ValidationReport } {
+export function typeAndValidate(
+  header: string[],
+  rows: string[][],
+  schema: Schema,
+  file: string,
+): { frame: Frame; report: ValidationReport } {
   const index = new Map(header.map((h, i) => [h, i]));
   const target = schema.target?.column;
   if (target && !index.has(target))
-    throw new KeelError('KEEL_E_TARGET', `${file} has no target column "${target}" (columns: ${header.join(', ')})`, { file, column: target });
+    throw new KeelError(
+      'KEEL_E_TARGET',
+      `${file} has no target column "${target}" (columns: ${header.join(', ')})`,
+      { file, column: target },
+    );
   const missingCols = schema.columns.filter((c) => !index.has(c.name)).map((c) => c.name);
   if (missingCols.length)
-    throw new KeelError('KEEL_E_VALIDATION', `${file} lacks the column${missingCols.length > 1 ? 's' : ''} ${missingCols.map((c) => `"${c}"`).join(', ')} required by the schema`, {
-      file,
-      column: missingCols[0],
-      rule: 'column_present',
-    });
+    throw new KeelError(
+      'KEEL_E_VALIDATION',
+      `${file} lacks the column${missingCols.length > 1 ? 's' : ''} ${missingCols.map((c) => `"${c}"`).join(', ')} required by the schema`,
+      {
+        file,
+        column: missingCols[0],
+        rule: 'column_present',
+      },
+    );
   const col = new Collector();
   const declared = new Set(schema.columns.map((c) => c.name));
-  for (const h of header) if (!declared.has(h)) col.add('unexpected_column', h, 'warning', `column "${h}" is not in the schema and is ignored`);
+  for (const h of header)
+    if (!declared.has(h))
+      col.add('unexpected_column', h, 'warning', `column "${h}" is not in the schema and is ignored`);
   const missing = new Set(schema.missing_values.map((m) => m.trim()));
   const names: string[] = [];
   const columns: Column[] = [];
@@ -78,17 +101,27 @@ export function typeAndValidate(header: string[], rows: string[][], schema: Sche
     columns.push(typeColumn(spec, rows, k, missing, col, spec.name === target ? schema.target : undefined));
   }
   const n = rows.length;
-  if (schema.rows?.min !== undefined && n < schema.rows.min) col.add('row_count', null, 'error', `${n} data rows, the schema wants at least ${schema.rows.min}`);
-  if (schema.rows?.max !== undefined && n > schema.rows.max) col.add('row_count', null, 'error', `${n} data rows, the schema allows at most ${schema.rows.max}`);
+  if (schema.rows?.min !== undefined && n < schema.rows.min)
+    col.add('row_count', null, 'error', `${n} data rows, the schema wants at least ${schema.rows.min}`);
+  if (schema.rows?.max !== undefined && n > schema.rows.max)
+    col.add('row_count', null, 'error', `${n} data rows, the schema allows at most ${schema.rows.max}`);
   return { frame: new Frame(names, columns), report: col.report(n, header.length) };
 }
 
-function typeColumn(spec: ColumnSpec, rows: string[][], k: number, missing: Set<string>, col: Collector, target?: Schema['target']): Column {
+function typeColumn(
+  spec: ColumnSpec,
+  rows: string[][],
+  k: number,
+  missing: Set<string>,
+  col: Collector,
+  target?: Schema['target'],
+): Column {
   const n = rows.length;
   const name = spec.name;
   const isMissing = (raw: string) => missing.has(raw.trim());
   const nullCheck = (r: number) => {
-    if (!spec.nullable) col.add('not_null', name, 'error', `"${name}" must not be missing`, r + 1, rows[r][k]);
+    if (!spec.nullable)
+      col.add('not_null', name, 'error', `"${name}" must not be missing`, r + 1, rows[r][k]);
   };
   if (spec.type === 'number' || spec.type === 'integer' || spec.type === 'boolean') {
     const values = new Float64Array(n);
@@ -139,7 +172,8 @@ function typeColumn(spec: ColumnSpec, rows: string[][], k: number, missing: Set<
       const raw = rows[r][k];
       if (isMissing(raw)) {
         codes[r] = -1;
-        if (target) col.add('target_missing', name, 'error', `the target "${name}" must not be missing`, r + 1, raw);
+        if (target)
+          col.add('target_missing', name, 'error', `the target "${name}" must not be missing`, r + 1, raw);
         else nullCheck(r);
         continue;
       }
@@ -148,7 +182,9 @@ function typeColumn(spec: ColumnSpec, rows: string[][], k: number, missing: Set<
       if (code === undefined) {
         if (allowed) {
           const rule = target ? 'target_class' : 'allowed';
-          const msg = target ? `the target "${name}" must be one of ${allowed.join(', ')}` : `"${name}" must be one of ${allowed.join(', ')}`;
+          const msg = target
+            ? `the target "${name}" must be one of ${allowed.join(', ')}`
+            : `"${name}" must be one of ${allowed.join(', ')}`;
           col.add(rule, name, 'error', msg, r + 1, raw);
           codes[r] = -1;
           continue;
@@ -162,7 +198,13 @@ function typeColumn(spec: ColumnSpec, rows: string[][], k: number, missing: Set<
     if (target) {
       const seen = new Set(codes);
       const absent = target.classes.filter((_, i) => !seen.has(i));
-      if (absent.length) col.add('target_classes', name, 'error', `the target "${name}" never takes the class(es) ${absent.join(', ')}`);
+      if (absent.length)
+        col.add(
+          'target_classes',
+          name,
+          'error',
+          `the target "${name}" never takes the class(es) ${absent.join(', ')}`,
+        );
     }
     if (spec.unique) checkUnique(name, n, (r) => (codes[r] < 0 ? null : String(codes[r])), col);
     if (!allowed) {
@@ -198,7 +240,11 @@ function checkUnique(name: string, n: number, key: (r: number) => string | null,
 }
 
 function article(type: string): string {
-  return type === 'integer' ? 'an integer' : type === 'boolean' ? 'a boolean (true/false, yes/no, 1/0)' : 'a number';
+  return type === 'integer'
+    ? 'an integer'
+    : type === 'boolean'
+      ? 'a boolean (true/false, yes/no, 1/0)'
+      : 'a number';
 }
 
 /** The report as text: one block per violation naming the file, column, rule, count, rows and examples. */
@@ -219,9 +265,19 @@ export function assertValid(report: ValidationReport, file: string): void {
   if (report.ok) return;
   const errors = report.violations.filter((v) => v.severity === 'error');
   // locate the error at the earliest row (table-level ones, without rows, come last)
-  const first = errors.reduce((a, b) => ((b.rows[0] ?? Number.POSITIVE_INFINITY) < (a.rows[0] ?? Number.POSITIVE_INFINITY) ? b : a));
+  const first = errors.reduce((a, b) =>
+    (b.rows[0] ?? Number.POSITIVE_INFINITY) < (a.rows[0] ?? Number.POSITIVE_INFINITY) ? b : a,
+  );
   const list = errors
-    .map((v) => `column "${v.column ?? '-'}" [${v.rule}] ${v.count} row${v.count === 1 ? '' : 's'} (first: row ${v.rows[0] ?? '-'}${v.examples[0] !== undefined ? `, value ${JSON.stringify(v.examples[0])}` : ''})`)
+    .map(
+      (v) =>
+        `column "${v.column ?? '-'}" [${v.rule}] ${v.count} row${v.count === 1 ? '' : 's'} (first: row ${v.rows[0] ?? '-'}${v.examples[0] !== undefined ? `, value ${JSON.stringify(v.examples[0])}` : ''})`,
+    )
     .join('; ');
-  throw new KeelError('KEEL_E_VALIDATION', `${file} failed validation: ${list}`, { file, row: first.rows[0], column: first.column ?? undefined, rule: first.rule }, { details: report });
+  throw new KeelError(
+    'KEEL_E_VALIDATION',
+    `${file} failed validation: ${list}`,
+    { file, row: first.rows[0], column: first.column ?? undefined, rule: first.rule },
+    { details: report },
+  );
 }

@@ -29,29 +29,49 @@ export interface ChurnParams extends Record<string, unknown> {
 }
 
 export function churnPipeline(schema: Schema, params: ChurnParams, name = 'churn'): Pipeline<ChurnParams> {
-  return definePipeline({ name, description: 'binary churn classifier from a CSV, end to end', params }, (step) => {
-    const ingest = step('ingest', (_, ctx) => ingestCsv(ctx, ctx.params.data, schema));
-    const validate = step('validate', { ingest }, ({ ingest }, ctx) => validateData(ctx, ingest));
-    const split = step('split', { ingest, validate }, ({ ingest }, ctx) => {
-      const s = splitData(ingest.frame, schema, ctx.params.seed);
-      ctx.progress(`train ${s.train.nRows}, validation ${s.validation.nRows}, test ${s.test.nRows} rows (stratified, seed ${ctx.params.seed})`);
-      return s;
-    });
-    const features = step('features', { split }, ({ split }, ctx) => {
-      const f = fitFeatures(split);
-      ctx.progress(`${f.train.nCols} features from ${split.signature.inputs.length} columns`);
-      return f;
-    });
-    const trainers = defaultCandidates(params.seed).map((c) =>
-      step(`train_${c.name}`, { split, features }, ({ split, features }, ctx) => trainCandidate(ctx, c, split, features)),
-    );
-    const [lr, gbdt, rf] = trainers;
-    const evaluate = step('evaluate', { lr, gbdt, rf, split }, ({ lr, gbdt, rf, split }, ctx) => evaluateModels(ctx.run, [lr, gbdt, rf], split));
-    const gate = step('gate', { evaluate }, ({ evaluate }, ctx) => qualityGate(ctx.run, evaluate.best, gateSettings(ctx.config)));
-    const register = step('register', { evaluate, gate }, ({ evaluate }, ctx) => registerModel(ctx.run, ctx.params.model, evaluate.best));
-    const promote = step('promote', { register, evaluate, split }, ({ register, evaluate, split }, ctx) =>
-      promoteIfBetter(ctx.run, register, evaluate.best, split, gateSettings(ctx.config).min_improvement, (doc) => Model.fromJSON(doc)),
-    );
-    return promote;
-  });
+  return definePipeline(
+    { name, description: 'binary churn classifier from a CSV, end to end', params },
+    (step) => {
+      const ingest = step('ingest', (_, ctx) => ingestCsv(ctx, ctx.params.data, schema));
+      const validate = step('validate', { ingest }, ({ ingest }, ctx) => validateData(ctx, ingest));
+      const split = step('split', { ingest, validate }, ({ ingest }, ctx) => {
+        const s = splitData(ingest.frame, schema, ctx.params.seed);
+        ctx.progress(
+          `train ${s.train.nRows}, validation ${s.validation.nRows}, test ${s.test.nRows} rows (stratified, seed ${ctx.params.seed})`,
+        );
+        return s;
+      });
+      const features = step('features', { split }, ({ split }, ctx) => {
+        const f = fitFeatures(split);
+        ctx.progress(`${f.train.nCols} features from ${split.signature.inputs.length} columns`);
+        return f;
+      });
+      const trainers = defaultCandidates(params.seed).map((c) =>
+        step(`train_${c.name}`, { split, features }, ({ split, features }, ctx) =>
+          trainCandidate(ctx, c, split, features),
+        ),
+      );
+      const [lr, gbdt, rf] = trainers;
+      const evaluate = step('evaluate', { lr, gbdt, rf, split }, ({ lr, gbdt, rf, split }, ctx) =>
+        evaluateModels(ctx.run, [lr, gbdt, rf], split),
+      );
+      const gate = step('gate', { evaluate }, ({ evaluate }, ctx) =>
+        qualityGate(ctx.run, evaluate.best, gateSettings(ctx.config)),
+      );
+      const register = step('register', { evaluate, gate }, ({ evaluate }, ctx) =>
+        registerModel(ctx.run, ctx.params.model, evaluate.best),
+      );
+      const promote = step('promote', { register, evaluate, split }, ({ register, evaluate, split }, ctx) =>
+        promoteIfBetter(
+          ctx.run,
+          register,
+          evaluate.best,
+          split,
+          gateSettings(ctx.config).min_improvement,
+          (doc) => Model.fromJSON(doc),
+        ),
+      );
+      return promote;
+    },
+  );
 }

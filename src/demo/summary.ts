@@ -17,7 +17,10 @@ const f4 = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '-');
 
 export function formatSummary(s: SummaryInput): string {
   const lines: string[] = [];
-  lines.push('', `Models (selected by validation ROC-AUC; metrics on the ${s.split.test.nRows}-row test split)`);
+  lines.push(
+    '',
+    `Models (selected by validation ROC-AUC; metrics on the ${s.split.test.nRows}-row test split)`,
+  );
   lines.push(
     renderTable(
       ['model', 'val roc_auc', 'roc_auc', 'accuracy', 'precision', 'recall', 'f1', 'log_loss', 'fit'],
@@ -36,15 +39,25 @@ export function formatSummary(s: SummaryInput): string {
   );
   const [[tn, fp], [fn, tp]] = s.best.test.confusionMatrix;
   lines.push('', `Confusion matrix of ${s.best.name} on test (threshold 0.5)`);
-  lines.push(renderTable(['', `pred ${s.split.signature.target.classes[0]}`, `pred ${s.split.signature.target.classes[1]}`], [
-    [`true ${s.split.signature.target.classes[0]}`, tn, fp],
-    [`true ${s.split.signature.target.classes[1]}`, fn, tp],
-  ]));
+  lines.push(
+    renderTable(
+      ['', `pred ${s.split.signature.target.classes[0]}`, `pred ${s.split.signature.target.classes[1]}`],
+      [
+        [`true ${s.split.signature.target.classes[0]}`, tn, fp],
+        [`true ${s.split.signature.target.classes[1]}`, fn, tp],
+      ],
+    ),
+  );
   lines.push('', `Quality gate: ${s.gate.passed ? 'PASSED' : 'FAILED'}`);
   for (const r of s.gate.reasons) lines.push(`  ${r}`);
   const aliases = ['staging', ...(s.promotion.promoted ? ['production'] : [])];
-  lines.push('', `Registered: ${s.registered.name} version ${s.registered.version}, aliases: ${aliases.join(', ')}`);
-  lines.push(`Production: ${s.promotion.promoted ? `moved to version ${s.registered.version}` : `stays at version ${s.promotion.previousVersion}`} (${s.promotion.reason})`);
+  lines.push(
+    '',
+    `Registered: ${s.registered.name} version ${s.registered.version}, aliases: ${aliases.join(', ')}`,
+  );
+  lines.push(
+    `Production: ${s.promotion.promoted ? `moved to version ${s.registered.version}` : `stays at version ${s.promotion.previousVersion}`} (${s.promotion.reason})`,
+  );
   lines.push('', 'Sample predictions (first three test rows)');
   const sample = s.split.test.take([0, 1, 2]);
   const pred = s.best.model.predictFrame(sample);
@@ -63,6 +76,9 @@ export function formatSummary(s: SummaryInput): string {
       ]),
     ),
   );
-  lines.push('', `Run ${s.runId} finished in ${s.seconds.toFixed(1)} s.  Next: keel runs show ${s.runId.slice(0, 8)}  |  keel serve --model ${s.registered.name}@${s.promotion.promoted ? 'production' : 'staging'}`);
+  lines.push(
+    '',
+    `Run ${s.runId} finished in ${s.seconds.toFixed(1)} s.  Next: keel runs show ${s.runId.slice(0, 8)}  |  keel serve --model ${s.registered.name}@${s.promotion.promoted ? 'production' : 'staging'}`,
+  );
   return lines.join('\n');
 }

@@ -19,7 +19,14 @@ export interface FeaturePipelineParams {
   missingIndicator: boolean;
 }
 
-type NumericStep = { kind: 'numeric'; column: string; fill: number; mean: number; std: number; indicator: boolean };
+type NumericStep = {
+  kind: 'numeric';
+  column: string;
+  fill: number;
+  mean: number;
+  std: number;
+  indicator: boolean;
+};
 type OneHotStep = { kind: 'onehot'; column: string; categories: string[] };
 type FittedStep = NumericStep | OneHotStep;
 
@@ -69,11 +76,16 @@ export class FeaturePipeline {
         for (const c of col.codes) if (c >= 0) counts[c]++;
         const categories = col.categories.filter((_, i) => counts[i] > 0);
         steps.push({ kind: 'onehot', column: spec.name, categories: [...categories] });
-      } else throw new KeelError('KEEL_E_INPUT', `column "${spec.name}" is declared ${spec.type} but holds text`, { column: spec.name });
+      } else
+        throw new KeelError('KEEL_E_INPUT', `column "${spec.name}" is declared ${spec.type} but holds text`, {
+          column: spec.name,
+        });
     }
     this.steps_ = steps;
     this.featureNames_ = steps.flatMap((s) =>
-      s.kind === 'numeric' ? [s.column, ...(s.indicator ? [`${s.column}=missing`] : [])] : s.categories.map((c) => `${s.column}=${c}`),
+      s.kind === 'numeric'
+        ? [s.column, ...(s.indicator ? [`${s.column}=missing`] : [])]
+        : s.categories.map((c) => `${s.column}=${c}`),
     );
     this.fitted = true;
     return this;
@@ -88,7 +100,8 @@ export class FeaturePipeline {
     for (const s of this.steps_) {
       const col = frame.col(s.column);
       if (s.kind === 'numeric') {
-        if (col.kind !== 'numeric') throw new KeelError('KEEL_E_INPUT', `column "${s.column}" must be numeric`, { column: s.column });
+        if (col.kind !== 'numeric')
+          throw new KeelError('KEEL_E_INPUT', `column "${s.column}" must be numeric`, { column: s.column });
         const v = col.values;
         for (let r = 0; r < n; r++) {
           const miss = Number.isNaN(v[r]);
@@ -97,7 +110,10 @@ export class FeaturePipeline {
         }
         j += s.indicator ? 2 : 1;
       } else {
-        if (col.kind !== 'categorical') throw new KeelError('KEEL_E_INPUT', `column "${s.column}" must be categorical`, { column: s.column });
+        if (col.kind !== 'categorical')
+          throw new KeelError('KEEL_E_INPUT', `column "${s.column}" must be categorical`, {
+            column: s.column,
+          });
         const pos = new Map(s.categories.map((c, i) => [c, i]));
         const map = Int32Array.from(col.categories, (c) => pos.get(c) ?? -1);
         for (let r = 0; r < n; r++) {
@@ -117,7 +133,14 @@ export class FeaturePipeline {
 
   toJSON(): unknown {
     assertFitted(this.fitted, 'FeaturePipeline');
-    return { params: { impute: this.params.impute, scale: this.params.scale, missingIndicator: this.params.missingIndicator }, steps: this.steps_ };
+    return {
+      params: {
+        impute: this.params.impute,
+        scale: this.params.scale,
+        missingIndicator: this.params.missingIndicator,
+      },
+      steps: this.steps_,
+    };
   }
 
   static fromJSON(doc: unknown, columns: ColumnSpec[]): FeaturePipeline {
@@ -125,7 +148,9 @@ export class FeaturePipeline {
     const p = new FeaturePipeline({ columns, ...d.params });
     p.steps_ = d.steps;
     p.featureNames_ = d.steps.flatMap((s) =>
-      s.kind === 'numeric' ? [s.column, ...(s.indicator ? [`${s.column}=missing`] : [])] : s.categories.map((c) => `${s.column}=${c}`),
+      s.kind === 'numeric'
+        ? [s.column, ...(s.indicator ? [`${s.column}=missing`] : [])]
+        : s.categories.map((c) => `${s.column}=${c}`),
     );
     p.fitted = true;
     return p;
@@ -136,7 +161,14 @@ const FeaturePipelineJSON = z.object({
   params: z.object({ impute: z.enum(['mean', 'median']), scale: z.boolean(), missingIndicator: z.boolean() }),
   steps: z.array(
     z.discriminatedUnion('kind', [
-      z.object({ kind: z.literal('numeric'), column: z.string(), fill: z.number(), mean: z.number(), std: z.number().positive(), indicator: z.boolean() }),
+      z.object({
+        kind: z.literal('numeric'),
+        column: z.string(),
+        fill: z.number(),
+        mean: z.number(),
+        std: z.number().positive(),
+        indicator: z.boolean(),
+      }),
       z.object({ kind: z.literal('onehot'), column: z.string(), categories: z.array(z.string()) }),
     ]),
   ),

@@ -10,7 +10,7 @@ import { assertFitted, checkWidth, checkXy } from './base.js';
 import { treeImportance } from './gbdt.js';
 import { rocAuc } from './metrics.js';
 import { applyBins, fitBins } from './tree/binning.js';
-import { treeFromJSON, TreeJSONSchema, treeToJSON } from './tree/serialize.js';
+import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
 import { predictTree, type Tree, TreeBuilder } from './tree/tree.js';
 import type { Classifier, FitOptions, Matrix } from './types.js';
 
@@ -55,13 +55,18 @@ export class RandomForestClassifier implements Classifier {
   fit(X: Matrix, y: Float64Array, options: FitOptions = {}): this {
     const p = this.params;
     checkXy(X, y, 'RandomForestClassifier');
-    if (p.nEstimators < 1 || p.maxDepth < 1) throw new KeelError('KEEL_E_USAGE', `RandomForestClassifier: invalid parameters ${JSON.stringify(p)}`);
+    if (p.nEstimators < 1 || p.maxDepth < 1)
+      throw new KeelError('KEEL_E_USAGE', `RandomForestClassifier: invalid parameters ${JSON.stringify(p)}`);
     const n = X.nRows;
     const F = X.nCols;
     const mapper = fitBins(X, p.maxBins);
     const bins = applyBins(X, mapper);
     const fraction =
-      p.maxFeatures === 'sqrt' ? Math.sqrt(F) / F : p.maxFeatures === 'log2' ? Math.max(1, Math.log2(F)) / F : Math.min(1, Math.max(1 / F, p.maxFeatures));
+      p.maxFeatures === 'sqrt'
+        ? Math.sqrt(F) / F
+        : p.maxFeatures === 'log2'
+          ? Math.max(1, Math.log2(F)) / F
+          : Math.min(1, Math.max(1 / F, p.maxFeatures));
     const builder = new TreeBuilder(bins, F, mapper.edges, {
       maxDepth: p.maxDepth,
       minChildSamples: p.minSamplesLeaf,
@@ -94,7 +99,8 @@ export class RandomForestClassifier implements Classifier {
             oobSum[i] += predictTree(tree, X.data, i * F);
             oobCount[i]++;
           }
-      if (options.onProgress && (t + 1) % 25 === 0) options.onProgress((t + 1) / p.nEstimators, `tree ${t + 1}/${p.nEstimators}`);
+      if (options.onProgress && (t + 1) % 25 === 0)
+        options.onProgress((t + 1) / p.nEstimators, `tree ${t + 1}/${p.nEstimators}`);
     }
     if (p.bootstrap) {
       const idx: number[] = [];
@@ -116,7 +122,8 @@ export class RandomForestClassifier implements Classifier {
     checkWidth(X, this.nFeatures_, 'RandomForestClassifier');
     const out = new Float64Array(X.nRows);
     const F = X.nCols;
-    for (const tree of this.trees_) for (let i = 0; i < X.nRows; i++) out[i] += predictTree(tree, X.data, i * F);
+    for (const tree of this.trees_)
+      for (let i = 0; i < X.nRows; i++) out[i] += predictTree(tree, X.data, i * F);
     const k = this.trees_.length;
     for (let i = 0; i < out.length; i++) out[i] /= k;
     return out;
@@ -131,7 +138,12 @@ export class RandomForestClassifier implements Classifier {
     assertFitted(this.fitted, 'RandomForestClassifier');
     return {
       params: this.params,
-      state: { nFeatures: this.nFeatures_, featureNames: this.featureNames_, oobScore: this.oobScore_, trees: this.trees_.map(treeToJSON) },
+      state: {
+        nFeatures: this.nFeatures_,
+        featureNames: this.featureNames_,
+        oobScore: this.oobScore_,
+        trees: this.trees_.map(treeToJSON),
+      },
     };
   }
 

@@ -7,9 +7,8 @@ import { z } from 'zod';
 import { KeelError } from '../core/errors.js';
 import { Rng } from '../core/random.js';
 import { assertFitted, checkWidth, checkXy, sigmoid } from './base.js';
-import { decodeArray, encodeArray } from './encode.js';
 import { applyBins, fitBins } from './tree/binning.js';
-import { treeFromJSON, TreeJSONSchema, treeToJSON } from './tree/serialize.js';
+import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
 import { predictTree, type Tree, TreeBuilder } from './tree/tree.js';
 import type { Classifier, FitOptions, Matrix } from './types.js';
 
@@ -65,8 +64,16 @@ export class GradientBoostingClassifier implements Classifier {
   fit(X: Matrix, y: Float64Array, options: FitOptions = {}): this {
     const p = this.params;
     checkXy(X, y, 'GradientBoostingClassifier');
-    if (!(p.learningRate > 0) || p.nEstimators < 1 || p.maxDepth < 1 || !(p.subsample > 0 && p.subsample <= 1))
-      throw new KeelError('KEEL_E_USAGE', `GradientBoostingClassifier: invalid parameters ${JSON.stringify(p)}`);
+    if (
+      !(p.learningRate > 0) ||
+      p.nEstimators < 1 ||
+      p.maxDepth < 1 ||
+      !(p.subsample > 0 && p.subsample <= 1)
+    )
+      throw new KeelError(
+        'KEEL_E_USAGE',
+        `GradientBoostingClassifier: invalid parameters ${JSON.stringify(p)}`,
+      );
     const n = X.nRows;
     const F = X.nCols;
     const rng = new Rng(p.seed);
@@ -128,7 +135,8 @@ export class GradientBoostingClassifier implements Classifier {
           bestIter = t;
         } else if (p.earlyStoppingRounds > 0 && t - bestIter >= p.earlyStoppingRounds) break;
       }
-      if (options.onProgress && (t + 1) % 50 === 0) options.onProgress((t + 1) / p.nEstimators, `tree ${t + 1}/${p.nEstimators}`);
+      if (options.onProgress && (t + 1) % 50 === 0)
+        options.onProgress((t + 1) / p.nEstimators, `tree ${t + 1}/${p.nEstimators}`);
     }
     this.bestIteration_ = evalSet && p.earlyStoppingRounds > 0 ? bestIter : trees.length - 1;
     this.trees_ = trees.slice(0, this.bestIteration_ + 1);
@@ -144,7 +152,8 @@ export class GradientBoostingClassifier implements Classifier {
     checkWidth(X, this.nFeatures_, 'GradientBoostingClassifier');
     const out = new Float64Array(X.nRows).fill(this.baseScore_);
     const F = X.nCols;
-    for (const tree of this.trees_) for (let i = 0; i < X.nRows; i++) out[i] += predictTree(tree, X.data, i * F);
+    for (const tree of this.trees_)
+      for (let i = 0; i < X.nRows; i++) out[i] += predictTree(tree, X.data, i * F);
     return out;
   }
 
@@ -210,10 +219,14 @@ const GbdtJSON = z.object({
   }),
 });
 
-export function treeImportance(trees: Tree[], names: string[], kind: 'gain' | 'split'): Record<string, number> {
+export function treeImportance(
+  trees: Tree[],
+  names: string[],
+  kind: 'gain' | 'split',
+): Record<string, number> {
   const acc = new Float64Array(names.length);
   for (const t of trees)
-    for (let i = 0; i < t.feature.length; i++) if (t.feature[i] >= 0) acc[t.feature[i]] += kind === 'gain' ? t.gain[i] : 1;
+    for (let i = 0; i < t.feature.length; i++)
+      if (t.feature[i] >= 0) acc[t.feature[i]] += kind === 'gain' ? t.gain[i] : 1;
   return Object.fromEntries(names.map((n, i) => [n, acc[i]]));
 }
-

@@ -22,7 +22,12 @@ function problem(n: number, seed = 1): { X: Matrix; y: Float64Array } {
   const data = new Float64Array(n * d);
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const x = [rng.normal(), rng.normal(), rng.next() < 0.5 ? 1 : 0, rng.next() < 0.1 ? Number.NaN : rng.normal()];
+    const x = [
+      rng.normal(),
+      rng.normal(),
+      rng.next() < 0.5 ? 1 : 0,
+      rng.next() < 0.1 ? Number.NaN : rng.normal(),
+    ];
     data.set(x, i * d);
     const z = 1.5 * x[0] - x[1] + 1.2 * x[2] * x[0] + 0.3 * rng.normal();
     y[i] = rng.next() < 1 / (1 + Math.exp(-2 * z)) ? 1 : 0;
@@ -52,7 +57,10 @@ describe('metrics (values as scikit-learn computes them)', () => {
     expect(m.recall).toBeCloseTo(2 / 3, 12);
     expect(m.f1).toBeCloseTo(2 / 3, 12);
     // log_loss([0,0,1,1,1], [...]) = -mean(log(0.8), log(0.4), log(0.7), log(0.4), log(0.9))
-    expect(m.logLoss).toBeCloseTo(-(Math.log(0.8) + Math.log(0.4) + Math.log(0.7) + Math.log(0.4) + Math.log(0.9)) / 5, 12);
+    expect(m.logLoss).toBeCloseTo(
+      -(Math.log(0.8) + Math.log(0.4) + Math.log(0.7) + Math.log(0.4) + Math.log(0.9)) / 5,
+      12,
+    );
     expect(binaryMetrics([0, 1], [0, 1]).logLoss).toBeCloseTo(1e-15, 10); // clipped, finite
     expect(binaryMetrics([0, 0], [0.1, 0.2]).precision).toBe(0); // zero_division=0
     expect(() => binaryMetrics([0, 1], [0.5])).toThrow(/2 labels but 1 probabilities/);
@@ -77,7 +85,10 @@ describe('stratifiedSplit', () => {
 
 describe.each([
   ['LogisticRegression', () => new LogisticRegression({ C: 1 })],
-  ['GradientBoostingClassifier', () => new GradientBoostingClassifier({ nEstimators: 60, maxDepth: 4, seed: 3 })],
+  [
+    'GradientBoostingClassifier',
+    () => new GradientBoostingClassifier({ nEstimators: 60, maxDepth: 4, seed: 3 }),
+  ],
   ['RandomForestClassifier', () => new RandomForestClassifier({ nEstimators: 30, maxDepth: 8, seed: 3 })],
 ])('%s (shared estimator contract)', (name, make) => {
   const { X, y } = problem(3000);
@@ -97,7 +108,9 @@ describe.each([
     expect(() => make().predictProba(train.X)).toThrow(/not fitted yet/);
     expect(() => make().fit(imputed(train.X), new Float64Array(2000))).toThrow(/single class/);
     const clf = make().fit(imputed(train.X), train.y);
-    expect(() => clf.predictProba({ ...train.X, nCols: 3, data: new Float64Array(6), nRows: 2 })).toThrow(/fitted on 4 features, got 3/);
+    expect(() => clf.predictProba({ ...train.X, nCols: 3, data: new Float64Array(6), nRows: 2 })).toThrow(
+      /fitted on 4 features, got 3/,
+    );
   });
 
   it('round-trips through JSON with bit-identical predictions, and is deterministic', () => {
@@ -111,8 +124,12 @@ describe.each([
       threshold: 0.5,
       metadata: {},
     }).classifier;
-    expect(Array.from(back.predictProba(imputed(test.X)))).toEqual(Array.from(clf.predictProba(imputed(test.X))));
-    expect(Array.from(make().fit(imputed(train.X), train.y).predictProba(imputed(test.X)))).toEqual(Array.from(clf.predictProba(imputed(test.X))));
+    expect(Array.from(back.predictProba(imputed(test.X)))).toEqual(
+      Array.from(clf.predictProba(imputed(test.X))),
+    );
+    expect(Array.from(make().fit(imputed(train.X), train.y).predictProba(imputed(test.X)))).toEqual(
+      Array.from(clf.predictProba(imputed(test.X))),
+    );
     expect(name).toBeTruthy();
   });
 });
@@ -123,7 +140,12 @@ describe('GradientBoostingClassifier', () => {
   const valid = take(X, y, 3000, 4000);
 
   it('routes missing values (NaN) by a learned direction and handles a constant column', () => {
-    const withConst = { ...train.X, nCols: 5, names: [...train.X.names, 'const'], data: new Float64Array(3000 * 5) };
+    const withConst = {
+      ...train.X,
+      nCols: 5,
+      names: [...train.X.names, 'const'],
+      data: new Float64Array(3000 * 5),
+    };
     for (let i = 0; i < 3000; i++) {
       withConst.data.set(train.X.data.subarray(i * 4, i * 4 + 4), i * 5);
       withConst.data[i * 5 + 4] = 7;
@@ -136,11 +158,23 @@ describe('GradientBoostingClassifier', () => {
   });
 
   it('training loss does not rise with more trees; early stopping keeps the best iteration', () => {
-    const loss = (k: number) => binaryMetrics(train.y, new GradientBoostingClassifier({ nEstimators: k, maxDepth: 3 }).fit(train.X, train.y).predictProba(train.X)).logLoss;
+    const loss = (k: number) =>
+      binaryMetrics(
+        train.y,
+        new GradientBoostingClassifier({ nEstimators: k, maxDepth: 3 })
+          .fit(train.X, train.y)
+          .predictProba(train.X),
+      ).logLoss;
     const losses = [5, 20, 60].map(loss);
     expect(losses[1]).toBeLessThan(losses[0]);
     expect(losses[2]).toBeLessThan(losses[1]);
-    const es = new GradientBoostingClassifier({ nEstimators: 500, learningRate: 0.3, maxDepth: 6, minChildSamples: 2, earlyStoppingRounds: 10 }).fit(train.X, train.y, {
+    const es = new GradientBoostingClassifier({
+      nEstimators: 500,
+      learningRate: 0.3,
+      maxDepth: 6,
+      minChildSamples: 2,
+      earlyStoppingRounds: 10,
+    }).fit(train.X, train.y, {
       eval: valid,
     });
     expect(es.trees_.length).toBeLessThan(500);
@@ -148,9 +182,12 @@ describe('GradientBoostingClassifier', () => {
   });
 
   it('subsampling with a seed is deterministic; a different seed gives a different model', () => {
-    const fit = (seed: number) => new GradientBoostingClassifier({ nEstimators: 20, subsample: 0.5, seed }).fit(train.X, train.y).predictProba(valid.X);
-    expect(Array.from(fit(1))).toEqual(Array.from(fit(1)));
-    expect(Array.from(fit(1))).not.toEqual(Array.from(fit(2)));
+    const fitWithSeed = (seed: number) =>
+      new GradientBoostingClassifier({ nEstimators: 20, subsample: 0.5, seed })
+        .fit(train.X, train.y)
+        .predictProba(valid.X);
+    expect(Array.from(fitWithSeed(1))).toEqual(Array.from(fitWithSeed(1)));
+    expect(Array.from(fitWithSeed(1))).not.toEqual(Array.from(fitWithSeed(2)));
   });
 });
 
@@ -182,7 +219,12 @@ describe('LogisticRegression', () => {
     expect(lr.intercept_).toBeCloseTo(Math.log(1 / 3), 4);
     const strong = new LogisticRegression({ C: 0.001 }).fit(X, Float64Array.from(y));
     expect(Math.abs(strong.coef_[0])).toBeLessThan(Math.abs(lr.coef_[0]) / 2);
-    expect(() => new LogisticRegression().fit({ ...X, data: Float64Array.from(x, (v, i) => (i === 3 ? Number.NaN : v)) }, Float64Array.from(y))).toThrow(/impute first/);
+    expect(() =>
+      new LogisticRegression().fit(
+        { ...X, data: Float64Array.from(x, (v, i) => (i === 3 ? Number.NaN : v)) },
+        Float64Array.from(y),
+      ),
+    ).toThrow(/impute first/);
   });
 });
 
@@ -191,7 +233,10 @@ describe('FeaturePipeline and Model', () => {
     { name: 'n', type: 'number', nullable: true, role: 'feature' },
     { name: 'c', type: 'category', nullable: true, allowed: ['x', 'y', 'z'], role: 'feature' },
   ];
-  const frame = new Frame(['n', 'c'], [numericColumn([1, 2, null, 4]), categoricalColumn(['x', 'y', null, 'x'], ['x', 'y', 'z'])]);
+  const frame = new Frame(
+    ['n', 'c'],
+    [numericColumn([1, 2, null, 4]), categoricalColumn(['x', 'y', null, 'x'], ['x', 'y', 'z'])],
+  );
 
   it('imputes the median, scales, adds a missing indicator and one-hot encodes seen categories', () => {
     const p = new FeaturePipeline({ columns: specs }).fit(frame);
@@ -212,26 +257,40 @@ describe('FeaturePipeline and Model', () => {
 
   it('a churn model round-trips exactly, and bad documents are refused with clear errors', () => {
     const data = generateChurn({ rows: 1500, seed: 9 });
-    const inputs: ColumnSpec[] = ['tenure', 'monthly_charges', 'contract', 'internet_service'].map((name) => ({
-      name,
-      type: data.col(name).kind === 'numeric' ? 'number' : 'category',
-      nullable: true,
-      role: 'feature',
-    }));
+    const inputs: ColumnSpec[] = ['tenure', 'monthly_charges', 'contract', 'internet_service'].map(
+      (name) => ({
+        name,
+        type: data.col(name).kind === 'numeric' ? 'number' : 'category',
+        nullable: true,
+        role: 'feature',
+      }),
+    );
     const y = Float64Array.from(data.categorical('churn').codes);
     const pipeline = new FeaturePipeline({ columns: inputs }).fit(data);
     const clf = new GradientBoostingClassifier({ nEstimators: 30 }).fit(pipeline.transform(data), y);
-    const model = new Model({ pipeline, classifier: clf, signature: { inputs, target: { name: 'churn', classes: ['No', 'Yes'], positive: 'Yes' } } });
+    const model = new Model({
+      pipeline,
+      classifier: clf,
+      signature: { inputs, target: { name: 'churn', classes: ['No', 'Yes'], positive: 'Yes' } },
+    });
     const doc = JSON.parse(JSON.stringify(model.toJSON()));
     const back = Model.fromJSON(doc);
-    expect(Array.from(back.predictFrame(data).probability)).toEqual(Array.from(model.predictFrame(data).probability));
+    expect(Array.from(back.predictFrame(data).probability)).toEqual(
+      Array.from(model.predictFrame(data).probability),
+    );
     expect(back.predictFrame(data).label.every((l) => l === 'Yes' || l === 'No')).toBe(true);
     expect(() => Model.fromJSON({ ...doc, format: 'pickle' })).toThrow(/not a Keel model/);
     expect(() => Model.fromJSON({ ...doc, formatVersion: 2 })).toThrow(/newer than this Keel reads/);
-    expect(() => Model.fromJSON({ ...doc, classifier: { kind: 'svm', model: {} } })).toThrow(/unknown classifier kind "svm"/);
-    expect(() => Model.fromJSON({ ...doc, threshold: 'high' })).toThrow(/invalid model document at threshold/);
+    expect(() => Model.fromJSON({ ...doc, classifier: { kind: 'svm', model: {} } })).toThrow(
+      /unknown classifier kind "svm"/,
+    );
+    expect(() => Model.fromJSON({ ...doc, threshold: 'high' })).toThrow(
+      /invalid model document at threshold/,
+    );
     const broken = JSON.parse(JSON.stringify(doc));
-    broken.classifier.model.state.trees[0].left = Buffer.from(Int32Array.from([0, 0, 0]).buffer).toString('base64');
+    broken.classifier.model.state.trees[0].left = Buffer.from(Int32Array.from([0, 0, 0]).buffer).toString(
+      'base64',
+    );
     expect(() => Model.fromJSON(broken)).toThrow(/KEEL_E_MODEL_FORMAT|tree\.left has|invalid children/);
     expect(() => Model.fromJSON(null)).toThrow(/must be a JSON object/);
   });
@@ -240,10 +299,16 @@ describe('FeaturePipeline and Model', () => {
     const { X, y } = problem(600, 7);
     const clf = new GradientBoostingClassifier({ nEstimators: 15 }).fit(X, y);
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.double({ noNaN: false, min: -1e6, max: 1e6 }), fc.constant(Number.NaN)), { minLength: 4, maxLength: 4 }), (row) => {
-        const p = clf.predictProba({ nRows: 1, nCols: 4, data: Float64Array.from(row), names: X.names })[0];
-        return p >= 0 && p <= 1;
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.double({ noNaN: false, min: -1e6, max: 1e6 }), fc.constant(Number.NaN)), {
+          minLength: 4,
+          maxLength: 4,
+        }),
+        (row) => {
+          const p = clf.predictProba({ nRows: 1, nCols: 4, data: Float64Array.from(row), names: X.names })[0];
+          return p >= 0 && p <= 1;
+        },
+      ),
       { numRuns: 200 },
     );
   });

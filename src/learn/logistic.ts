@@ -15,7 +15,12 @@ export interface LogisticRegressionParams {
   tol: number;
 }
 
-export const logisticDefaults: LogisticRegressionParams = { C: 1, fitIntercept: true, maxIter: 100, tol: 1e-8 };
+export const logisticDefaults: LogisticRegressionParams = {
+  C: 1,
+  fitIntercept: true,
+  maxIter: 100,
+  tol: 1e-8,
+};
 
 export class LogisticRegression implements Classifier {
   readonly kind = 'logistic_regression';
@@ -42,7 +47,11 @@ export class LogisticRegression implements Classifier {
     const d = X.nCols;
     const D = d + (p.fitIntercept ? 1 : 0);
     for (let i = 0; i < X.data.length; i++)
-      if (!Number.isFinite(X.data[i])) throw new KeelError('KEEL_E_INPUT', `LogisticRegression: X has a missing or infinite value at row ${Math.floor(i / d) + 1}; impute first`);
+      if (!Number.isFinite(X.data[i]))
+        throw new KeelError(
+          'KEEL_E_INPUT',
+          `LogisticRegression: X has a missing or infinite value at row ${Math.floor(i / d) + 1}; impute first`,
+        );
     const w = new Float64Array(D);
     const grad = new Float64Array(D);
     const H = new Float64Array(D * D);
@@ -138,7 +147,15 @@ export class LogisticRegression implements Classifier {
 
   toJSON(): unknown {
     assertFitted(this.fitted, 'LogisticRegression');
-    return { params: this.params, state: { coef: Array.from(this.coef_), intercept: this.intercept_, nIter: this.nIter_, featureNames: this.featureNames_ } };
+    return {
+      params: this.params,
+      state: {
+        coef: Array.from(this.coef_),
+        intercept: this.intercept_,
+        nIter: this.nIter_,
+        featureNames: this.featureNames_,
+      },
+    };
   }
 
   static fromJSON(doc: unknown): LogisticRegression {
@@ -154,8 +171,18 @@ export class LogisticRegression implements Classifier {
 }
 
 const LrJSON = z.object({
-  params: z.object({ C: z.number().positive(), fitIntercept: z.boolean(), maxIter: z.number().int(), tol: z.number() }),
-  state: z.object({ coef: z.array(z.number()), intercept: z.number(), nIter: z.number().int(), featureNames: z.array(z.string()) }),
+  params: z.object({
+    C: z.number().positive(),
+    fitIntercept: z.boolean(),
+    maxIter: z.number().int(),
+    tol: z.number(),
+  }),
+  state: z.object({
+    coef: z.array(z.number()),
+    intercept: z.number(),
+    nIter: z.number().int(),
+    featureNames: z.array(z.string()),
+  }),
 });
 
 /** Solve A x = b for symmetric positive definite A (row-major D x D); adds jitter if needed. */

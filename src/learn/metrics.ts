@@ -43,7 +43,11 @@ export function logLoss(y: ArrayLike<number>, p: ArrayLike<number>, eps = 1e-15)
   return s / y.length;
 }
 
-export function confusionMatrix(y: ArrayLike<number>, p: ArrayLike<number>, threshold = 0.5): [[number, number], [number, number]] {
+export function confusionMatrix(
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  threshold = 0.5,
+): [[number, number], [number, number]] {
   let tn = 0;
   let fp = 0;
   let fn = 0;
@@ -60,8 +64,16 @@ export function confusionMatrix(y: ArrayLike<number>, p: ArrayLike<number>, thre
 }
 
 /** All the binary metrics at once; y holds 0/1, proba P(y = 1). Precision/recall/F1 are 0 when undefined (sklearn's zero_division=0). */
-export function binaryMetrics(y: ArrayLike<number>, proba: ArrayLike<number>, threshold = 0.5): BinaryMetrics {
-  if (y.length !== proba.length) throw new KeelError('KEEL_E_INPUT', `binaryMetrics: ${y.length} labels but ${proba.length} probabilities`);
+export function binaryMetrics(
+  y: ArrayLike<number>,
+  proba: ArrayLike<number>,
+  threshold = 0.5,
+): BinaryMetrics {
+  if (y.length !== proba.length)
+    throw new KeelError(
+      'KEEL_E_INPUT',
+      `binaryMetrics: ${y.length} labels but ${proba.length} probabilities`,
+    );
   if (y.length === 0) throw new KeelError('KEEL_E_INPUT', 'binaryMetrics: no rows');
   const cm = confusionMatrix(y, proba, threshold);
   const [[tn, fp], [fn, tp]] = cm;

@@ -50,7 +50,13 @@ export class Model implements Predictor {
   readonly metadata: Record<string, unknown>;
   readonly threshold: number;
 
-  constructor(parts: { pipeline: FeaturePipeline; classifier: Classifier; signature: Signature; metadata?: Record<string, unknown>; threshold?: number }) {
+  constructor(parts: {
+    pipeline: FeaturePipeline;
+    classifier: Classifier;
+    signature: Signature;
+    metadata?: Record<string, unknown>;
+    threshold?: number;
+  }) {
     this.pipeline = parts.pipeline;
     this.classifier = parts.classifier;
     this.signature = parts.signature;
@@ -82,10 +88,14 @@ export class Model implements Predictor {
   }
 
   static fromJSON(doc: unknown): Model {
-    if (typeof doc !== 'object' || doc === null) throw new KeelError('KEEL_E_MODEL_FORMAT', 'a model document must be a JSON object');
+    if (typeof doc !== 'object' || doc === null)
+      throw new KeelError('KEEL_E_MODEL_FORMAT', 'a model document must be a JSON object');
     const head = doc as { format?: unknown; formatVersion?: unknown };
     if (head.format !== MODEL_FORMAT)
-      throw new KeelError('KEEL_E_MODEL_FORMAT', `not a Keel model: format is ${JSON.stringify(head.format)}, expected "${MODEL_FORMAT}"`);
+      throw new KeelError(
+        'KEEL_E_MODEL_FORMAT',
+        `not a Keel model: format is ${JSON.stringify(head.format)}, expected "${MODEL_FORMAT}"`,
+      );
     if (typeof head.formatVersion !== 'number' || head.formatVersion > MODEL_FORMAT_VERSION)
       throw new KeelError(
         'KEEL_E_MODEL_FORMAT',
@@ -94,13 +104,21 @@ export class Model implements Predictor {
     const r = ModelDocumentSchema.safeParse(doc);
     if (!r.success) {
       const i = r.error.issues[0];
-      throw new KeelError('KEEL_E_MODEL_FORMAT', `invalid model document at ${i.path.join('.') || '(root)'}: ${i.message}`, {
-        path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
-      });
+      throw new KeelError(
+        'KEEL_E_MODEL_FORMAT',
+        `invalid model document at ${i.path.join('.') || '(root)'}: ${i.message}`,
+        {
+          path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+        },
+      );
     }
     const d = r.data;
     const make = classifierKinds[d.classifier.kind];
-    if (!make) throw new KeelError('KEEL_E_MODEL_FORMAT', `unknown classifier kind "${d.classifier.kind}" (known: ${Object.keys(classifierKinds).join(', ')})`);
+    if (!make)
+      throw new KeelError(
+        'KEEL_E_MODEL_FORMAT',
+        `unknown classifier kind "${d.classifier.kind}" (known: ${Object.keys(classifierKinds).join(', ')})`,
+      );
     try {
       const signature = d.signature as Signature;
       return new Model({
@@ -112,7 +130,10 @@ export class Model implements Predictor {
       });
     } catch (e) {
       if (e instanceof KeelError) throw e;
-      const msg = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (e as Error).message;
+      const msg =
+        e instanceof z.ZodError
+          ? e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')
+          : (e as Error).message;
       throw new KeelError('KEEL_E_MODEL_FORMAT', `invalid model document: ${msg}`, {}, { cause: e });
     }
   }

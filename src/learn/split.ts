@@ -11,10 +11,17 @@ export interface SplitIndices {
  * A stratified, seeded split of row indices: each class is shuffled and cut by the fractions, so
  * every part keeps the class balance. Indices within a part are sorted.
  */
-export function stratifiedSplit(y: ArrayLike<number | string>, fractions: { train: number; validation: number; test: number }, seed = 42): SplitIndices {
+export function stratifiedSplit(
+  y: ArrayLike<number | string>,
+  fractions: { train: number; validation: number; test: number },
+  seed = 42,
+): SplitIndices {
   const total = fractions.train + fractions.validation + fractions.test;
   if (Math.abs(total - 1) > 1e-9 || fractions.train <= 0 || fractions.validation < 0 || fractions.test < 0)
-    throw new KeelError('KEEL_E_USAGE', `split fractions must be non-negative and sum to 1, got ${JSON.stringify(fractions)}`);
+    throw new KeelError(
+      'KEEL_E_USAGE',
+      `split fractions must be non-negative and sum to 1, got ${JSON.stringify(fractions)}`,
+    );
   const byClass = new Map<string, number[]>();
   for (let i = 0; i < y.length; i++) {
     const k = String(y[i]);

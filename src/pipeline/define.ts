@@ -8,9 +8,10 @@
  *     return [train];
  *   });
  */
+
+import { KeelError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ArtifactRef, ArtifactStore, DatasetInput, ParamValue, TrackingStore } from '../track/types.js';
-import { KeelError } from '../core/errors.js';
 
 const STEP = Symbol.for('keel.step');
 const PIPELINE = Symbol.for('keel.pipeline');
@@ -64,20 +65,37 @@ export interface Step<T> {
 }
 
 export interface StepFactory<P> {
-  <T>(name: string, fn: (inputs: Record<string, never>, ctx: StepContext<P>) => Promise<T> | T, options?: StepOptions): Step<T>;
-  <D extends StepInputs, T>(name: string, inputs: D, fn: (inputs: InputValues<D>, ctx: StepContext<P>) => Promise<T> | T, options?: StepOptions): Step<T>;
+  <T>(
+    name: string,
+    fn: (inputs: Record<string, never>, ctx: StepContext<P>) => Promise<T> | T,
+    options?: StepOptions,
+  ): Step<T>;
+  <D extends StepInputs, T>(
+    name: string,
+    inputs: D,
+    fn: (inputs: InputValues<D>, ctx: StepContext<P>) => Promise<T> | T,
+    options?: StepOptions,
+  ): Step<T>;
 }
 
 const NAME_RE = /^[a-z][a-z0-9_-]*$/i;
 
 function makeStep(name: string, a: unknown, b: unknown, c: unknown): AnyStep {
   if (typeof name !== 'string' || !NAME_RE.test(name))
-    throw new KeelError('KEEL_E_PIPELINE', `step name ${JSON.stringify(name)} must start with a letter and use letters, digits, _ or -`);
+    throw new KeelError(
+      'KEEL_E_PIPELINE',
+      `step name ${JSON.stringify(name)} must start with a letter and use letters, digits, _ or -`,
+    );
   const [inputs, fn, options] = typeof a === 'function' ? [{}, a, b] : [a, b, c];
-  if (typeof fn !== 'function') throw new KeelError('KEEL_E_PIPELINE', `step "${name}" needs a function`, { step: name });
+  if (typeof fn !== 'function')
+    throw new KeelError('KEEL_E_PIPELINE', `step "${name}" needs a function`, { step: name });
   for (const [k, dep] of Object.entries((inputs ?? {}) as Record<string, unknown>)) {
     if (!isStep(dep))
-      throw new KeelError('KEEL_E_PIPELINE', `step "${name}" input "${k}" is not a step (pass the value returned by step(...))`, { step: name });
+      throw new KeelError(
+        'KEEL_E_PIPELINE',
+        `step "${name}" input "${k}" is not a step (pass the value returned by step(...))`,
+        { step: name },
+      );
   }
   return {
     [STEP]: true,
@@ -132,7 +150,10 @@ export function definePipeline<P extends Record<string, unknown>>(
   build: (step: StepFactory<P>) => AnyStep[] | AnyStep,
 ): Pipeline<P> {
   if (!def || typeof def.name !== 'string' || !NAME_RE.test(def.name))
-    throw new KeelError('KEEL_E_PIPELINE', `pipeline name ${JSON.stringify(def?.name)} must start with a letter and use letters, digits, _ or -`);
+    throw new KeelError(
+      'KEEL_E_PIPELINE',
+      `pipeline name ${JSON.stringify(def?.name)} must start with a letter and use letters, digits, _ or -`,
+    );
   const built = build(stepFactory<P>());
   const roots = Array.isArray(built) ? built : [built];
   return {
@@ -151,12 +172,19 @@ function topoSort(roots: AnyStep[], pipeline: string): AnyStep[] {
   const state = new Map<AnyStep, 'visiting' | 'done'>();
   const byName = new Map<string, AnyStep>();
   const visit = (s: AnyStep, path: string[]) => {
-    if (!isStep(s)) throw new KeelError('KEEL_E_PIPELINE', `pipeline "${pipeline}" was given something that is not a step`);
+    if (!isStep(s))
+      throw new KeelError('KEEL_E_PIPELINE', `pipeline "${pipeline}" was given something that is not a step`);
     const seen = state.get(s);
     if (seen === 'done') return;
-    if (seen === 'visiting') throw new KeelError('KEEL_E_PIPELINE', `cycle in pipeline "${pipeline}": ${[...path, s.name].join(' -> ')}`, { step: s.name });
+    if (seen === 'visiting')
+      throw new KeelError(
+        'KEEL_E_PIPELINE',
+        `cycle in pipeline "${pipeline}": ${[...path, s.name].join(' -> ')}`,
+        { step: s.name },
+      );
     const other = byName.get(s.name);
-    if (other && other !== s) throw new KeelError('KEEL_E_PIPELINE', `two different steps are named "${s.name}"`, { step: s.name });
+    if (other && other !== s)
+      throw new KeelError('KEEL_E_PIPELINE', `two different steps are named "${s.name}"`, { step: s.name });
     byName.set(s.name, s);
     state.set(s, 'visiting');
     for (const dep of Object.values(s.inputs)) visit(dep, [...path, s.name]);
@@ -169,22 +197,35 @@ function topoSort(roots: AnyStep[], pipeline: string): AnyStep[] {
 }
 
 /** Override a pipeline's params from `key=value` strings, keeping each default's type. */
-export function applyParamOverrides<P extends Record<string, unknown>>(defaults: P, overrides: Record<string, string>): P {
+export function applyParamOverrides<P extends Record<string, unknown>>(
+  defaults: P,
+  overrides: Record<string, string>,
+): P {
   const out: Record<string, unknown> = { ...defaults };
   for (const [key, text] of Object.entries(overrides)) {
     if (!(key in defaults)) {
       const known = Object.keys(defaults);
-      throw new KeelError('KEEL_E_USAGE', `unknown parameter "${key}"${known.length ? `; this pipeline takes: ${known.join(', ')}` : '; this pipeline takes none'}`, {
-        path: ['params', key],
-      });
+      throw new KeelError(
+        'KEEL_E_USAGE',
+        `unknown parameter "${key}"${known.length ? `; this pipeline takes: ${known.join(', ')}` : '; this pipeline takes none'}`,
+        {
+          path: ['params', key],
+        },
+      );
     }
     const d = defaults[key];
     if (typeof d === 'number') {
       const n = Number(text);
-      if (text.trim() === '' || !Number.isFinite(n)) throw new KeelError('KEEL_E_USAGE', `parameter "${key}" expects a number, got "${text}"`, { path: ['params', key] });
+      if (text.trim() === '' || !Number.isFinite(n))
+        throw new KeelError('KEEL_E_USAGE', `parameter "${key}" expects a number, got "${text}"`, {
+          path: ['params', key],
+        });
       out[key] = n;
     } else if (typeof d === 'boolean') {
-      if (!/^(true|false)$/i.test(text)) throw new KeelError('KEEL_E_USAGE', `parameter "${key}" expects true or false, got "${text}"`, { path: ['params', key] });
+      if (!/^(true|false)$/i.test(text))
+        throw new KeelError('KEEL_E_USAGE', `parameter "${key}" expects true or false, got "${text}"`, {
+          path: ['params', key],
+        });
       out[key] = text.toLowerCase() === 'true';
     } else out[key] = text;
   }

@@ -45,7 +45,10 @@ export interface RunResult {
   error?: KeelError;
 }
 
-export async function runPipeline<P extends Record<string, unknown>>(pipeline: Pipeline<P>, options: RunOptions): Promise<RunResult> {
+export async function runPipeline<P extends Record<string, unknown>>(
+  pipeline: Pipeline<P>,
+  options: RunOptions,
+): Promise<RunResult> {
   const { store, artifacts } = options;
   const logger = options.logger ?? silentLogger;
   const emit = options.onEvent ?? (() => {});
@@ -53,7 +56,10 @@ export async function runPipeline<P extends Record<string, unknown>>(pipeline: P
   const experiment = options.experiment ?? pipeline.experiment;
 
   // Params are checked before a run is created, so a usage error leaves no trace in the store.
-  const params = { ...applyParamOverrides(pipeline.params as P, options.paramOverrides ?? {}), ...(options.params ?? {}) } as P;
+  const params = {
+    ...applyParamOverrides(pipeline.params as P, options.paramOverrides ?? {}),
+    ...(options.params ?? {}),
+  } as P;
 
   const run = await store.createRun({
     experiment,
@@ -68,7 +74,16 @@ export async function runPipeline<P extends Record<string, unknown>>(pipeline: P
 
   try {
     await handle.logParams(flattenParams(params));
-    await executeSteps(pipeline, params, Object.freeze({ ...(options.config ?? {}) }), handle, logger, emit, outputs, stepSeconds);
+    await executeSteps(
+      pipeline,
+      params,
+      Object.freeze({ ...(options.config ?? {}) }),
+      handle,
+      logger,
+      emit,
+      outputs,
+      stepSeconds,
+    );
     const seconds = (performance.now() - t0) / 1000;
     await store.logMetrics(run.id, { 'pipeline.seconds': round(seconds) });
     await store.endRun(run.id, 'FINISHED');
@@ -77,7 +92,9 @@ export async function runPipeline<P extends Record<string, unknown>>(pipeline: P
   } catch (e) {
     const error = toKeelError(e);
     const seconds = (performance.now() - t0) / 1000;
-    await store.endRun(run.id, 'FAILED', error.describe()).catch((endErr) => logger.error({ err: endErr }, 'could not mark the run FAILED'));
+    await store
+      .endRun(run.id, 'FAILED', error.describe())
+      .catch((endErr) => logger.error({ err: endErr }, 'could not mark the run FAILED'));
     emit({ type: 'run-end', runId: run.id, status: 'FAILED', seconds, error });
     return { runId: run.id, status: 'FAILED', seconds, outputs, stepSeconds, error };
   }
@@ -99,7 +116,9 @@ async function executeSteps<P extends Record<string, unknown>>(
     const existing = started.get(s.name);
     if (existing) return existing;
     const p = (async () => {
-      const entries = await Promise.all(Object.entries(s.inputs).map(async ([k, dep]) => [k, await start(dep)] as const));
+      const entries = await Promise.all(
+        Object.entries(s.inputs).map(async ([k, dep]) => [k, await start(dep)] as const),
+      );
       const inputs = Object.fromEntries(entries);
       const ctx: StepContext<unknown> = {
         params,
@@ -114,7 +133,11 @@ async function executeSteps<P extends Record<string, unknown>>(
       const retries = s.options.retries ?? 0;
       for (let attempt = 0; ; attempt++) {
         try {
-          const out = await withTimeout(Promise.resolve().then(() => s.run(inputs, ctx)), s.options.timeoutMs, s.name);
+          const out = await withTimeout(
+            Promise.resolve().then(() => s.run(inputs, ctx)),
+            s.options.timeoutMs,
+            s.name,
+          );
           const seconds = (performance.now() - t) / 1000;
           outputs[s.name] = out;
           stepSeconds[s.name] = seconds;
@@ -146,12 +169,20 @@ function withTimeout<T>(p: Promise<T>, ms: number | undefined, step: string): Pr
   if (!ms) return p;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new KeelError('KEEL_E_PIPELINE', `step "${step}" timed out after ${ms} ms`, { step })), ms);
+    timer = setTimeout(
+      () => reject(new KeelError('KEEL_E_PIPELINE', `step "${step}" timed out after ${ms} ms`, { step })),
+      ms,
+    );
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-export function makeRunHandle(id: string, experiment: string, store: TrackingStore, artifacts: ArtifactStore): RunHandle {
+export function makeRunHandle(
+  id: string,
+  experiment: string,
+  store: TrackingStore,
+  artifacts: ArtifactStore,
+): RunHandle {
   return {
     id,
     experiment,
@@ -177,7 +208,8 @@ function flattenParams(params: Record<string, unknown>, prefix = ''): Record<str
     if (v === null || v === undefined) continue;
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = v;
     else if (Array.isArray(v)) out[key] = JSON.stringify(v);
-    else if (typeof v === 'object') Object.assign(out, flattenParams(v as Record<string, unknown>, `${key}.`));
+    else if (typeof v === 'object')
+      Object.assign(out, flattenParams(v as Record<string, unknown>, `${key}.`));
   }
   return out;
 }

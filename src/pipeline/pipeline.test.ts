@@ -47,10 +47,16 @@ describe('definePipeline', () => {
 
   it('overrides params keeping their types and rejects unknown ones', () => {
     const d = { rows: 10, name: 'x', fast: false };
-    expect(applyParamOverrides(d, { rows: '20', fast: 'true', name: 'y' })).toEqual({ rows: 20, name: 'y', fast: true });
+    expect(applyParamOverrides(d, { rows: '20', fast: 'true', name: 'y' })).toEqual({
+      rows: 20,
+      name: 'y',
+      fast: true,
+    });
     expect(() => applyParamOverrides(d, { rows: 'many' })).toThrow(/expects a number/);
     expect(() => applyParamOverrides(d, { fast: 'yes' })).toThrow(/expects true or false/);
-    expect(() => applyParamOverrides(d, { nope: '1' })).toThrow(/unknown parameter "nope"; this pipeline takes: rows, name, fast/);
+    expect(() => applyParamOverrides(d, { nope: '1' })).toThrow(
+      /unknown parameter "nope"; this pipeline takes: rows, name, fast/,
+    );
   });
 });
 
@@ -80,7 +86,12 @@ describe('runPipeline', () => {
       return art;
     });
     const events: PipelineEvent[] = [];
-    const r = await runPipeline(p, { store, artifacts, paramOverrides: { base: '5' }, onEvent: (e) => events.push(e) });
+    const r = await runPipeline(p, {
+      store,
+      artifacts,
+      paramOverrides: { base: '5' },
+      onEvent: (e) => events.push(e),
+    });
     expect(r.status).toBe('FINISHED');
     expect(r.outputs).toEqual({ a: 5, slow: 6, fast: 7, art: 13 });
     expect(order).toEqual(['slow-start', 'fast', 'slow-end']);
@@ -135,7 +146,9 @@ describe('runPipeline', () => {
     expect(r.status).toBe('FINISHED');
     expect(tries).toBe(3);
 
-    const slow = definePipeline({ name: 'slow' }, (s) => s('wait', () => new Promise((res) => setTimeout(res, 500)), { timeoutMs: 20 }));
+    const slow = definePipeline({ name: 'slow' }, (s) =>
+      s('wait', () => new Promise((res) => setTimeout(res, 500)), { timeoutMs: 20 }),
+    );
     const r2 = await runPipeline(slow, { store, artifacts });
     expect(r2.status).toBe('FAILED');
     expect(r2.error?.message).toMatch(/timed out after 20 ms/);
@@ -143,7 +156,9 @@ describe('runPipeline', () => {
 
   it('rejects bad param overrides before creating a run', async () => {
     const p = definePipeline({ name: 'params', params: { n: 1 } }, (s) => s('a', () => 1));
-    await expect(runPipeline(p, { store, artifacts, paramOverrides: { n: 'x' } })).rejects.toThrow(/expects a number/);
+    await expect(runPipeline(p, { store, artifacts, paramOverrides: { n: 'x' } })).rejects.toThrow(
+      /expects a number/,
+    );
     expect(await store.listRuns()).toEqual([]);
   });
 });

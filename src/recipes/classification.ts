@@ -5,7 +5,15 @@
  */
 import { basename } from 'node:path';
 import { KeelError } from '../core/errors.js';
-import { assertValid, featureSpecs, type Frame, formatReport, readCsv, type Schema, type ValidationReport } from '../data/index.js';
+import {
+  assertValid,
+  type Frame,
+  featureSpecs,
+  formatReport,
+  readCsv,
+  type Schema,
+  type ValidationReport,
+} from '../data/index.js';
 import {
   binaryMetrics,
   type Classifier,
@@ -30,7 +38,13 @@ export interface Ingested {
 /** Read a CSV under its schema and record it as the run's raw dataset input (by content hash). */
 export async function ingestCsv(ctx: StepContext<unknown>, file: string, schema: Schema): Promise<Ingested> {
   const { frame, report, source } = await readCsv(file, schema);
-  await ctx.run.logDataset({ name: basename(file), sha256: source.sha256, source: file, rows: frame.nRows, context: 'raw' });
+  await ctx.run.logDataset({
+    name: basename(file),
+    sha256: source.sha256,
+    source: file,
+    rows: frame.nRows,
+    context: 'raw',
+  });
   ctx.progress(`${frame.nRows} rows x ${frame.nCols} columns, sha256 ${source.sha256.slice(0, 12)}`);
   return { frame, report, file, sha256: source.sha256 };
 }
@@ -40,7 +54,8 @@ export async function validateData(ctx: StepContext<unknown>, data: Ingested): P
   const { report } = data;
   await ctx.run.logArtifact('reports/validation.json', JSON.stringify(report, null, 2));
   await ctx.run.logMetrics({ 'data.rows': report.rows, 'data.violations': report.violations.length });
-  for (const v of report.violations.filter((x) => x.severity === 'warning')) ctx.logger.warn(`${v.column}: ${v.rule} (${v.count} rows)`);
+  for (const v of report.violations.filter((x) => x.severity === 'warning'))
+    ctx.logger.warn(`${v.column}: ${v.rule} (${v.count} rows)`);
   assertValid(report, data.file);
   if (report.violations.length > 0) ctx.progress(formatReport(report, data.file).split('\n')[0]);
   return report;
@@ -57,9 +72,18 @@ export interface SplitData {
 }
 
 /** Encode the target as 0/1 (positive = 1) and make a stratified, seeded train/validation/test split. */
-export function splitData(frame: Frame, schema: Schema, seed: number, fractions = { train: 0.7, validation: 0.15, test: 0.15 }): SplitData {
+export function splitData(
+  frame: Frame,
+  schema: Schema,
+  seed: number,
+  fractions = { train: 0.7, validation: 0.15, test: 0.15 },
+): SplitData {
   const target = schema.target;
-  if (!target) throw new KeelError('KEEL_E_SCHEMA', 'the schema has no target: add `target: {column, positive, classes}`');
+  if (!target)
+    throw new KeelError(
+      'KEEL_E_SCHEMA',
+      'the schema has no target: add `target: {column, positive, classes}`',
+    );
   const y = encodeTarget(frame, target.column, target.positive);
   const idx = stratifiedSplit(y, fractions, seed);
   const inputs = featureSpecs(schema);
@@ -74,16 +98,24 @@ export function splitData(frame: Frame, schema: Schema, seed: number, fractions 
     yTrain: ys(idx.train),
     yValidation: ys(idx.validation),
     yTest: ys(idx.test),
-    signature: { inputs, target: { name: target.column, classes: [negative, target.positive], positive: target.positive } },
+    signature: {
+      inputs,
+      target: { name: target.column, classes: [negative, target.positive], positive: target.positive },
+    },
   };
 }
 
 export function encodeTarget(frame: Frame, column: string, positive: string): Float64Array {
-  if (!frame.has(column)) throw new KeelError('KEEL_E_TARGET', `the target column "${column}" is missing`, { column });
+  if (!frame.has(column))
+    throw new KeelError('KEEL_E_TARGET', `the target column "${column}" is missing`, { column });
   const y = new Float64Array(frame.nRows);
   for (let r = 0; r < frame.nRows; r++) {
     const v = frame.value(column, r);
-    if (v === null) throw new KeelError('KEEL_E_TARGET', `the target "${column}" is missing in data row ${r + 1}`, { column, row: r + 1 });
+    if (v === null)
+      throw new KeelError('KEEL_E_TARGET', `the target "${column}" is missing in data row ${r + 1}`, {
+        column,
+        row: r + 1,
+      });
     y[r] = String(v) === positive ? 1 : 0;
   }
   return y;
@@ -99,7 +131,12 @@ export interface Features {
 /** Fit the feature pipeline (impute, scale, one-hot) on the training rows only. */
 export function fitFeatures(split: SplitData): Features {
   const pipeline = new FeaturePipeline({ columns: split.signature.inputs }).fit(split.train);
-  return { pipeline, train: pipeline.transform(split.train), validation: pipeline.transform(split.validation), test: pipeline.transform(split.test) };
+  return {
+    pipeline,
+    train: pipeline.transform(split.train),
+    validation: pipeline.transform(split.validation),
+    test: pipeline.transform(split.test),
+  };
 }
 
 export interface Candidate {
@@ -112,9 +149,19 @@ export function defaultCandidates(seed: number): Candidate[] {
     { name: 'logistic_regression', make: () => new LogisticRegression({ C: 1.0 }) },
     {
       name: 'gradient_boosting',
-      make: () => new GradientBoostingClassifier({ nEstimators: 300, learningRate: 0.05, maxDepth: 4, earlyStoppingRounds: 30, seed }),
+      make: () =>
+        new GradientBoostingClassifier({
+          nEstimators: 300,
+          learningRate: 0.05,
+          maxDepth: 4,
+          earlyStoppingRounds: 30,
+          seed,
+        }),
     },
-    { name: 'random_forest', make: () => new RandomForestClassifier({ nEstimators: 100, maxDepth: 10, minSamplesLeaf: 5, seed }) },
+    {
+      name: 'random_forest',
+      make: () => new RandomForestClassifier({ nEstimators: 100, maxDepth: 10, minSamplesLeaf: 5, seed }),
+    },
   ];
 }
 
@@ -126,7 +173,12 @@ export interface Trained {
 }
 
 /** Fit one candidate on the training matrix (validation rows drive early stopping) and bundle it. */
-export async function trainCandidate(ctx: StepContext<unknown>, candidate: Candidate, split: SplitData, features: Features): Promise<Trained> {
+export async function trainCandidate(
+  ctx: StepContext<unknown>,
+  candidate: Candidate,
+  split: SplitData,
+  features: Features,
+): Promise<Trained> {
   const t = performance.now();
   const clf = candidate.make().fit(features.train, split.yTrain, {
     eval: { X: features.validation, y: split.yValidation },
@@ -139,12 +191,20 @@ export async function trainCandidate(ctx: StepContext<unknown>, candidate: Candi
     pipeline: features.pipeline,
     classifier: clf,
     signature: split.signature,
-    metadata: { candidate: candidate.name, runId: ctx.run.id, trainedAt: new Date().toISOString(), trainRows: split.train.nRows },
+    metadata: {
+      candidate: candidate.name,
+      runId: ctx.run.id,
+      trainedAt: new Date().toISOString(),
+      trainRows: split.train.nRows,
+    },
   });
   return { name: candidate.name, model, seconds, params };
 }
 
-function prefixed(prefix: string, params: Record<string, unknown>): Record<string, string | number | boolean> {
+function prefixed(
+  prefix: string,
+  params: Record<string, unknown>,
+): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(params)) {
     if (v === undefined || v === null) continue;
@@ -162,7 +222,11 @@ export interface Evaluation {
 }
 
 /** Score every model on validation and test; log test metrics per model; best = highest validation ROC-AUC. */
-export async function evaluateModels(run: RunHandle, trained: Trained[], split: SplitData): Promise<{ results: Evaluation[]; best: Evaluation }> {
+export async function evaluateModels(
+  run: RunHandle,
+  trained: Trained[],
+  split: SplitData,
+): Promise<{ results: Evaluation[]; best: Evaluation }> {
   const results: Evaluation[] = [];
   for (const t of trained) {
     const validation = binaryMetrics(split.yValidation, t.model.predictFrame(split.validation).probability);
@@ -219,9 +283,13 @@ export async function qualityGate(run: RunHandle, best: Evaluation, gate: GateCo
   const passed = reasons.every((r) => r.startsWith('pass'));
   await run.setTags({ 'keel.gate': passed ? 'passed' : 'failed', 'keel.gate.reasons': reasons.join('; ') });
   if (!passed)
-    throw new KeelError('KEEL_E_GATE', `quality gate failed for ${best.name}: ${reasons.filter((r) => r.startsWith('FAIL')).join('; ')}`, {
-      rule: 'gate',
-    });
+    throw new KeelError(
+      'KEEL_E_GATE',
+      `quality gate failed for ${best.name}: ${reasons.filter((r) => r.startsWith('FAIL')).join('; ')}`,
+      {
+        rule: 'gate',
+      },
+    );
   return { passed, reasons };
 }
 
@@ -242,7 +310,10 @@ export async function registerModel(run: RunHandle, name: string, best: Evaluati
     description: `${best.name}, test roc_auc ${best.test.rocAuc.toFixed(4)}`,
     actor: 'pipeline',
   });
-  await run.store.setAlias(name, 'staging', mv.version, { actor: 'pipeline', reason: `run ${run.id} passed its quality gate` });
+  await run.store.setAlias(name, 'staging', mv.version, {
+    actor: 'pipeline',
+    reason: `run ${run.id} passed its quality gate`,
+  });
   await run.setTags({ 'keel.model': `${name}/${mv.version}` });
   return { name, version: mv.version, alias: 'staging' };
 }
@@ -291,11 +362,25 @@ export async function promoteIfBetter(
   if (promote) await run.store.setAlias(name, 'production', version, { actor: 'pipeline', reason });
   await run.setTags({ 'keel.promotion': `${promote ? 'promoted' : 'kept'}: ${reason}` });
   if (previousRocAuc !== null) await run.logMetrics({ 'production.test.roc_auc': previousRocAuc });
-  return { promoted: promote, version, previousVersion: current?.version ?? null, previousRocAuc, rocAuc, reason };
+  return {
+    promoted: promote,
+    version,
+    previousVersion: current?.version ?? null,
+    previousRocAuc,
+    rocAuc,
+    reason,
+  };
 }
 
 /** The gate thresholds from the project configuration (keel.yaml `gate:`), with defaults. */
-export function gateSettings(config: Readonly<Record<string, unknown>>): GateConfig & { min_improvement: number } {
+export function gateSettings(
+  config: Readonly<Record<string, unknown>>,
+): GateConfig & { min_improvement: number } {
   const g = (config.gate ?? {}) as Partial<GateConfig & { min_improvement: number }>;
-  return { min_roc_auc: g.min_roc_auc ?? 0.7, min_f1: g.min_f1 ?? 0, max_log_loss: g.max_log_loss ?? 1, min_improvement: g.min_improvement ?? 0 };
+  return {
+    min_roc_auc: g.min_roc_auc ?? 0.7,
+    min_f1: g.min_f1 ?? 0,
+    max_log_loss: g.max_log_loss ?? 1,
+    min_improvement: g.min_improvement ?? 0,
+  };
 }

@@ -74,7 +74,13 @@ export function createApp(options: AppOptions): FastifyInstance {
     if (err instanceof KeelError) {
       const status = STATUS[err.code] ?? 500;
       if (status >= 500) log.error({ err, url: req.url }, 'request failed');
-      return reply.status(status).send({ error: { code: err.code, message: status >= 500 ? 'internal error' : err.message, ...(err.details ? { fields: err.details } : {}) } });
+      return reply.status(status).send({
+        error: {
+          code: err.code,
+          message: status >= 500 ? 'internal error' : err.message,
+          ...(err.details ? { fields: err.details } : {}),
+        },
+      });
     }
     const status = err.statusCode ?? 500;
     if (status >= 500) {
@@ -82,27 +88,60 @@ export function createApp(options: AppOptions): FastifyInstance {
       return reply.status(500).send({ error: { code: 'KEEL_E_INTERNAL', message: 'internal error' } });
     }
     const code =
-      status === 413 ? 'KEEL_E_BODY_TOO_LARGE' : status === 415 ? 'KEEL_E_UNSUPPORTED_MEDIA_TYPE' : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'KEEL_E_INVALID_JSON' : 'KEEL_E_BAD_REQUEST';
-    const message = status === 413 ? `request body is larger than ${options.bodyLimit ?? 1_048_576} bytes` : status === 415 ? 'send JSON: Content-Type: application/json' : err.message;
+      status === 413
+        ? 'KEEL_E_BODY_TOO_LARGE'
+        : status === 415
+          ? 'KEEL_E_UNSUPPORTED_MEDIA_TYPE'
+          : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+            ? 'KEEL_E_INVALID_JSON'
+            : 'KEEL_E_BAD_REQUEST';
+    const message =
+      status === 413
+        ? `request body is larger than ${options.bodyLimit ?? 1_048_576} bytes`
+        : status === 415
+          ? 'send JSON: Content-Type: application/json'
+          : err.message;
     return reply.status(status).send({ error: { code, message } });
   });
-  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'KEEL_E_NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .status(404)
+      .send({ error: { code: 'KEEL_E_NOT_FOUND', message: `no route ${req.method} ${req.url}` } }),
+  );
 
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/ready', async (_req, reply) =>
-    host.size > 0 ? { status: 'ready', models: host.size } : reply.status(503).send({ status: 'not ready', reason: 'no model loaded' }),
+    host.size > 0
+      ? { status: 'ready', models: host.size }
+      : reply.status(503).send({ status: 'not ready', reason: 'no model loaded' }),
   );
   app.get('/v1/models', async () => ({
-    models: host.list().map((m) => ({ name: m.name, version: m.version, alias: m.alias, loadedAt: m.loadedAt, inputs: m.predictor.signature.inputs.map((i) => i.name) })),
+    models: host.list().map((m) => ({
+      name: m.name,
+      version: m.version,
+      alias: m.alias,
+      loadedAt: m.loadedAt,
+      inputs: m.predictor.signature.inputs.map((i) => i.name),
+    })),
   }));
-  app.get('/metrics', async (_req, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
+  app.get('/metrics', async (_req, reply) =>
+    reply.header('content-type', registry.contentType).send(await registry.metrics()),
+  );
 
   app.post<{ Params: { name: string } }>('/v1/models/:name/predict', async (req, reply) => {
     const t0 = process.hrtime.bigint();
     const entry = host.get(req.params.name);
     if (!entry) {
       requests.inc({ model: req.params.name, version: 'none', status: '404' });
-      throw new KeelError('KEEL_E_NOT_FOUND', `model "${req.params.name}" is not served here (serving: ${host.list().map((m) => m.name).join(', ') || 'none'})`);
+      throw new KeelError(
+        'KEEL_E_NOT_FOUND',
+        `model "${req.params.name}" is not served here (serving: ${
+          host
+            .list()
+            .map((m) => m.name)
+            .join(', ') || 'none'
+        })`,
+      );
     }
     const version = String(entry.version);
     const body = req.body as unknown;
@@ -113,13 +152,18 @@ export function createApp(options: AppOptions): FastifyInstance {
         : [body];
     const reject = (message: string, fields?: FieldError[]) => {
       requests.inc({ model: entry.name, version, status: '400' });
-      for (const f of fields ?? []) validationFailures.inc({ model: entry.name, field: f.field || '(record)' });
-      return reply.status(400).send({ error: { code: 'KEEL_E_INPUT', message, ...(fields ? { fields } : {}) } });
+      for (const f of fields ?? [])
+        validationFailures.inc({ model: entry.name, field: f.field || '(record)' });
+      return reply
+        .status(400)
+        .send({ error: { code: 'KEEL_E_INPUT', message, ...(fields ? { fields } : {}) } });
     };
     if (records.length === 0) return reject('send at least one record');
-    if (records.length > maxBatch) return reject(`a batch holds at most ${maxBatch} records, got ${records.length}`);
+    if (records.length > maxBatch)
+      return reject(`a batch holds at most ${maxBatch} records, got ${records.length}`);
     const { frame, errors } = recordsToFrame(records, entry.predictor.signature.inputs);
-    if (!frame) return reject(`${errors.length} field error${errors.length === 1 ? '' : 's'} in the request`, errors);
+    if (!frame)
+      return reject(`${errors.length} field error${errors.length === 1 ? '' : 's'} in the request`, errors);
     const { probability, label } = entry.predictor.predictFrame(frame);
     const out = new Array(probability.length);
     for (let i = 0; i < probability.length; i++) {

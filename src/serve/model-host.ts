@@ -44,7 +44,11 @@ export interface ModelRef {
 /** `name@alias`, `name@3` (a version) or `name` (= `name@production`). */
 export function parseModelRef(ref: string): ModelRef {
   const m = /^([A-Za-z0-9][A-Za-z0-9_.-]*)(?:@([A-Za-z0-9_-]+))?$/.exec(ref.trim());
-  if (!m) throw new KeelError('KEEL_E_USAGE', `model reference "${ref}" must look like NAME@ALIAS, NAME@VERSION or NAME`);
+  if (!m)
+    throw new KeelError(
+      'KEEL_E_USAGE',
+      `model reference "${ref}" must look like NAME@ALIAS, NAME@VERSION or NAME`,
+    );
   const [, name, at] = m;
   if (at === undefined) return { name, alias: 'production' };
   if (/^\d+$/.test(at)) return { name, version: Number(at) };
@@ -57,14 +61,30 @@ export async function loadFromRegistry(
   deps: { store: TrackingStore; artifacts: ArtifactStore; fromJSON: (doc: unknown) => Predictor },
 ): Promise<HostedModel> {
   const r = parseModelRef(ref);
-  const mv = r.version !== undefined ? await deps.store.getModelVersion(r.name, r.version) : await deps.store.getModelVersionByAlias(r.name, r.alias!);
-  if (!mv) throw new KeelError('KEEL_E_NOT_FOUND', `model ${r.name} has no alias "${r.alias}" (run the pipeline first, or name a version: ${r.name}@1)`);
+  const mv =
+    r.version !== undefined
+      ? await deps.store.getModelVersion(r.name, r.version)
+      : await deps.store.getModelVersionByAlias(r.name, r.alias!);
+  if (!mv)
+    throw new KeelError(
+      'KEEL_E_NOT_FOUND',
+      `model ${r.name} has no alias "${r.alias}" (run the pipeline first, or name a version: ${r.name}@1)`,
+    );
   const bytes = await deps.artifacts.get(mv.artifact);
   let doc: unknown;
   try {
     doc = JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw new KeelError('KEEL_E_MODEL_FORMAT', `the model document of ${r.name} version ${mv.version} is not valid JSON`);
+    throw new KeelError(
+      'KEEL_E_MODEL_FORMAT',
+      `the model document of ${r.name} version ${mv.version} is not valid JSON`,
+    );
   }
-  return { name: r.name, version: mv.version, alias: r.alias ?? null, predictor: deps.fromJSON(doc), loadedAt: new Date().toISOString() };
+  return {
+    name: r.name,
+    version: mv.version,
+    alias: r.alias ?? null,
+    predictor: deps.fromJSON(doc),
+    loadedAt: new Date().toISOString(),
+  };
 }

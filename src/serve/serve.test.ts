@@ -17,7 +17,11 @@ function trainModel(): Model {
   const pipeline = new FeaturePipeline({ columns: inputs }).fit(data);
   const y = Float64Array.from(data.categorical('churn').codes);
   const clf = new LogisticRegression().fit(pipeline.transform(data), y);
-  return new Model({ pipeline, classifier: clf, signature: { inputs, target: { name: 'churn', classes: ['No', 'Yes'], positive: 'Yes' } } });
+  return new Model({
+    pipeline,
+    classifier: clf,
+    signature: { inputs, target: { name: 'churn', classes: ['No', 'Yes'], positive: 'Yes' } },
+  });
 }
 
 const good = {
@@ -35,10 +39,21 @@ const good = {
 
 const model = trainModel();
 const host = new ModelHost();
-host.set('churn', { name: 'churn', version: 3, alias: 'production', predictor: model, loadedAt: new Date().toISOString() });
+host.set('churn', {
+  name: 'churn',
+  version: 3,
+  alias: 'production',
+  predictor: model,
+  loadedAt: new Date().toISOString(),
+});
 const app = createApp({ models: host, bodyLimit: 50_000, processMetrics: false });
 const post = (payload: string | object, contentType = 'application/json') =>
-  app.inject({ method: 'POST', url: '/v1/models/churn/predict', headers: { 'content-type': contentType }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+  app.inject({
+    method: 'POST',
+    url: '/v1/models/churn/predict',
+    headers: { 'content-type': contentType },
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
 
 describe('POST /v1/models/:name/predict', () => {
   it('scores one record, a batch and a wrapped batch', async () => {
@@ -50,7 +65,14 @@ describe('POST /v1/models/:name/predict', () => {
     expect(body.predictions[0].probability).toBeGreaterThan(0);
     expect(body.predictions[0].probability).toBeLessThan(1);
     expect(['Yes', 'No']).toContain(body.predictions[0].label);
-    const loyal = { ...good, tenure: 70, contract: 'Two year', total_charges: 4000, online_security: 'Yes', tech_support: 'Yes' };
+    const loyal = {
+      ...good,
+      tenure: 70,
+      contract: 'Two year',
+      total_charges: 4000,
+      online_security: 'Yes',
+      tech_support: 'Yes',
+    };
     const batch = await post([good, loyal]);
     expect(batch.statusCode).toBe(200);
     const [p1, p2] = batch.json().predictions;
@@ -68,7 +90,9 @@ describe('POST /v1/models/:name/predict', () => {
     expect(res.statusCode).toBe(400);
     const err = res.json().error;
     expect(err.code).toBe('KEEL_E_INPUT');
-    const got = err.fields.map((f: { index: number; field: string; rule: string }) => `${f.index}:${f.field}:${f.rule}`);
+    const got = err.fields.map(
+      (f: { index: number; field: string; rule: string }) => `${f.index}:${f.field}:${f.rule}`,
+    );
     expect(got).toEqual(['0:tenure:type', '0:contract:allowed', '1:tenure:type', '1:senior_citizen:max']);
     expect(err.fields[1].message).toContain('Month-to-month');
     const missing = await post({ tenure: 3 });
@@ -93,10 +117,17 @@ describe('POST /v1/models/:name/predict', () => {
 
   it('fuzz: arbitrary JSON bodies never produce a 500', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.jsonValue(), fc.record({ tenure: fc.jsonValue(), contract: fc.jsonValue() }), fc.array(fc.dictionary(fc.string(), fc.jsonValue()))), async (v) => {
-        const res = await post(JSON.stringify(v) ?? 'null');
-        return res.statusCode < 500;
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record({ tenure: fc.jsonValue(), contract: fc.jsonValue() }),
+          fc.array(fc.dictionary(fc.string(), fc.jsonValue())),
+        ),
+        async (v) => {
+          const res = await post(JSON.stringify(v) ?? 'null');
+          return res.statusCode < 500;
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -140,7 +171,11 @@ describe('model references and the registry', () => {
       const v = await store.createModelVersion({ name: 'churn', runId: null, artifact: ref });
       await store.setAlias('churn', 'production', v.version);
       const h = new ModelHost();
-      const entry = await loadFromRegistry('churn@production', { store, artifacts, fromJSON: (d) => Model.fromJSON(d) });
+      const entry = await loadFromRegistry('churn@production', {
+        store,
+        artifacts,
+        fromJSON: (d) => Model.fromJSON(d),
+      });
       h.set(entry.name, entry);
       server = await startServer({ host: '127.0.0.1', port: 0, models: h });
     });
@@ -150,13 +185,19 @@ describe('model references and the registry', () => {
     });
 
     it('resolves the alias, loads the document and answers over HTTP', async () => {
-      const res = await fetch(`${server.url}/v1/models/churn/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(good) });
+      const res = await fetch(`${server.url}/v1/models/churn/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(good),
+      });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { version: number; predictions: { probability: number }[] };
       expect(body.version).toBe(1);
       const direct = model.predictFrame(recordsToFrame([good], inputs).frame!).probability[0];
       expect(body.predictions[0].probability).toBe(direct);
-      await expect(loadFromRegistry('churn@canary', { store, artifacts, fromJSON: (d) => Model.fromJSON(d) })).rejects.toThrow(/has no alias "canary"/);
+      await expect(
+        loadFromRegistry('churn@canary', { store, artifacts, fromJSON: (d) => Model.fromJSON(d) }),
+      ).rejects.toThrow(/has no alias "canary"/);
     });
   });
 });

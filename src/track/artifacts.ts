@@ -35,7 +35,10 @@ export class FsArtifactStore implements ArtifactStore {
     try {
       return await readFile(path);
     } catch {
-      throw new KeelError('KEEL_E_NOT_FOUND', `artifact ${typeof ref === 'string' ? ref : ref.name} is missing from ${this.root}`);
+      throw new KeelError(
+        'KEEL_E_NOT_FOUND',
+        `artifact ${typeof ref === 'string' ? ref : ref.name} is missing from ${this.root}`,
+      );
     }
   }
 

@@ -44,9 +44,21 @@ export function formatRunDetail(run: RunDetail): string {
   const tags = Object.entries(run.tags);
   if (tags.length) section('tags', renderTable(['key', 'value'], tags));
   if (run.inputs.length)
-    section('dataset inputs', renderTable(['name', 'context', 'rows', 'sha256', 'source'], run.inputs.map((d) => [d.name, d.context, d.rows, d.sha256.slice(0, 16), d.source])));
+    section(
+      'dataset inputs',
+      renderTable(
+        ['name', 'context', 'rows', 'sha256', 'source'],
+        run.inputs.map((d) => [d.name, d.context, d.rows, d.sha256.slice(0, 16), d.source]),
+      ),
+    );
   if (run.artifacts.length)
-    section('artifacts', renderTable(['name', 'size', 'sha256'], run.artifacts.map((a) => [a.name, a.size, a.sha256.slice(0, 16)])));
+    section(
+      'artifacts',
+      renderTable(
+        ['name', 'size', 'sha256'],
+        run.artifacts.map((a) => [a.name, a.size, a.sha256.slice(0, 16)]),
+      ),
+    );
   return out.join('\n');
 }
 
@@ -65,12 +77,22 @@ export function formatModelsList(models: RegisteredModel[]): string {
   );
 }
 
-export function formatModelDetail(model: RegisteredModel, versions: ModelVersion[], audit: AuditEntry[]): string {
+export function formatModelDetail(
+  model: RegisteredModel,
+  versions: ModelVersion[],
+  audit: AuditEntry[],
+): string {
   const out: string[] = [`model ${model.name}`];
   out.push(
     renderTable(
       ['version', 'aliases', 'run', 'created', 'description'],
-      versions.map((v) => [v.version, v.aliases.join(', ') || null, v.runId?.slice(0, 8) ?? null, time(v.createdAt), v.description]),
+      versions.map((v) => [
+        v.version,
+        v.aliases.join(', ') || null,
+        v.runId?.slice(0, 8) ?? null,
+        time(v.createdAt),
+        v.description,
+      ]),
     ),
   );
   if (audit.length) {

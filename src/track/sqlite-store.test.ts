@@ -10,7 +10,10 @@ import { SqliteStore } from './sqlite-store.js';
 import { describeTrackingStore } from './store-suite.testkit.js';
 
 describeTrackingStore('SqliteStore in memory', async () => new SqliteStore(':memory:'));
-describeTrackingStore('SqliteStore on a file', async () => new SqliteStore(join(mkdtempSync(join(tmpdir(), 'keel-store-')), 'sub', 'keel.db')));
+describeTrackingStore(
+  'SqliteStore on a file',
+  async () => new SqliteStore(join(mkdtempSync(join(tmpdir(), 'keel-store-')), 'sub', 'keel.db')),
+);
 
 describe('SqliteStore specifics', () => {
   it('applies migrations once, in WAL mode, and reopens a file with its data', async () => {
@@ -28,10 +31,16 @@ describe('SqliteStore specifics', () => {
 
   it('rolls back a registration that fails midway: no model, no version, no audit entry', async () => {
     const s = new SqliteStore(':memory:');
-    s.db.exec("CREATE TRIGGER boom BEFORE INSERT ON model_versions BEGIN SELECT RAISE(ABORT, 'disk full'); END");
-    await expect(s.createModelVersion({ name: 'churn', runId: null, artifact: { name: 'm', sha256: 'a'.repeat(64), size: 1, uri: 'aa/a' } })).rejects.toThrow(
-      /disk full/,
+    s.db.exec(
+      "CREATE TRIGGER boom BEFORE INSERT ON model_versions BEGIN SELECT RAISE(ABORT, 'disk full'); END",
     );
+    await expect(
+      s.createModelVersion({
+        name: 'churn',
+        runId: null,
+        artifact: { name: 'm', sha256: 'a'.repeat(64), size: 1, uri: 'aa/a' },
+      }),
+    ).rejects.toThrow(/disk full/);
     expect(await s.listRegisteredModels()).toEqual([]);
     expect(await s.auditLog()).toEqual([]);
     await s.close();
@@ -61,7 +70,9 @@ describe('openStore / openArtifactStore', () => {
       expect(s).toBeInstanceOf(SqliteStore);
       await s.close();
     }
-    await expect(openStore('postgres://u:secret@127.0.0.1/test')).rejects.toThrow(/PostgreSQL store is not available yet \(store: postgres:\/\/\*\*\*@/);
+    await expect(openStore('postgres://u:secret@127.0.0.1/test')).rejects.toThrow(
+      /PostgreSQL store is not available yet \(store: postgres:\/\/\*\*\*@/,
+    );
     await expect(openStore('mysql://x')).rejects.toMatchObject({ code: 'KEEL_E_CONFIG' });
     expect(openArtifactStore(dir)).toBeInstanceOf(FsArtifactStore);
     expect(() => openArtifactStore('s3://bucket/x')).toThrow(/S3 artifact store is not available yet/);
@@ -81,7 +92,8 @@ describe('FsArtifactStore', () => {
     expect(await a.exists(r1.uri)).toBe(true);
     expect(await a.exists('00/missing')).toBe(false);
     await expect(a.get('00/missing')).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
-    for (const evil of ['../etc/passwd', '/etc/passwd', 'aa/../../x', '']) await expect(a.get(evil)).rejects.toThrow(/escapes the artifact store/);
+    for (const evil of ['../etc/passwd', '/etc/passwd', 'aa/../../x', ''])
+      await expect(a.get(evil)).rejects.toThrow(/escapes the artifact store/);
   });
 });
 

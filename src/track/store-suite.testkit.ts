@@ -5,7 +5,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ArtifactRef, TrackingStore } from './types.js';
 
-const artifact = (n: string): ArtifactRef => ({ name: 'model/model.json', sha256: n.repeat(64).slice(0, 64), size: 10, uri: `aa/${n}` });
+const artifact = (n: string): ArtifactRef => ({
+  name: 'model/model.json',
+  sha256: n.repeat(64).slice(0, 64),
+  size: 10,
+  uri: `aa/${n}`,
+});
 
 export function describeTrackingStore(name: string, makeStore: () => Promise<TrackingStore>): void {
   describe(`TrackingStore conformance: ${name}`, () => {
@@ -20,8 +25,19 @@ export function describeTrackingStore(name: string, makeStore: () => Promise<Tra
     it('creates experiments once and runs with their tags and git commit', async () => {
       const a = await store.getOrCreateExperiment('churn');
       expect(await store.getOrCreateExperiment('churn')).toEqual(a);
-      const run = await store.createRun({ experiment: 'churn', name: 'first', tags: { team: 'risk' }, gitCommit: 'abc' });
-      expect(run).toMatchObject({ experimentName: 'churn', name: 'first', status: 'RUNNING', gitCommit: 'abc', endTime: null });
+      const run = await store.createRun({
+        experiment: 'churn',
+        name: 'first',
+        tags: { team: 'risk' },
+        gitCommit: 'abc',
+      });
+      expect(run).toMatchObject({
+        experimentName: 'churn',
+        name: 'first',
+        status: 'RUNNING',
+        gitCommit: 'abc',
+        endTime: null,
+      });
       expect(run.id).toMatch(/^[0-9a-f]{32}$/);
       const detail = await store.getRun(run.id);
       expect(detail.tags).toEqual({ team: 'risk' });
@@ -37,14 +53,22 @@ export function describeTrackingStore(name: string, makeStore: () => Promise<Tra
       await store.logMetrics(run.id, { loss: 0.5, auc: 0.8 }, 1);
       await store.setTags(run.id, { a: '1' });
       await store.setTags(run.id, { a: '2' });
-      await store.logDatasetInput(run.id, { name: 'churn.csv', sha256: 'f'.repeat(64), source: '/data/churn.csv', rows: 100, context: 'raw' });
+      await store.logDatasetInput(run.id, {
+        name: 'churn.csv',
+        sha256: 'f'.repeat(64),
+        source: '/data/churn.csv',
+        rows: 100,
+        context: 'raw',
+      });
       await store.logArtifact(run.id, artifact('1'));
       await store.endRun(run.id, 'FINISHED');
       const d = await store.getRun(run.id);
       expect(d.params).toEqual({ depth: '6', fast: 'true', lr: '0.1', model: 'gbdt' });
       expect(d.metrics).toEqual({ loss: 0.5, auc: 0.8 });
       expect(d.tags).toEqual({ a: '2' });
-      expect(d.inputs).toEqual([{ name: 'churn.csv', sha256: 'f'.repeat(64), source: '/data/churn.csv', rows: 100, context: 'raw' }]);
+      expect(d.inputs).toEqual([
+        { name: 'churn.csv', sha256: 'f'.repeat(64), source: '/data/churn.csv', rows: 100, context: 'raw' },
+      ]);
       expect(d.artifacts).toEqual([artifact('1')]);
       expect(d.status).toBe('FINISHED');
       expect(d.endTime).not.toBeNull();
@@ -68,14 +92,27 @@ export function describeTrackingStore(name: string, makeStore: () => Promise<Tra
 
     it('rejects a non-numeric metric and writes none of the batch', async () => {
       const run = await store.createRun({ experiment: 'e' });
-      await expect(store.logMetrics(run.id, { good: 1, bad: Number.NaN })).rejects.toMatchObject({ code: 'KEEL_E_INPUT' });
+      await expect(store.logMetrics(run.id, { good: 1, bad: Number.NaN })).rejects.toMatchObject({
+        code: 'KEEL_E_INPUT',
+      });
       expect((await store.getRun(run.id)).metrics).toEqual({});
     });
 
     it('registers versions in order, moves aliases with an audit trail, deletes aliases', async () => {
       const run = await store.createRun({ experiment: 'e' });
-      const v1 = await store.createModelVersion({ name: 'churn', runId: run.id, artifact: artifact('1'), description: 'first', actor: 'ann' });
-      const v2 = await store.createModelVersion({ name: 'churn', runId: run.id, artifact: artifact('2'), actor: 'ann' });
+      const v1 = await store.createModelVersion({
+        name: 'churn',
+        runId: run.id,
+        artifact: artifact('1'),
+        description: 'first',
+        actor: 'ann',
+      });
+      const v2 = await store.createModelVersion({
+        name: 'churn',
+        runId: run.id,
+        artifact: artifact('2'),
+        actor: 'ann',
+      });
       expect([v1.version, v2.version]).toEqual([1, 2]);
       await store.setAlias('churn', 'production', 1, { actor: 'ann', reason: 'first good one' });
       await store.setAlias('churn', 'production', 2, { actor: 'bob', reason: 'better' });
@@ -83,10 +120,16 @@ export function describeTrackingStore(name: string, makeStore: () => Promise<Tra
       expect((await store.getModelVersionByAlias('churn', 'production'))?.version).toBe(2);
       expect(await store.getModelVersionByAlias('churn', 'canary')).toBeNull();
       const model = await store.getRegisteredModel('churn');
-      expect(model).toMatchObject({ name: 'churn', latestVersion: 2, aliases: { production: 2, staging: 2 } });
+      expect(model).toMatchObject({
+        name: 'churn',
+        latestVersion: 2,
+        aliases: { production: 2, staging: 2 },
+      });
       expect((await store.getModelVersion('churn', 2)).aliases).toEqual(['production', 'staging']);
       expect((await store.listModelVersions('churn')).map((v) => v.version)).toEqual([2, 1]);
-      const moves = (await store.auditLog('churn')).filter((a) => a.action === 'set_alias' && a.alias === 'production');
+      const moves = (await store.auditLog('churn')).filter(
+        (a) => a.action === 'set_alias' && a.alias === 'production',
+      );
       expect(moves.map((m) => [m.actor, m.fromVersion, m.toVersion, m.reason])).toEqual([
         ['ann', null, 1, 'first good one'],
         ['bob', 1, 2, 'better'],
@@ -103,7 +146,9 @@ export function describeTrackingStore(name: string, makeStore: () => Promise<Tra
       await expect(store.setAlias('m', '9bad', 1)).rejects.toMatchObject({ code: 'KEEL_E_USAGE' });
       await expect(store.getRegisteredModel('nope')).rejects.toThrow(/registered model "nope" not found/);
       await expect(store.getModelVersion('nope', 1)).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
-      await expect(store.createModelVersion({ name: 'bad name', runId: null, artifact: artifact('1') })).rejects.toMatchObject({ code: 'KEEL_E_USAGE' });
+      await expect(
+        store.createModelVersion({ name: 'bad name', runId: null, artifact: artifact('1') }),
+      ).rejects.toMatchObject({ code: 'KEEL_E_USAGE' });
       expect((await store.getRegisteredModel('m')).aliases).toEqual({});
     });
   });

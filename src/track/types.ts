@@ -96,7 +96,12 @@ export interface TrackingStore {
   getOrCreateExperiment(name: string): Promise<Experiment>;
   listExperiments(): Promise<Experiment[]>;
   // runs
-  createRun(opts: { experiment: string; name?: string; tags?: Record<string, string>; gitCommit?: string | null }): Promise<RunInfo>;
+  createRun(opts: {
+    experiment: string;
+    name?: string;
+    tags?: Record<string, string>;
+    gitCommit?: string | null;
+  }): Promise<RunInfo>;
   logParams(runId: string, params: Record<string, ParamValue>): Promise<void>;
   logMetrics(runId: string, metrics: Record<string, number>, step?: number): Promise<void>;
   setTags(runId: string, tags: Record<string, string>): Promise<void>;
@@ -109,11 +114,22 @@ export interface TrackingStore {
   metricHistory(runId: string, key: string): Promise<MetricPoint[]>;
   // registry
   /** Creates the registered model if needed and adds the next version, in one transaction. */
-  createModelVersion(opts: { name: string; runId: string | null; artifact: ArtifactRef; description?: string; actor?: string }): Promise<ModelVersion>;
+  createModelVersion(opts: {
+    name: string;
+    runId: string | null;
+    artifact: ArtifactRef;
+    description?: string;
+    actor?: string;
+  }): Promise<ModelVersion>;
   getModelVersion(name: string, version: number): Promise<ModelVersion>;
   getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion | null>;
   /** Points alias at version (moving it if held by another), recorded in the audit log. */
-  setAlias(name: string, alias: string, version: number, opts?: { actor?: string; reason?: string }): Promise<void>;
+  setAlias(
+    name: string,
+    alias: string,
+    version: number,
+    opts?: { actor?: string; reason?: string },
+  ): Promise<void>;
   deleteAlias(name: string, alias: string, opts?: { actor?: string; reason?: string }): Promise<void>;
   getRegisteredModel(name: string): Promise<RegisteredModel>;
   listRegisteredModels(): Promise<RegisteredModel[]>;

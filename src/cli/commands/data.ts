@@ -5,7 +5,9 @@ import { KeelError } from '../../core/errors.js';
 import { formatReport, loadSchema, readCsv } from '../../data/index.js';
 
 export function registerDataCommands(program: Command): void {
-  const data = program.command('data').description('Work with data sets: validate a CSV against a schema, infer a starting schema.');
+  const data = program
+    .command('data')
+    .description('Work with data sets: validate a CSV against a schema, infer a starting schema.');
   data
     .command('validate')
     .description(
@@ -20,7 +22,11 @@ export function registerDataCommands(program: Command): void {
       const schema = loadSchema(opts.schema);
       const { report } = await readCsv(file, schema);
       const ok = report.ok && !(opts.strict && report.violations.length > 0);
-      process.stdout.write(opts.json ? `${JSON.stringify({ ...report, ok }, null, 2)}\n` : `${formatReport({ ...report, ok }, file)}\n`);
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify({ ...report, ok }, null, 2)}\n`
+          : `${formatReport({ ...report, ok }, file)}\n`,
+      );
       if (!ok) process.exitCode = 1;
     });
   data
@@ -28,14 +34,22 @@ export function registerDataCommands(program: Command): void {
     .description('Read a CSV and write a starting schema (types, nullability, categories) to edit by hand.')
     .argument('<file>', 'the CSV file')
     .option('-o, --out <schema.yaml>', 'write the schema here instead of printing it')
-    .option('-t, --target <column>', 'the target column (its classes are read from the data; the positive class is the last one)')
+    .option(
+      '-t, --target <column>',
+      'the target column (its classes are read from the data; the positive class is the last one)',
+    )
     .action(async (file: string, opts: { out?: string; target?: string }) => {
       const { schema } = await readCsv(file);
       if (opts.target) {
         const col = schema.columns.find((c) => c.name === opts.target);
         if (!col) throw new KeelError('KEEL_E_USAGE', `--target "${opts.target}" is not a column of ${file}`);
         const classes = col.allowed ?? [];
-        if (classes.length < 2) throw new KeelError('KEEL_E_TARGET', `target "${opts.target}" needs at least two classes, found ${classes.length}`, { column: opts.target });
+        if (classes.length < 2)
+          throw new KeelError(
+            'KEEL_E_TARGET',
+            `target "${opts.target}" needs at least two classes, found ${classes.length}`,
+            { column: opts.target },
+          );
         schema.target = { column: opts.target, classes, positive: classes[classes.length - 1] };
       }
       const text = `# inferred by keel data infer-schema from ${file}; review the types, ranges and allowed values\n${stringify(schema)}`;

@@ -12,7 +12,8 @@ import { progressPrinter } from '../progress.js';
 
 const int = (name: string, min: number) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new KeelError('KEEL_E_USAGE', `${name} expects a whole number >= ${min}, got "${v}"`);
+  if (!Number.isInteger(n) || n < min)
+    throw new KeelError('KEEL_E_USAGE', `${name} expects a whole number >= ${min}, got "${v}"`);
   return n;
 };
 
@@ -25,8 +26,16 @@ export function registerDemoCommand(program: Command): void {
         'evaluate, quality gate, register as churn@staging, promote to churn@production when better)\n' +
         'and print a summary. Everything is stored under .keel/ (SQLite tracking, artifacts).',
     )
-    .option('--rows <n>', 'rows of synthetic data (default from keel.yaml demo.rows: 10000)', int('--rows', 100))
-    .option('--seed <n>', 'seed for the data and the models (default from keel.yaml seed: 42)', int('--seed', 0))
+    .option(
+      '--rows <n>',
+      'rows of synthetic data (default from keel.yaml demo.rows: 10000)',
+      int('--rows', 100),
+    )
+    .option(
+      '--seed <n>',
+      'seed for the data and the models (default from keel.yaml seed: 42)',
+      int('--seed', 0),
+    )
     .option('--model <name>', 'registered model name', 'churn')
     .option('-q, --quiet', 'no progress lines, only the summary')
     .action(async (opts: { rows?: number; seed?: number; model: string; quiet?: boolean }) => {
@@ -39,7 +48,10 @@ export function registerDemoCommand(program: Command): void {
         const file = join(dir, `churn-${rows}-${seed}.csv`);
         const t = performance.now();
         await writeChurnCsv(file, { rows, seed });
-        if (!opts.quiet) process.stderr.write(`generated ${rows} synthetic churn rows (seed ${seed}) in ${Math.round(performance.now() - t)} ms: ${file}\n`);
+        if (!opts.quiet)
+          process.stderr.write(
+            `generated ${rows} synthetic churn rows (seed ${seed}) in ${Math.round(performance.now() - t)} ms: ${file}\n`,
+          );
         const store = await ctx.store();
         const pipeline = churnPipeline(churnSchema(), { data: file, model: opts.model, seed });
         const result = await runPipeline(pipeline, {

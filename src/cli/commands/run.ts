@@ -28,46 +28,55 @@ export function registerRunCommand(program: Command): void {
     .option('-p, --param <key=value>', 'override a pipeline parameter (repeatable)', collectParam, {})
     .option('-e, --experiment <name>', "experiment to record the run under (default: the pipeline's)")
     .option('-q, --quiet', 'no progress lines')
-    .action(async (file: string, opts: { param: Record<string, string>; experiment?: string; quiet?: boolean }) => {
-      const ctx = openContext(program.opts<GlobalOptions>());
-      try {
-        const store = await ctx.store();
-        const pipeline = await loadPipelineFile(file, store, opts.experiment ?? ctx.config.project);
-        const result = await runPipeline(pipeline, {
-          store,
-          artifacts: ctx.artifacts(),
-          config: ctx.config,
-          paramOverrides: opts.param,
-          experiment: opts.experiment,
-          gitCommit: gitCommit(ctx.loaded.root),
-          logger: ctx.logger,
-          onEvent: opts.quiet ? undefined : progressPrinter(),
-        });
-        if (result.status === 'FAILED') throw result.error;
-        const o = result.outputs as Record<string, never>;
-        const ev = o.evaluate as { results: never; best: never } | undefined;
-        if (ev && o.gate && o.register && o.promote && o.split) {
-          process.stdout.write(
-            `${formatSummary({ runId: result.runId, seconds: result.seconds, results: ev.results, best: ev.best, gate: o.gate, registered: o.register, promotion: o.promote, split: o.split })}\n`,
-          );
-        } else {
-          const steps = Object.entries(result.stepSeconds).map(([k, s]) => `${k} ${formatSeconds(s)}`);
-          process.stdout.write(`run ${result.runId} finished in ${formatSeconds(result.seconds)}: ${steps.join(', ')}\n`);
+    .action(
+      async (file: string, opts: { param: Record<string, string>; experiment?: string; quiet?: boolean }) => {
+        const ctx = openContext(program.opts<GlobalOptions>());
+        try {
+          const store = await ctx.store();
+          const pipeline = await loadPipelineFile(file, store, opts.experiment ?? ctx.config.project);
+          const result = await runPipeline(pipeline, {
+            store,
+            artifacts: ctx.artifacts(),
+            config: ctx.config,
+            paramOverrides: opts.param,
+            experiment: opts.experiment,
+            gitCommit: gitCommit(ctx.loaded.root),
+            logger: ctx.logger,
+            onEvent: opts.quiet ? undefined : progressPrinter(),
+          });
+          if (result.status === 'FAILED') throw result.error;
+          const o = result.outputs as Record<string, never>;
+          const ev = o.evaluate as { results: never; best: never } | undefined;
+          if (ev && o.gate && o.register && o.promote && o.split) {
+            process.stdout.write(
+              `${formatSummary({ runId: result.runId, seconds: result.seconds, results: ev.results, best: ev.best, gate: o.gate, registered: o.register, promotion: o.promote, split: o.split })}\n`,
+            );
+          } else {
+            const steps = Object.entries(result.stepSeconds).map(([k, s]) => `${k} ${formatSeconds(s)}`);
+            process.stdout.write(
+              `run ${result.runId} finished in ${formatSeconds(result.seconds)}: ${steps.join(', ')}\n`,
+            );
+          }
+        } finally {
+          await ctx.close();
         }
-      } finally {
-        await ctx.close();
-      }
-    });
+      },
+    );
 }
 
 /**
  * Import a pipeline file. When it cannot be loaded (missing, throws on import, exports no
  * pipeline) the attempt is still recorded as a FAILED run, so the failure is visible in tracking.
  */
-export async function loadPipelineFile(file: string, store: TrackingStore, experiment: string): Promise<Pipeline> {
+export async function loadPipelineFile(
+  file: string,
+  store: TrackingStore,
+  experiment: string,
+): Promise<Pipeline> {
   const path = resolve(file);
   try {
-    if (!existsSync(path)) throw new KeelError('KEEL_E_FILE_NOT_FOUND', `pipeline file not found: ${file}`, { file });
+    if (!existsSync(path))
+      throw new KeelError('KEEL_E_FILE_NOT_FOUND', `pipeline file not found: ${file}`, { file });
     let mod: Record<string, unknown>;
     try {
       mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
@@ -82,11 +91,19 @@ export async function loadPipelineFile(file: string, store: TrackingStore, exper
     }
     const candidate = mod.default ?? mod.pipeline;
     if (!isPipeline(candidate))
-      throw new KeelError('KEEL_E_PIPELINE', `${file} does not export a pipeline: make its default export definePipeline(...)`, { file });
+      throw new KeelError(
+        'KEEL_E_PIPELINE',
+        `${file} does not export a pipeline: make its default export definePipeline(...)`,
+        { file },
+      );
     return candidate as Pipeline;
   } catch (e) {
     const err = toKeelError(e, { file });
-    const run = await store.createRun({ experiment, name: basename(file), tags: { 'keel.pipeline_file': file } });
+    const run = await store.createRun({
+      experiment,
+      name: basename(file),
+      tags: { 'keel.pipeline_file': file },
+    });
     await store.endRun(run.id, 'FAILED', err.describe());
     throw err;
   }

@@ -3,7 +3,9 @@ import { formatRunDetail, formatRunsList } from '../../track/index.js';
 import { type GlobalOptions, openContext } from '../context.js';
 
 export function registerRunsCommands(program: Command): void {
-  const runs = program.command('runs').description('List and inspect tracked runs (parameters, metrics, tags, artifacts, data).');
+  const runs = program
+    .command('runs')
+    .description('List and inspect tracked runs (parameters, metrics, tags, artifacts, data).');
   runs
     .command('list')
     .description('List recent runs, newest first.')
@@ -22,7 +24,9 @@ export function registerRunsCommands(program: Command): void {
     });
   runs
     .command('show')
-    .description('Show one run: status, timings, git commit, params, metrics, tags, artifacts and dataset inputs.')
+    .description(
+      'Show one run: status, timings, git commit, params, metrics, tags, artifacts and dataset inputs.',
+    )
     .argument('<id>', 'run id (an unambiguous prefix of 6 or more characters is enough)')
     .option('--json', 'print JSON instead of tables')
     .action(async (id: string, opts: { json?: boolean }) => {

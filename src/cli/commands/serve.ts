@@ -12,22 +12,38 @@ export function registerServeCommand(program: Command): void {
         'GET /health, GET /ready, GET /v1/models and GET /metrics (Prometheus). Requests are checked\n' +
         "against the model's input signature; bad input gets a 400 listing every field error.",
     )
-    .option('-m, --model <ref...>', 'model to serve as NAME@ALIAS, NAME@VERSION or NAME (= NAME@production)', ['churn@production'])
+    .option(
+      '-m, --model <ref...>',
+      'model to serve as NAME@ALIAS, NAME@VERSION or NAME (= NAME@production)',
+      ['churn@production'],
+    )
     .option('--host <host>', 'address to listen on (default from keel.yaml serve.host)')
-    .option('-p, --port <port>', 'port to listen on (default from keel.yaml serve.port; 0 picks a free one)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new KeelError('KEEL_E_USAGE', `--port expects 0..65535, got "${v}"`);
-      return n;
-    })
+    .option(
+      '-p, --port <port>',
+      'port to listen on (default from keel.yaml serve.port; 0 picks a free one)',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 65535)
+          throw new KeelError('KEEL_E_USAGE', `--port expects 0..65535, got "${v}"`);
+        return n;
+      },
+    )
     .action(async (opts: { model: string[]; host?: string; port?: number }) => {
       const ctx = openContext(program.opts<GlobalOptions>());
       const store = await ctx.store();
       const host = new ModelHost();
       try {
         for (const ref of opts.model) {
-          const entry = await loadFromRegistry(ref, { store, artifacts: ctx.artifacts(), fromJSON: (doc) => Model.fromJSON(doc) });
+          const entry = await loadFromRegistry(ref, {
+            store,
+            artifacts: ctx.artifacts(),
+            fromJSON: (doc) => Model.fromJSON(doc),
+          });
           host.set(entry.name, entry);
-          ctx.logger.info({ model: entry.name, version: entry.version }, `loaded ${ref} (version ${entry.version})`);
+          ctx.logger.info(
+            { model: entry.name, version: entry.version },
+            `loaded ${ref} (version ${entry.version})`,
+          );
         }
       } catch (e) {
         await ctx.close();
@@ -42,6 +58,8 @@ export function registerServeCommand(program: Command): void {
         handleSignals: true,
         onClose: () => ctx.close(),
       });
-      process.stdout.write(`serving ${opts.model.join(', ')} at ${server.url}  (POST ${server.url}/v1/models/<name>/predict; Ctrl-C stops)\n`);
+      process.stdout.write(
+        `serving ${opts.model.join(', ')} at ${server.url}  (POST ${server.url}/v1/models/<name>/predict; Ctrl-C stops)\n`,
+      );
     });
 }

@@ -45,12 +45,26 @@ export function treeFromJSON(j: TreeJSON, nFeatures: number): Tree {
   };
   const n = t.feature.length;
   if (n === 0) throw new KeelError('KEEL_E_MODEL_FORMAT', 'a tree has no nodes');
-  for (const k of ['threshold', 'thresholdBin', 'defaultLeft', 'left', 'right', 'value', 'gain', 'cover'] as const)
-    if (t[k].length !== n) throw new KeelError('KEEL_E_MODEL_FORMAT', `tree.${k} has ${t[k].length} entries, expected ${n}`);
+  for (const k of [
+    'threshold',
+    'thresholdBin',
+    'defaultLeft',
+    'left',
+    'right',
+    'value',
+    'gain',
+    'cover',
+  ] as const)
+    if (t[k].length !== n)
+      throw new KeelError('KEEL_E_MODEL_FORMAT', `tree.${k} has ${t[k].length} entries, expected ${n}`);
   for (let i = 0; i < n; i++) {
     const f = t.feature[i];
     if (f === -1) continue;
-    if (f < 0 || f >= nFeatures) throw new KeelError('KEEL_E_MODEL_FORMAT', `tree node ${i} uses feature ${f}, the model has ${nFeatures}`);
+    if (f < 0 || f >= nFeatures)
+      throw new KeelError(
+        'KEEL_E_MODEL_FORMAT',
+        `tree node ${i} uses feature ${f}, the model has ${nFeatures}`,
+      );
     // children always come after their parent: walking cannot loop
     if (!(t.left[i] > i && t.left[i] < n && t.right[i] > i && t.right[i] < n))
       throw new KeelError('KEEL_E_MODEL_FORMAT', `tree node ${i} has invalid children`);

@@ -125,8 +125,24 @@ export class TreeBuilder {
         threshold[node.id] = this.edges[f][bin];
         defaultLeft[node.id] = missingLeft ? 1 : 0;
         gain[node.id] = s.gain;
-        const l: Node = { id: newNode(), start: node.start, end: mid, depth: node.depth + 1, hist: null, G: s.GL, H: s.HL };
-        const r: Node = { id: newNode(), start: mid, end: node.end, depth: node.depth + 1, hist: null, G: node.G - s.GL, H: node.H - s.HL };
+        const l: Node = {
+          id: newNode(),
+          start: node.start,
+          end: mid,
+          depth: node.depth + 1,
+          hist: null,
+          G: s.GL,
+          H: s.HL,
+        };
+        const r: Node = {
+          id: newNode(),
+          start: mid,
+          end: node.end,
+          depth: node.depth + 1,
+          hist: null,
+          G: node.G - s.GL,
+          H: node.H - s.HL,
+        };
         left[node.id] = l.id;
         right[node.id] = r.id;
         if (node.depth + 1 < p.maxDepth) {
@@ -155,7 +171,13 @@ export class TreeBuilder {
     };
   }
 
-  private buildHist(rows: Int32Array, start: number, end: number, grad: Float64Array, hess: Float64Array): Float64Array {
+  private buildHist(
+    rows: Int32Array,
+    start: number,
+    end: number,
+    grad: Float64Array,
+    hess: Float64Array,
+  ): Float64Array {
     const hist = new Float64Array(this.histSize);
     const F = this.nFeatures;
     const b = this.bins;
@@ -174,13 +196,17 @@ export class TreeBuilder {
     return hist;
   }
 
-  private bestSplit(node: Node, rng: Rng): { f: number; bin: number; missingLeft: boolean; gain: number; GL: number; HL: number } | null {
+  private bestSplit(
+    node: Node,
+    rng: Rng,
+  ): { f: number; bin: number; missingLeft: boolean; gain: number; GL: number; HL: number } | null {
     const p = this.params;
     const hist = node.hist!;
     const lambda = p.lambda;
     const parentScore = (node.G * node.G) / (node.H + lambda);
     const nNode = node.end - node.start;
-    let best: { f: number; bin: number; missingLeft: boolean; gain: number; GL: number; HL: number } | null = null;
+    let best: { f: number; bin: number; missingLeft: boolean; gain: number; GL: number; HL: number } | null =
+      null;
     let nFeat = this.nFeatures;
     const order = this.featureOrder;
     if (p.featureFraction < 1) {
@@ -221,7 +247,8 @@ export class TreeBuilder {
           if (hl < p.minChildWeight || hr < p.minChildWeight) continue;
           const gr = node.G - gl;
           const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
-          if (gain > p.minSplitGain && (!best || gain > best.gain)) best = { f, bin: b, missingLeft: side === 1, gain, GL: gl, HL: hl };
+          if (gain > p.minSplitGain && (!best || gain > best.gain))
+            best = { f, bin: b, missingLeft: side === 1, gain, GL: gl, HL: hl };
         }
       }
     }
@@ -235,7 +262,13 @@ export function predictTree(t: Tree, x: Float64Array | number[], offset: number)
   const feature = t.feature;
   while (feature[node] !== -1) {
     const v = x[offset + feature[node]];
-    node = Number.isNaN(v) ? (t.defaultLeft[node] ? t.left[node] : t.right[node]) : v <= t.threshold[node] ? t.left[node] : t.right[node];
+    node = Number.isNaN(v)
+      ? t.defaultLeft[node]
+        ? t.left[node]
+        : t.right[node]
+      : v <= t.threshold[node]
+        ? t.left[node]
+        : t.right[node];
   }
   return t.value[node];
 }
