@@ -1,0 +1,84 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keel, repoRoot } from './cli.js';
+
+describe('keel serve --model churn@production (subprocess)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-serve-e2e-'));
+  let child: ChildProcess;
+  let url = '';
+  beforeAll(async () => {
+    expect(keel(['demo', '--rows', '1500', '--quiet'], dir).code).toBe(0);
+    child = spawn(
+      process.execPath,
+      [join(repoRoot, 'bin', 'keel.js'), 'serve', '--model', 'churn@production', '--port', '0'],
+      {
+        cwd: dir,
+        env: { ...process.env, KEEL_LOG_FORMAT: 'json', KEEL_LOG_LEVEL: 'warn' },
+      },
+    );
+    url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
+      child.stdout?.on('data', (d) => {
+        out += String(d);
+        const m = /at (http:\/\/\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+    });
+  });
+  afterAll(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  const predict = (body: unknown) =>
+    fetch(`${url}/v1/models/churn/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const good = {
+    tenure: 3,
+    monthly_charges: 89.5,
+    total_charges: 268.5,
+    contract: 'Month-to-month',
+    payment_method: 'Electronic check',
+    internet_service: 'Fiber optic',
+    online_security: 'No',
+    tech_support: 'No',
+    streaming_tv: 'Yes',
+    senior_citizen: 0,
+  };
+
+  it('answers good records with probabilities and bad ones with a 400 listing field errors', async () => {
+    const ok = await predict([good, { ...good, tenure: 60, contract: 'Two year' }]);
+    expect(ok.status).toBe(200);
+    const body = (await ok.json()) as {
+      version: number;
+      predictions: { probability: number; label: string }[];
+    };
+    expect(body.version).toBe(1);
+    expect(body.predictions).toHaveLength(2);
+    expect(body.predictions[0].probability).toBeGreaterThan(body.predictions[1].probability);
+    const bad = await predict({ ...good, tenure: 'x', contract: 'Weekly', senior_citizen: undefined });
+    expect(bad.status).toBe(400);
+    const err = ((await bad.json()) as { error: { fields: { field: string }[] } }).error;
+    expect(err.fields.map((f) => f.field).sort()).toEqual(['contract', 'senior_citizen', 'tenure']);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(
+      /keel_predict_requests_total\{model="churn",version="1",status="400"\} 1/,
+    );
+  });
+
+  it('shuts down cleanly on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
