@@ -121,7 +121,15 @@ export class GradientBoostingClassifier implements Classifier {
       const tree = builder.grow(rows.subarray(0, m), grad, hess, rng);
       for (let i = 0; i < tree.value.length; i++) tree.value[i] *= p.learningRate;
       trees.push(tree);
-      for (let i = 0; i < n; i++) margin[i] += predictTree(tree, X.data, i * F);
+      if (m === n) {
+        // every row is in a leaf range of the rows array: add leaf values without walking the tree
+        const lr = builder.leafRanges;
+        const sub = rows.subarray(0, m);
+        for (let k = 0; k < lr.length; k += 3) {
+          const v = tree.value[lr[k + 2]];
+          for (let i = lr[k]; i < lr[k + 1]; i++) margin[sub[i]] += v;
+        }
+      } else for (let i = 0; i < n; i++) margin[i] += predictTree(tree, X.data, i * F);
       if (evalSet && evalMargin) {
         const E = evalSet.X;
         let loss = 0;

@@ -49,6 +49,10 @@ const NB = 256;
 export class TreeBuilder {
   private readonly histSize: number;
   private readonly featureOrder: Int32Array;
+  /** Histogram buffers for reuse across nodes and trees (no allocation in the hot loop). */
+  private readonly pool: Float64Array[] = [];
+  /** After grow(): the leaf of each row range, as [start, end, node] triples over the rows array. */
+  leafRanges: Int32Array = new Int32Array(0);
 
   constructor(
     private readonly bins: Uint8Array,
@@ -93,15 +97,27 @@ export class TreeBuilder {
     const root: Node = { id: newNode(), start: 0, end: rows.length, depth: 0, hist: null, G, H };
     root.hist = this.buildHist(rows, root.start, root.end, grad, hess);
     let frontier: Node[] = [root];
+    const leaves: number[] = [];
+    const leafOf = (node: Node) => {
+      if (node.hist) this.release(node.hist);
+      node.hist = null;
+      leaves.push(node.start, node.end, node.id);
+    };
     while (frontier.length > 0) {
       const next: Node[] = [];
       for (const node of frontier) {
         cover[node.id] = node.H;
         value[node.id] = -node.G / (node.H + p.lambda);
         const n = node.end - node.start;
-        if (node.depth >= p.maxDepth || n < 2 * p.minChildSamples || !node.hist) continue;
+        if (node.depth >= p.maxDepth || n < 2 * p.minChildSamples || !node.hist) {
+          leafOf(node);
+          continue;
+        }
         const s = this.bestSplit(node, rng);
-        if (!s) continue;
+        if (!s) {
+          leafOf(node);
+          continue;
+        }
         // partition rows[start:end] into left then right
         const { f, bin, missingLeft } = s;
         let i = node.start;
@@ -152,12 +168,13 @@ export class TreeBuilder {
           const sh = small.hist;
           for (let k = 0; k < lh.length; k++) lh[k] -= sh[k];
           large.hist = lh;
-        }
+        } else this.release(node.hist);
         node.hist = null;
         next.push(l, r);
       }
       frontier = next;
     }
+    this.leafRanges = Int32Array.from(leaves);
     return {
       feature: Int32Array.from(feature),
       threshold: Float64Array.from(threshold),
@@ -171,6 +188,19 @@ export class TreeBuilder {
     };
   }
 
+  private acquire(): Float64Array {
+    const h = this.pool.pop();
+    if (h) {
+      h.fill(0);
+      return h;
+    }
+    return new Float64Array(this.histSize);
+  }
+
+  private release(h: Float64Array): void {
+    this.pool.push(h);
+  }
+
   private buildHist(
     rows: Int32Array,
     start: number,
@@ -178,7 +208,7 @@ export class TreeBuilder {
     grad: Float64Array,
     hess: Float64Array,
   ): Float64Array {
-    const hist = new Float64Array(this.histSize);
+    const hist = this.acquire();
     const F = this.nFeatures;
     const b = this.bins;
     for (let i = start; i < end; i++) {
