@@ -1,53 +1,68 @@
 /**
- * Content-addressed artifact files: <root>/<sha[0:2]>/<sha>. Written atomically (temp file, then
- * rename), so a crash never leaves a half-written artifact; the same bytes are stored once.
+ * Content-addressed artifact files: <root>/<sha[0:2]>/<sha>. Written atomically (temp file in the
+ * same directory, then rename), so a crash never leaves a half-written artifact under its final
+ * name; the same bytes are stored once. Reads never leave the root, and reading by an ArtifactRef
+ * checks the bytes against its sha256.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { KeelError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import type { ArtifactRef, ArtifactStore } from './types.js';
 
+export const DEFAULT_ARTIFACTS_ROOT = '.keel/artifacts';
+
 export class FsArtifactStore implements ArtifactStore {
   readonly root: string;
 
-  constructor(root: string) {
+  constructor(root: string = DEFAULT_ARTIFACTS_ROOT) {
     this.root = resolve(root);
   }
 
   async put(name: string, data: Uint8Array | string): Promise<ArtifactRef> {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     const hash = sha256(bytes);
-    const path = this.pathOf(hash);
-    if (!existsSync(path)) {
-      mkdirSync(join(this.root, hash.slice(0, 2)), { recursive: true });
+    const uri = `${hash.slice(0, 2)}/${hash}`;
+    const path = join(this.root, uri);
+    if (!(await fileExists(path))) {
+      await mkdir(join(this.root, hash.slice(0, 2)), { recursive: true });
       const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-      writeFileSync(tmp, bytes);
-      renameSync(tmp, path);
+      try {
+        await writeFile(tmp, bytes);
+        await rename(tmp, path);
+      } catch (e) {
+        await rm(tmp, { force: true });
+        throw new KeelError(
+          'KEEL_E_STORE',
+          `cannot write artifact ${name} to ${this.root}: ${(e as Error).message}`,
+          {},
+          { cause: e },
+        );
+      }
     }
-    return { name, sha256: hash, size: bytes.length, uri: `${hash.slice(0, 2)}/${hash}` };
+    return { name, sha256: hash, size: bytes.length, uri };
   }
 
   async get(ref: ArtifactRef | string): Promise<Buffer> {
     const path = this.resolveRef(ref);
+    const label = typeof ref === 'string' ? ref : `${ref.name} (${ref.uri})`;
+    let bytes: Buffer;
     try {
-      return await readFile(path);
+      bytes = await readFile(path);
     } catch {
-      throw new KeelError(
-        'KEEL_E_NOT_FOUND',
-        `artifact ${typeof ref === 'string' ? ref : ref.name} is missing from ${this.root}`,
-      );
+      throw new KeelError('KEEL_E_NOT_FOUND', `artifact ${label} is missing from ${this.root}`);
     }
+    if (typeof ref !== 'string' && sha256(bytes) !== ref.sha256)
+      throw new KeelError(
+        'KEEL_E_STORE',
+        `artifact ${label} in ${this.root} is corrupt: its sha256 is not ${ref.sha256}`,
+      );
+    return bytes;
   }
 
   async exists(ref: ArtifactRef | string): Promise<boolean> {
-    return existsSync(this.resolveRef(ref));
-  }
-
-  private pathOf(hash: string): string {
-    return join(this.root, hash.slice(0, 2), hash);
+    return fileExists(this.resolveRef(ref));
   }
 
   /** The file of a ref; refuses anything that would leave the root. */
@@ -55,8 +70,17 @@ export class FsArtifactStore implements ArtifactStore {
     const uri = typeof ref === 'string' ? ref : ref.uri;
     const path = resolve(this.root, uri);
     const rel = relative(this.root, path);
-    if (rel === '' || rel.split(sep).includes('..') || isAbsolute(rel))
+    if (uri === '' || rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
       throw new KeelError('KEEL_E_INPUT', `artifact path "${uri}" escapes the artifact store`);
     return path;
+  }
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,7 +1,10 @@
-export { FsArtifactStore } from './artifacts.js';
+export { DEFAULT_ARTIFACTS_ROOT, FsArtifactStore } from './artifacts.js';
 export { gitCommit } from './git.js';
-export { migrations } from './migrations.js';
+export { type Migration, migrations } from './migrations.js';
 export { openArtifactStore, openStore } from './open.js';
 export { formatModelDetail, formatModelsList, formatRunDetail, formatRunsList } from './render.js';
-export { SqliteStore } from './sqlite-store.js';
+export type { SqlConn, SqlDialect, SqlDriver } from './sql.js';
+export { postgresDialect, sqliteDialect } from './sql.js';
+export { SqlTrackingStore } from './sql-store.js';
+export { DEFAULT_STORE_PATH, SqliteStore } from './sqlite-store.js';
 export type * from './types.js';

@@ -1,8 +1,13 @@
 /**
- * Versioned migrations of the tracking schema, applied in order at open. The SQL is kept portable
- * (TEXT ids, ISO timestamps, INTEGER/REAL/TEXT types) so a PostgreSQL store can reuse it; dialect
- * differences belong in the store, not here. Never edit a released migration: add a new one.
+ * Versioned migrations of the tracking schema, applied in order at open, each in its own
+ * transaction together with its row in schema_migrations. The SQL is portable between SQLite and
+ * PostgreSQL (TEXT ids and ISO-8601 timestamps, BIGINT, DOUBLE PRECISION, ON CONFLICT); the few
+ * real differences are `{{TOKENS}}` filled in from the dialect (sql.ts). Never edit a migration
+ * once released: add a new one.
  */
+import { KeelError } from '../core/errors.js';
+import { renderSql, type SqlDriver } from './sql.js';
+
 export interface Migration {
   id: number;
   name: string;
@@ -30,6 +35,7 @@ CREATE TABLE runs (
   error TEXT
 );
 CREATE INDEX runs_experiment_start ON runs(experiment_id, start_time);
+CREATE INDEX runs_start ON runs(start_time);
 CREATE TABLE params (
   run_id TEXT NOT NULL REFERENCES runs(id),
   key TEXT NOT NULL,
@@ -37,14 +43,14 @@ CREATE TABLE params (
   PRIMARY KEY (run_id, key)
 );
 CREATE TABLE metrics (
+  id {{AUTO_ID}},
   run_id TEXT NOT NULL REFERENCES runs(id),
   key TEXT NOT NULL,
-  value REAL NOT NULL,
-  step INTEGER NOT NULL,
-  timestamp TEXT NOT NULL,
-  seq INTEGER NOT NULL
+  value DOUBLE PRECISION NOT NULL,
+  step BIGINT NOT NULL,
+  timestamp TEXT NOT NULL
 );
-CREATE INDEX metrics_run_key ON metrics(run_id, key, seq);
+CREATE INDEX metrics_run_key ON metrics(run_id, key, id);
 CREATE TABLE tags (
   run_id TEXT NOT NULL REFERENCES runs(id),
   key TEXT NOT NULL,
@@ -55,7 +61,7 @@ CREATE TABLE artifacts (
   run_id TEXT NOT NULL REFERENCES runs(id),
   name TEXT NOT NULL,
   sha256 TEXT NOT NULL,
-  size INTEGER NOT NULL,
+  size BIGINT NOT NULL,
   uri TEXT NOT NULL,
   PRIMARY KEY (run_id, name)
 );
@@ -64,7 +70,7 @@ CREATE TABLE dataset_inputs (
   name TEXT NOT NULL,
   sha256 TEXT NOT NULL,
   source TEXT NOT NULL,
-  rows INTEGER NOT NULL,
+  row_count BIGINT NOT NULL,
   context TEXT NOT NULL,
   PRIMARY KEY (run_id, name, context)
 );
@@ -79,7 +85,7 @@ CREATE TABLE model_versions (
   run_id TEXT REFERENCES runs(id),
   artifact_name TEXT NOT NULL,
   artifact_sha256 TEXT NOT NULL,
-  artifact_size INTEGER NOT NULL,
+  artifact_size BIGINT NOT NULL,
   artifact_uri TEXT NOT NULL,
   description TEXT,
   created_at TEXT NOT NULL,
@@ -93,7 +99,7 @@ CREATE TABLE model_aliases (
   FOREIGN KEY (name, version) REFERENCES model_versions(name, version)
 );
 CREATE TABLE audit_log (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  id {{AUTO_ID}},
   at TEXT NOT NULL,
   actor TEXT NOT NULL,
   action TEXT NOT NULL,
@@ -103,6 +109,51 @@ CREATE TABLE audit_log (
   to_version INTEGER,
   reason TEXT
 );
+CREATE INDEX audit_log_model ON audit_log(model, id);
+{{APPEND_ONLY audit_log}}
 `,
   },
 ];
+
+/**
+ * Apply the pending migrations in order, each in one transaction with its schema_migrations row.
+ * Returns the ids applied. Refuses a database written by a newer Keel (unknown migration ids).
+ */
+export async function migrate(driver: SqlDriver, list: Migration[] = migrations): Promise<number[]> {
+  await driver.write((c) =>
+    c.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    ),
+  );
+  const applied: number[] = [];
+  for (const m of [...list].sort((a, b) => a.id - b.id)) {
+    const done = await driver.write(async (c) => {
+      if (await c.get('SELECT id FROM schema_migrations WHERE id = ?', [m.id])) return false;
+      await c.exec(renderSql(m.sql, driver.dialect));
+      await c.run('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)', [
+        m.id,
+        m.name,
+        new Date().toISOString(),
+      ]);
+      return true;
+    });
+    if (done) applied.push(m.id);
+  }
+  const known = new Set(list.map((m) => m.id));
+  const rows = await driver.read((c) => c.all<{ id: number }>('SELECT id FROM schema_migrations'));
+  const unknown = rows.map((r) => Number(r.id)).filter((id) => !known.has(id));
+  if (unknown.length > 0)
+    throw new KeelError(
+      'KEEL_E_STORE',
+      `the tracking store has schema migrations this version of Keel does not know (${unknown.join(', ')}); upgrade Keel`,
+    );
+  return applied;
+}
+
+/** The id of the newest applied migration (0 for an empty database). */
+export async function schemaVersion(driver: SqlDriver): Promise<number> {
+  const r = await driver.read((c) =>
+    c.get<{ v: number | null }>('SELECT MAX(id) AS v FROM schema_migrations'),
+  );
+  return Number(r?.v ?? 0);
+}

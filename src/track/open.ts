@@ -1,28 +1,54 @@
 import { KeelError } from '../core/errors.js';
-import { FsArtifactStore } from './artifacts.js';
-import { SqliteStore } from './sqlite-store.js';
+import { DEFAULT_ARTIFACTS_ROOT, FsArtifactStore } from './artifacts.js';
+import { DEFAULT_STORE_PATH, SqliteStore } from './sqlite-store.js';
 import type { ArtifactStore, TrackingStore } from './types.js';
 
-/** A tracking store from a URL: a file path, sqlite:PATH or :memory: (PostgreSQL comes with issue 5). */
-export async function openStore(url: string): Promise<TrackingStore> {
-  if (/^postgres(ql)?:\/\//.test(url))
+/**
+ * A tracking store from a URL: a file path, `sqlite:PATH` or `:memory:` (SQLite, migrated before
+ * this resolves); `postgres://…` comes with issue 5.
+ */
+export async function openStore(url: string = DEFAULT_STORE_PATH): Promise<TrackingStore> {
+  if (/^postgres(ql)?:\/\//i.test(url))
     throw new KeelError(
       'KEEL_E_CONFIG',
-      `PostgreSQL store is not available yet (store: ${url.replace(/\/\/[^@]*@/, '//***@')}); use a SQLite file path`,
+      `PostgreSQL store is not available yet (store: ${redact(url)}); use a SQLite file path such as ${DEFAULT_STORE_PATH}`,
+      { path: ['store'] },
     );
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url))
-    throw new KeelError('KEEL_E_CONFIG', `unsupported store URL "${url}": use a SQLite file path`);
-  return new SqliteStore(url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url);
+    throw new KeelError('KEEL_E_CONFIG', `unsupported store URL "${redact(url)}": use a SQLite file path`, {
+      path: ['store'],
+    });
+  const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
+  if (path === '') throw new KeelError('KEEL_E_CONFIG', 'the store path is empty', { path: ['store'] });
+  const store = new SqliteStore(path);
+  try {
+    await store.migrated();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return store;
 }
 
-/** An artifact store from a URL: a directory (S3 comes with issue 5). */
-export function openArtifactStore(url: string): ArtifactStore {
+/** An artifact store from a URL: a directory (or file://DIR); `s3://…` comes with issue 5. */
+export function openArtifactStore(url: string = DEFAULT_ARTIFACTS_ROOT): ArtifactStore {
   if (url.startsWith('s3://'))
     throw new KeelError(
       'KEEL_E_CONFIG',
-      `S3 artifact store is not available yet (artifacts: ${url}); use a directory`,
+      `S3 artifact store is not available yet (artifacts: ${url}); use a directory such as ${DEFAULT_ARTIFACTS_ROOT}`,
+      { path: ['artifacts'] },
     );
+  if (url.startsWith('file://')) return new FsArtifactStore(url.slice('file://'.length));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url))
-    throw new KeelError('KEEL_E_CONFIG', `unsupported artifact store URL "${url}": use a directory`);
-  return new FsArtifactStore(url.startsWith('file://') ? url.slice('file://'.length) : url);
+    throw new KeelError('KEEL_E_CONFIG', `unsupported artifact store URL "${url}": use a directory`, {
+      path: ['artifacts'],
+    });
+  if (url === '')
+    throw new KeelError('KEEL_E_CONFIG', 'the artifacts path is empty', { path: ['artifacts'] });
+  return new FsArtifactStore(url);
+}
+
+/** A URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }

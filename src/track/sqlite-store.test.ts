@@ -1,106 +1,199 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FsArtifactStore } from './artifacts.js';
-import { gitCommit } from './git.js';
-import { migrations } from './migrations.js';
-import { openArtifactStore, openStore } from './open.js';
+import { type Migration, migrate, migrations } from './migrations.js';
+import { SqliteDriver } from './sqlite-driver.js';
 import { SqliteStore } from './sqlite-store.js';
 import { describeTrackingStore } from './store-suite.testkit.js';
 
-describeTrackingStore('SqliteStore in memory', async () => new SqliteStore(':memory:'));
-describeTrackingStore(
-  'SqliteStore on a file',
-  async () => new SqliteStore(join(mkdtempSync(join(tmpdir(), 'keel-store-')), 'sub', 'keel.db')),
-);
+const tmp = () => mkdtempSync(join(tmpdir(), 'keel-store-'));
+const ref = { name: 'm', sha256: 'a'.repeat(64), size: 1, uri: 'aa/a' };
+const count = (s: SqliteStore, table: string) =>
+  (s.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
 
-describe('SqliteStore specifics', () => {
-  it('applies migrations once, in WAL mode, and reopens a file with its data', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'keel-store-')), 'keel.db');
+describeTrackingStore('SqliteStore in memory', async () => new SqliteStore(':memory:'));
+describeTrackingStore('SqliteStore on a file', async () => new SqliteStore(join(tmp(), 'sub', 'keel.db')));
+
+describe('SqliteStore: the file, pragmas and migrations', () => {
+  it('creates the file and its directory, in WAL mode with foreign keys and a busy timeout', async () => {
+    const path = join(tmp(), 'a', 'b', 'keel.db');
+    const s = new SqliteStore(path);
+    expect(await s.migrated()).toEqual(migrations.map((m) => m.id));
+    expect(existsSync(path)).toBe(true);
+    expect(s.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(s.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(s.db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    await s.close();
+  });
+
+  it('applies migrations once and reopens a file with its data', async () => {
+    const path = join(tmp(), 'keel.db');
     const a = new SqliteStore(path);
-    expect(a.schemaVersion()).toBe(migrations.at(-1)?.id);
-    expect(a.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(await a.schemaVersion()).toBe(migrations.at(-1)?.id);
     const run = await a.createRun({ experiment: 'x' });
     await a.close();
     const b = new SqliteStore(path);
-    expect(b.migrate()).toEqual([]);
-    expect((await b.getRun(run.id)).id).toBe(run.id);
+    expect(await b.migrated()).toEqual([]);
+    expect(count(b, 'schema_migrations')).toBe(migrations.length);
+    expect((await b.getRun(run.id)).experimentName).toBe('x');
     await b.close();
   });
 
-  it('rolls back a registration that fails midway: no model, no version, no audit entry', async () => {
-    const s = new SqliteStore(':memory:');
-    s.db.exec(
-      "CREATE TRIGGER boom BEFORE INSERT ON model_versions BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+  it('rolls back a migration that fails halfway, and applies later ones in id order', async () => {
+    const driver = new SqliteDriver(':memory:');
+    const list: Migration[] = [
+      { id: 2, name: 'second', sql: 'CREATE TABLE b (x INTEGER)' },
+      { id: 1, name: 'first', sql: 'CREATE TABLE a (id {{AUTO_ID}})' },
+    ];
+    expect(await migrate(driver, list)).toEqual([1, 2]);
+    const broken = [
+      ...list,
+      { id: 3, name: 'broken', sql: 'CREATE TABLE c (x INTEGER); CREATE TABLE a (y)' },
+    ];
+    await expect(migrate(driver, broken)).rejects.toMatchObject({ code: 'KEEL_E_STORE' });
+    expect(driver.db.prepare("SELECT name FROM sqlite_master WHERE name = 'c'").get()).toBeUndefined();
+    expect(driver.db.prepare('SELECT MAX(id) AS v FROM schema_migrations').get()).toEqual({ v: 2 });
+    await driver.close();
+  });
+
+  it('refuses a database written by a newer Keel', async () => {
+    const path = join(tmp(), 'keel.db');
+    const a = new SqliteStore(path);
+    await a.migrated();
+    a.db.prepare("INSERT INTO schema_migrations VALUES (999, 'from the future', 'x')").run();
+    await a.close();
+    const b = new SqliteStore(path);
+    await expect(b.listRuns()).rejects.toThrow(/migrations this version of Keel does not know \(999\)/);
+    await b.close();
+  });
+
+  it('reports a path that cannot be opened, or a file that is not a database, as KEEL_E_STORE', async () => {
+    const file = join(tmp(), 'f');
+    writeFileSync(file, 'x'.repeat(4096));
+    expect(() => new SqliteStore(join(file, 'keel.db'))).toThrow(
+      expect.objectContaining({ code: 'KEEL_E_STORE', message: expect.stringMatching(/cannot open/) }),
     );
-    await expect(
-      s.createModelVersion({
-        name: 'churn',
-        runId: null,
-        artifact: { name: 'm', sha256: 'a'.repeat(64), size: 1, uri: 'aa/a' },
-      }),
-    ).rejects.toThrow(/disk full/);
+    expect(() => new SqliteStore(file)).toThrow(expect.objectContaining({ code: 'KEEL_E_STORE' }));
+    const s = new SqliteStore(':memory:');
+    await s.close();
+    await expect(s.listRuns()).rejects.toMatchObject({ code: 'KEEL_E_STORE' });
+  });
+
+  it('keeps the audit log append-only', async () => {
+    const s = new SqliteStore(':memory:');
+    await s.createModelVersion({ name: 'm', runId: null, artifact: ref });
+    expect(() => s.db.prepare("UPDATE audit_log SET actor = 'mallory'").run()).toThrow(/append-only/);
+    expect(() => s.db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
+    expect(count(s, 'audit_log')).toBe(2);
+    await s.close();
+  });
+});
+
+describe('SqliteStore: failures midway leave nothing behind', () => {
+  const failOn = async (s: SqliteStore, table: string, when = '1') => {
+    await s.migrated();
+    s.db.exec(
+      `CREATE TRIGGER boom BEFORE INSERT ON ${table} WHEN ${when} BEGIN SELECT RAISE(ABORT, 'disk full'); END`,
+    );
+  };
+
+  it('a registration: no model, no version, no audit entry', async () => {
+    const s = new SqliteStore(':memory:');
+    await failOn(s, 'model_versions');
+    await expect(s.createModelVersion({ name: 'churn', runId: null, artifact: ref })).rejects.toMatchObject({
+      code: 'KEEL_E_STORE',
+      message: expect.stringMatching(/disk full/),
+    });
     expect(await s.listRegisteredModels()).toEqual([]);
     expect(await s.auditLog()).toEqual([]);
     await s.close();
   });
 
-  it('logs 10,000 metric points in one batch quickly', async () => {
+  it('an alias move: the alias stays where it was, no audit entry', async () => {
     const s = new SqliteStore(':memory:');
-    const run = await s.createRun({ experiment: 'x' });
-    const points = Array.from({ length: 10_000 }, (_, i) => ({ key: 'loss', value: 1 / (i + 1), step: i }));
-    await s.logMetricBatch(run.id, points);
-    expect((await s.metricHistory(run.id, 'loss')).length).toBe(10_000);
+    await s.createModelVersion({ name: 'm', runId: null, artifact: ref });
+    await s.createModelVersion({ name: 'm', runId: null, artifact: ref });
+    await s.setAlias('m', 'production', 1);
+    await failOn(s, 'audit_log');
+    await expect(s.setAlias('m', 'production', 2)).rejects.toThrow(/disk full/);
+    expect((await s.getRegisteredModel('m')).aliases).toEqual({ production: 1 });
+    expect(count(s, 'audit_log')).toBe(4);
     await s.close();
   });
 
-  it('reports an unopenable store path clearly', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'keel-store-')), 'f');
-    writeFileSync(file, 'x');
-    expect(() => new SqliteStore(join(file, 'keel.db'))).toThrow();
+  it('a run with tags: neither the run nor its new experiment', async () => {
+    const s = new SqliteStore(':memory:');
+    await failOn(s, 'tags');
+    await expect(s.createRun({ experiment: 'new', tags: { a: '1' } })).rejects.toThrow(/disk full/);
+    expect([count(s, 'runs'), count(s, 'experiments')]).toEqual([0, 0]);
+    await s.close();
+  });
+
+  it('a 10,000-point metric batch failing at point 5,000: no point written', async () => {
+    const s = new SqliteStore(':memory:');
+    const run = await s.createRun({ experiment: 'x' });
+    await failOn(s, 'metrics', 'NEW.step = 5000');
+    const points = Array.from({ length: 10_000 }, (_, i) => ({ key: 'loss', value: i, step: i }));
+    await expect(s.logMetricBatch(run.id, points)).rejects.toThrow(/disk full/);
+    expect(count(s, 'metrics')).toBe(0);
+    await s.close();
   });
 });
 
-describe('openStore / openArtifactStore', () => {
-  it('opens SQLite from a path, sqlite: URL or :memory:, and refuses what is not there yet', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'keel-open-'));
-    for (const url of [join(dir, 'a.db'), `sqlite:${join(dir, 'b.db')}`, ':memory:']) {
-      const s = await openStore(url);
-      expect(s).toBeInstanceOf(SqliteStore);
-      await s.close();
-    }
-    await expect(openStore('postgres://u:secret@127.0.0.1/test')).rejects.toThrow(
-      /PostgreSQL store is not available yet \(store: postgres:\/\/\*\*\*@/,
+describe('SqliteStore: concurrency and speed', () => {
+  it('two connections to one file register versions without duplicates', async () => {
+    const path = join(tmp(), 'keel.db');
+    const a = new SqliteStore(path);
+    await a.migrated();
+    const b = new SqliteStore(path);
+    const vs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        (i % 2 ? a : b).createModelVersion({ name: 'm', runId: null, artifact: ref }),
+      ),
     );
-    await expect(openStore('mysql://x')).rejects.toMatchObject({ code: 'KEEL_E_CONFIG' });
-    expect(openArtifactStore(dir)).toBeInstanceOf(FsArtifactStore);
-    expect(() => openArtifactStore('s3://bucket/x')).toThrow(/S3 artifact store is not available yet/);
+    expect(vs.map((v) => v.version).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await Promise.all([a.close(), b.close()]);
   });
-});
 
-describe('FsArtifactStore', () => {
-  it('stores content once under its hash, reads it back, refuses paths outside the root', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'keel-art-'));
-    const a = new FsArtifactStore(root);
-    const r1 = await a.put('x.txt', 'hello');
-    const r2 = await a.put('y.txt', Buffer.from('hello'));
-    expect(r1.sha256).toBe('2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
-    expect(r2.uri).toBe(r1.uri);
-    expect(r1.size).toBe(5);
-    expect((await a.get(r1)).toString()).toBe('hello');
-    expect(await a.exists(r1.uri)).toBe(true);
-    expect(await a.exists('00/missing')).toBe(false);
-    await expect(a.get('00/missing')).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
-    for (const evil of ['../etc/passwd', '/etc/passwd', 'aa/../../x', ''])
-      await expect(a.get(evil)).rejects.toThrow(/escapes the artifact store/);
+  it('resolves run id prefixes, refusing an ambiguous one', async () => {
+    const s = new SqliteStore(':memory:');
+    const exp = await s.getOrCreateExperiment('x');
+    const insert = s.db.prepare(
+      "INSERT INTO runs (id, experiment_id, status, start_time) VALUES (?, ?, 'RUNNING', '2026-01-01T00:00:00.000Z')",
+    );
+    insert.run(`abcdef01${'0'.repeat(24)}`, exp.id);
+    insert.run(`abcdef02${'0'.repeat(24)}`, exp.id);
+    await expect(s.getRun('abcdef')).rejects.toMatchObject({
+      code: 'KEEL_E_USAGE',
+      message: expect.stringMatching(/matches several runs \(abcdef010000, abcdef020000\)/),
+    });
+    expect(await s.resolveRunId('abcdef02')).toBe(`abcdef02${'0'.repeat(24)}`);
+    await s.close();
   });
-});
 
-describe('gitCommit', () => {
-  it('is null outside a repository and a hash inside one', () => {
-    expect(gitCommit(mkdtempSync(join(tmpdir(), 'keel-nogit-')))).toBeNull();
-    const here = gitCommit(process.cwd());
-    expect(here === null || /^[0-9a-f]{40}$/.test(here)).toBe(true);
+  it.each([
+    ['in memory', ':memory:'],
+    ['on a file', 'file'],
+  ])('logs 10,000 metric points in one batch well under 100 ms (%s)', async (_, where) => {
+    const s = new SqliteStore(where === 'file' ? join(tmp(), 'keel.db') : where);
+    const run = await s.createRun({ experiment: 'x' });
+    const points = Array.from({ length: 10_000 }, (_, i) => ({
+      key: `m${i % 10}`,
+      value: 1 / (i + 1),
+      step: i,
+    }));
+    await s.logMetricBatch(run.id, points.slice(0, 10)); // warm up the prepared statements
+    const times: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const t0 = performance.now();
+      await s.logMetricBatch(run.id, points);
+      times.push(performance.now() - t0);
+    }
+    const best = Math.min(...times);
+    console.log(`logMetricBatch 10,000 points ${where}: ${times.map((t) => t.toFixed(1)).join(', ')} ms`);
+    expect(best).toBeLessThan(100);
+    expect((await s.metricHistory(run.id, 'm3')).length).toBe(3001);
+    await s.close();
   });
 });

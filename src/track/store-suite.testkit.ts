@@ -1,12 +1,12 @@
 /**
  * The behaviour every TrackingStore must have, as a vitest suite over a store factory. SQLite runs
- * it now; the PostgreSQL store (issue 5) will run the same suite.
+ * it (a file and :memory:); the PostgreSQL store (issue 5) will run the same suite.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ArtifactRef, TrackingStore } from './types.js';
 
-const artifact = (n: string): ArtifactRef => ({
-  name: 'model/model.json',
+const artifact = (n: string, name = 'model/model.json'): ArtifactRef => ({
+  name,
   sha256: n.repeat(64).slice(0, 64),
   size: 10,
   uri: `aa/${n}`,
@@ -22,134 +22,300 @@ export function describeTrackingStore(name: string, makeStore: () => Promise<Tra
       await store.close();
     });
 
-    it('creates experiments once and runs with their tags and git commit', async () => {
-      const a = await store.getOrCreateExperiment('churn');
-      expect(await store.getOrCreateExperiment('churn')).toEqual(a);
-      const run = await store.createRun({
-        experiment: 'churn',
-        name: 'first',
-        tags: { team: 'risk' },
-        gitCommit: 'abc',
+    describe('experiments and runs', () => {
+      it('creates experiments once and runs with their tags and git commit', async () => {
+        const a = await store.getOrCreateExperiment('churn');
+        expect(a.id).toMatch(/^[0-9a-f]{32}$/);
+        expect(await store.getOrCreateExperiment('churn')).toEqual(a);
+        const run = await store.createRun({
+          experiment: 'churn',
+          name: 'first',
+          tags: { team: 'risk' },
+          gitCommit: 'abc',
+        });
+        expect(run).toMatchObject({
+          experimentId: a.id,
+          experimentName: 'churn',
+          name: 'first',
+          status: 'RUNNING',
+          gitCommit: 'abc',
+          endTime: null,
+          error: null,
+        });
+        expect(run.id).toMatch(/^[0-9a-f]{32}$/);
+        expect(Date.parse(run.startTime)).not.toBeNaN();
+        expect((await store.getRun(run.id)).tags).toEqual({ team: 'risk' });
+        await store.createRun({ experiment: 'other' });
+        expect((await store.listExperiments()).map((e) => e.name)).toEqual(['churn', 'other']);
+        await expect(store.createRun({ experiment: ' ' })).rejects.toMatchObject({ code: 'KEEL_E_USAGE' });
       });
-      expect(run).toMatchObject({
-        experimentName: 'churn',
-        name: 'first',
-        status: 'RUNNING',
-        gitCommit: 'abc',
-        endTime: null,
+
+      it('records params, metrics with steps and history, tags, inputs, artifacts and the end', async () => {
+        const run = await store.createRun({ experiment: 'e' });
+        await store.logParams(run.id, { lr: 0.1, depth: 6, model: 'gbdt', fast: true });
+        await store.logParams(run.id, { lr: 0.1, extra: 'x' }); // the same value again is fine
+        await store.logMetrics(run.id, { loss: 0.9 }, 0);
+        await store.logMetrics(run.id, { loss: 0.5, auc: 0.1 + 0.2 }, 1);
+        await store.setTags(run.id, { a: '1', b: 'x' });
+        await store.setTags(run.id, { a: '2' });
+        const input = {
+          name: 'churn.csv',
+          sha256: 'f'.repeat(64),
+          source: '/d/churn.csv',
+          rows: 100,
+          context: 'raw',
+        };
+        await store.logDatasetInput(run.id, { ...input, rows: 99 });
+        await store.logDatasetInput(run.id, input); // same name and context: replaced
+        await store.logDatasetInput(run.id, { ...input, context: 'train', rows: 80 });
+        await store.logArtifact(run.id, artifact('1'));
+        await store.logArtifact(run.id, artifact('2', 'reports/validation.json'));
+        await store.endRun(run.id, 'FINISHED');
+        const d = await store.getRun(run.id);
+        expect(d.params).toEqual({ depth: '6', extra: 'x', fast: 'true', lr: '0.1', model: 'gbdt' });
+        expect(d.metrics).toEqual({ loss: 0.5, auc: 0.1 + 0.2 });
+        expect(d.tags).toEqual({ a: '2', b: 'x' });
+        expect(d.inputs).toEqual([input, { ...input, context: 'train', rows: 80 }]);
+        expect(d.artifacts).toEqual([artifact('1'), artifact('2', 'reports/validation.json')]);
+        expect(d.status).toBe('FINISHED');
+        expect(d.endTime! >= d.startTime).toBe(true);
+        const hist = await store.metricHistory(run.id, 'loss');
+        expect(hist.map((p) => [p.key, p.value, p.step])).toEqual([
+          ['loss', 0.9, 0],
+          ['loss', 0.5, 1],
+        ]);
+        expect(await store.metricHistory(run.id, 'nothing')).toEqual([]);
       });
-      expect(run.id).toMatch(/^[0-9a-f]{32}$/);
-      const detail = await store.getRun(run.id);
-      expect(detail.tags).toEqual({ team: 'risk' });
-      expect((await store.listExperiments()).map((e) => e.name)).toEqual(['churn']);
+
+      it('refuses to change a param, writing none of that call', async () => {
+        const run = await store.createRun({ experiment: 'e' });
+        await store.logParams(run.id, { lr: 0.1 });
+        const err = await store.logParams(run.id, { a: 1, lr: 0.2 }).catch((e) => e);
+        expect(err).toMatchObject({ code: 'KEEL_E_CONFLICT' });
+        expect(err.message).toMatch(/param "lr" .* is already "0.1"; it cannot change to "0.2"/);
+        expect((await store.getRun(run.id)).params).toEqual({ lr: '0.1' });
+      });
+
+      it('logs a metric batch in order with steps and timestamps, all or nothing', async () => {
+        const run = await store.createRun({ experiment: 'e' });
+        await store.logMetricBatch(run.id, [
+          { key: 'loss', value: 3, step: 0 },
+          { key: 'auc', value: 0.5 },
+          { key: 'loss', value: 2, step: 2 ** 40 },
+          { key: 'loss', value: Number.POSITIVE_INFINITY, step: 5, timestamp: '2020-01-01T00:00:00.000Z' },
+          { key: 'loss', value: 1, step: 3 },
+        ]);
+        const hist = await store.metricHistory(run.id, 'loss');
+        expect(hist.map((p) => [p.value, p.step])).toEqual([
+          [3, 0],
+          [2, 2 ** 40],
+          [Number.POSITIVE_INFINITY, 5],
+          [1, 3],
+        ]);
+        expect(hist[2].timestamp).toBe('2020-01-01T00:00:00.000Z');
+        expect((await store.getRun(run.id)).metrics).toEqual({ auc: 0.5, loss: 1 });
+        for (const bad of [
+          [
+            { key: 'x', value: 1 },
+            { key: 'y', value: Number.NaN },
+          ],
+          [
+            { key: 'x', value: 1 },
+            { key: 'y', value: '2' as unknown as number },
+          ],
+          [{ key: 'x', value: 1, step: 1.5 }],
+          [{ key: '', value: 1 }],
+        ])
+          await expect(store.logMetricBatch(run.id, bad)).rejects.toMatchObject({ code: 'KEEL_E_INPUT' });
+        await expect(store.logMetrics(run.id, { good: 1, bad: Number.NaN })).rejects.toMatchObject({
+          code: 'KEEL_E_INPUT',
+        });
+        expect(Object.keys((await store.getRun(run.id)).metrics)).toEqual(['auc', 'loss']);
+      });
+
+      it('ends a run once, keeping the error of a failed run', async () => {
+        const run = await store.createRun({ experiment: 'e' });
+        await store.endRun(run.id, 'FAILED', 'step "train" failed: boom');
+        const d = await store.getRun(run.id);
+        expect([d.status, d.error]).toEqual(['FAILED', 'step "train" failed: boom']);
+        await expect(store.endRun(run.id, 'FINISHED')).rejects.toMatchObject({ code: 'KEEL_E_CONFLICT' });
+        expect((await store.getRun(run.id)).status).toBe('FAILED');
+      });
+
+      it('says which run is missing, for every call that takes a run id', async () => {
+        const id = 'f'.repeat(32);
+        const calls: (() => Promise<unknown>)[] = [
+          () => store.logParams(id, { a: 1 }),
+          () => store.logMetrics(id, { a: 1 }),
+          () => store.logMetricBatch(id, [{ key: 'a', value: 1 }]),
+          () => store.setTags(id, { a: '1' }),
+          () => store.logArtifact(id, artifact('1')),
+          () => store.logDatasetInput(id, { name: 'd', sha256: 'a', source: 's', rows: 1, context: 'raw' }),
+          () => store.endRun(id, 'FINISHED'),
+          () => store.getRun(id),
+          () => store.metricHistory(id, 'a'),
+          () => store.createModelVersion({ name: 'm', runId: id, artifact: artifact('1') }),
+        ];
+        for (const call of calls)
+          await expect(call()).rejects.toMatchObject({
+            code: 'KEEL_E_NOT_FOUND',
+            message: `run ${id} not found`,
+          });
+        expect(await store.listRegisteredModels()).toEqual([]);
+      });
+
+      it('finds runs by an unambiguous prefix of 6+ characters and lists newest first', async () => {
+        const r1 = await store.createRun({ experiment: 'a' });
+        const r2 = await store.createRun({ experiment: 'b' });
+        const r3 = await store.createRun({ experiment: 'a' });
+        expect((await store.getRun(r1.id.slice(0, 6))).id).toBe(r1.id);
+        expect(await store.resolveRunId(r2.id.slice(0, 12).toUpperCase())).toBe(r2.id);
+        expect(await store.resolveRunId(r2.id)).toBe(r2.id);
+        await expect(store.getRun(r1.id.slice(0, 5))).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
+        await expect(store.getRun('%')).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
+        expect((await store.listRuns()).map((r) => r.id)).toEqual([r3.id, r2.id, r1.id]);
+        expect((await store.listRuns({ experiment: 'a' })).map((r) => r.id)).toEqual([r3.id, r1.id]);
+        expect((await store.listRuns({ experiment: 'none' })).length).toBe(0);
+        expect((await store.listRuns({ limit: 1 })).map((r) => r.id)).toEqual([r3.id]);
+        await expect(store.listRuns({ limit: -1 })).rejects.toMatchObject({ code: 'KEEL_E_USAGE' });
+      });
+
+      it('keeps concurrent calls apart: a failing call leaves no trace, the others all land', async () => {
+        const run = await store.createRun({ experiment: 'e' });
+        const calls = Array.from({ length: 20 }, (_, i) =>
+          i === 7
+            ? store.logMetricBatch(run.id, [
+                { key: 'm7', value: 1 },
+                { key: 'm7', value: Number.NaN },
+              ])
+            : store.logMetrics(run.id, { [`m${i}`]: i }, i),
+        );
+        const results = await Promise.allSettled(calls);
+        expect(results.filter((r) => r.status === 'rejected').length).toBe(1);
+        const metrics = (await store.getRun(run.id)).metrics;
+        expect(Object.keys(metrics).length).toBe(19);
+        expect(metrics.m7).toBeUndefined();
+      });
     });
 
-    it('records params, metrics with steps and history, tags, inputs, artifacts and the end', async () => {
-      const run = await store.createRun({ experiment: 'e' });
-      await store.logParams(run.id, { lr: 0.1, depth: 6, model: 'gbdt', fast: true });
-      await store.logParams(run.id, { lr: 0.1 }); // same value again is fine
-      await expect(store.logParams(run.id, { lr: 0.2 })).rejects.toMatchObject({ code: 'KEEL_E_CONFLICT' });
-      await store.logMetrics(run.id, { loss: 0.9 }, 0);
-      await store.logMetrics(run.id, { loss: 0.5, auc: 0.8 }, 1);
-      await store.setTags(run.id, { a: '1' });
-      await store.setTags(run.id, { a: '2' });
-      await store.logDatasetInput(run.id, {
-        name: 'churn.csv',
-        sha256: 'f'.repeat(64),
-        source: '/data/churn.csv',
-        rows: 100,
-        context: 'raw',
+    describe('registry', () => {
+      it('registers versions in order, moves aliases with an audit trail, deletes aliases', async () => {
+        const run = await store.createRun({ experiment: 'e' });
+        const v1 = await store.createModelVersion({
+          name: 'churn',
+          runId: run.id,
+          artifact: artifact('1'),
+          description: 'first',
+          actor: 'ann',
+        });
+        expect(v1).toMatchObject({
+          name: 'churn',
+          version: 1,
+          runId: run.id,
+          artifact: artifact('1'),
+          aliases: [],
+        });
+        const v2 = await store.createModelVersion({
+          name: 'churn',
+          runId: null,
+          artifact: artifact('2'),
+          actor: 'ann',
+        });
+        expect([v2.version, v2.runId, v2.description]).toEqual([2, null, null]);
+        await store.setAlias('churn', 'production', 1, { actor: 'ann', reason: 'first good one' });
+        await store.setAlias('churn', 'production', 2, { actor: 'bob', reason: 'better' });
+        await store.setAlias('churn', 'production', 2, { actor: 'bob' }); // already there: no entry
+        await store.setAlias('churn', 'staging', 2);
+        expect((await store.getModelVersionByAlias('churn', 'production'))?.version).toBe(2);
+        expect(await store.getModelVersionByAlias('churn', 'canary')).toBeNull();
+        expect(await store.getRegisteredModel('churn')).toMatchObject({
+          name: 'churn',
+          description: null,
+          latestVersion: 2,
+          aliases: { production: 2, staging: 2 },
+        });
+        expect((await store.getModelVersion('churn', 2)).aliases).toEqual(['production', 'staging']);
+        expect((await store.getModelVersion('churn', 1)).aliases).toEqual([]);
+        expect((await store.listModelVersions('churn')).map((v) => v.version)).toEqual([2, 1]);
+        const log = await store.auditLog('churn');
+        expect(log.map((a) => [a.action, a.alias, a.fromVersion, a.toVersion])).toEqual([
+          ['create_model', null, null, null],
+          ['create_version', null, null, 1],
+          ['create_version', null, null, 2],
+          ['set_alias', 'production', null, 1],
+          ['set_alias', 'production', 1, 2],
+          ['set_alias', 'staging', null, 2],
+        ]);
+        expect(log.filter((a) => a.action === 'set_alias').map((a) => [a.actor, a.reason])).toEqual([
+          ['ann', 'first good one'],
+          ['bob', 'better'],
+          [expect.any(String), null],
+        ]);
+        await store.deleteAlias('churn', 'staging', { actor: 'cy', reason: 'done' });
+        expect(await store.getModelVersionByAlias('churn', 'staging')).toBeNull();
+        expect((await store.auditLog('churn')).at(-1)).toMatchObject({
+          action: 'delete_alias',
+          actor: 'cy',
+          alias: 'staging',
+          fromVersion: 2,
+          toVersion: null,
+          reason: 'done',
+        });
+        await expect(store.deleteAlias('churn', 'staging')).rejects.toMatchObject({
+          code: 'KEEL_E_NOT_FOUND',
+        });
+        expect((await store.listRegisteredModels()).map((m) => m.name)).toEqual(['churn']);
       });
-      await store.logArtifact(run.id, artifact('1'));
-      await store.endRun(run.id, 'FINISHED');
-      const d = await store.getRun(run.id);
-      expect(d.params).toEqual({ depth: '6', fast: 'true', lr: '0.1', model: 'gbdt' });
-      expect(d.metrics).toEqual({ loss: 0.5, auc: 0.8 });
-      expect(d.tags).toEqual({ a: '2' });
-      expect(d.inputs).toEqual([
-        { name: 'churn.csv', sha256: 'f'.repeat(64), source: '/data/churn.csv', rows: 100, context: 'raw' },
-      ]);
-      expect(d.artifacts).toEqual([artifact('1')]);
-      expect(d.status).toBe('FINISHED');
-      expect(d.endTime).not.toBeNull();
-      const hist = await store.metricHistory(run.id, 'loss');
-      expect(hist.map((p) => [p.value, p.step])).toEqual([
-        [0.9, 0],
-        [0.5, 1],
-      ]);
-    });
 
-    it('finds runs by an unambiguous prefix and lists newest first, per experiment', async () => {
-      const r1 = await store.createRun({ experiment: 'a' });
-      const r2 = await store.createRun({ experiment: 'b' });
-      expect((await store.getRun(r1.id.slice(0, 10))).id).toBe(r1.id);
-      expect((await store.listRuns()).map((r) => r.id)).toEqual([r2.id, r1.id]);
-      expect((await store.listRuns({ experiment: 'a' })).map((r) => r.id)).toEqual([r1.id]);
-      expect((await store.listRuns({ limit: 1 })).length).toBe(1);
-      await expect(store.getRun('0'.repeat(32))).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
-      await expect(store.logMetrics('nope', { x: 1 })).rejects.toThrow(/run nope not found/);
-    });
+      it('numbers versions without gaps or duplicates under concurrent registrations', async () => {
+        const vs = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            store.createModelVersion({
+              name: i % 2 ? 'odd' : 'even',
+              runId: null,
+              artifact: artifact(String(i)),
+            }),
+          ),
+        );
+        for (const m of ['odd', 'even'])
+          expect(
+            vs
+              .filter((v) => v.name === m)
+              .map((v) => v.version)
+              .sort((a, b) => a - b),
+          ).toEqual([1, 2, 3, 4, 5, 6]);
+        expect((await store.auditLog()).filter((a) => a.action === 'create_model').length).toBe(2);
+        expect((await store.listRegisteredModels()).map((m) => [m.name, m.latestVersion])).toEqual([
+          ['even', 6],
+          ['odd', 6],
+        ]);
+      });
 
-    it('rejects a non-numeric metric and writes none of the batch', async () => {
-      const run = await store.createRun({ experiment: 'e' });
-      await expect(store.logMetrics(run.id, { good: 1, bad: Number.NaN })).rejects.toMatchObject({
-        code: 'KEEL_E_INPUT',
+      it('refuses bad names, missing versions and unknown models, changing nothing', async () => {
+        await store.createModelVersion({ name: 'm', runId: null, artifact: artifact('1') });
+        const before = await store.auditLog();
+        await expect(store.setAlias('m', 'production', 7)).rejects.toThrow(/model m has no version 7/);
+        await expect(store.setAlias('m', '9bad', 1)).rejects.toMatchObject({ code: 'KEEL_E_USAGE' });
+        await expect(store.setAlias('nope', 'production', 1)).rejects.toThrow(
+          /registered model "nope" not found/,
+        );
+        await expect(store.getRegisteredModel('nope')).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
+        await expect(store.getModelVersion('nope', 1)).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
+        await expect(store.getModelVersionByAlias('nope', 'production')).rejects.toMatchObject({
+          code: 'KEEL_E_NOT_FOUND',
+        });
+        await expect(store.listModelVersions('nope')).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
+        await expect(store.deleteAlias('nope', 'production')).rejects.toMatchObject({
+          code: 'KEEL_E_NOT_FOUND',
+        });
+        for (const bad of ['bad name', '', '-x', 'a/b'])
+          await expect(
+            store.createModelVersion({ name: bad, runId: null, artifact: artifact('1') }),
+          ).rejects.toMatchObject({ code: 'KEEL_E_USAGE' });
+        expect((await store.getRegisteredModel('m')).aliases).toEqual({});
+        expect(await store.auditLog()).toEqual(before);
+        expect((await store.listRegisteredModels()).map((m) => m.name)).toEqual(['m']);
       });
-      expect((await store.getRun(run.id)).metrics).toEqual({});
-    });
-
-    it('registers versions in order, moves aliases with an audit trail, deletes aliases', async () => {
-      const run = await store.createRun({ experiment: 'e' });
-      const v1 = await store.createModelVersion({
-        name: 'churn',
-        runId: run.id,
-        artifact: artifact('1'),
-        description: 'first',
-        actor: 'ann',
-      });
-      const v2 = await store.createModelVersion({
-        name: 'churn',
-        runId: run.id,
-        artifact: artifact('2'),
-        actor: 'ann',
-      });
-      expect([v1.version, v2.version]).toEqual([1, 2]);
-      await store.setAlias('churn', 'production', 1, { actor: 'ann', reason: 'first good one' });
-      await store.setAlias('churn', 'production', 2, { actor: 'bob', reason: 'better' });
-      await store.setAlias('churn', 'staging', 2);
-      expect((await store.getModelVersionByAlias('churn', 'production'))?.version).toBe(2);
-      expect(await store.getModelVersionByAlias('churn', 'canary')).toBeNull();
-      const model = await store.getRegisteredModel('churn');
-      expect(model).toMatchObject({
-        name: 'churn',
-        latestVersion: 2,
-        aliases: { production: 2, staging: 2 },
-      });
-      expect((await store.getModelVersion('churn', 2)).aliases).toEqual(['production', 'staging']);
-      expect((await store.listModelVersions('churn')).map((v) => v.version)).toEqual([2, 1]);
-      const moves = (await store.auditLog('churn')).filter(
-        (a) => a.action === 'set_alias' && a.alias === 'production',
-      );
-      expect(moves.map((m) => [m.actor, m.fromVersion, m.toVersion, m.reason])).toEqual([
-        ['ann', null, 1, 'first good one'],
-        ['bob', 1, 2, 'better'],
-      ]);
-      await store.deleteAlias('churn', 'staging', { reason: 'done' });
-      expect(await store.getModelVersionByAlias('churn', 'staging')).toBeNull();
-      await expect(store.deleteAlias('churn', 'staging')).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
-      expect((await store.listRegisteredModels()).map((m) => m.name)).toEqual(['churn']);
-    });
-
-    it('refuses aliases to missing versions and unknown models, changing nothing', async () => {
-      await store.createModelVersion({ name: 'm', runId: null, artifact: artifact('1') });
-      await expect(store.setAlias('m', 'production', 7)).rejects.toThrow(/model m has no version 7/);
-      await expect(store.setAlias('m', '9bad', 1)).rejects.toMatchObject({ code: 'KEEL_E_USAGE' });
-      await expect(store.getRegisteredModel('nope')).rejects.toThrow(/registered model "nope" not found/);
-      await expect(store.getModelVersion('nope', 1)).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
-      await expect(
-        store.createModelVersion({ name: 'bad name', runId: null, artifact: artifact('1') }),
-      ).rejects.toMatchObject({ code: 'KEEL_E_USAGE' });
-      expect((await store.getRegisteredModel('m')).aliases).toEqual({});
     });
   });
 }

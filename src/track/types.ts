@@ -32,6 +32,14 @@ export interface MetricPoint {
   timestamp: string;
 }
 
+/** One point for logMetricBatch: step defaults to 0, timestamp to the time of the call. */
+export interface MetricInput {
+  key: string;
+  value: number;
+  step?: number;
+  timestamp?: string;
+}
+
 export interface ArtifactRef {
   /** Name within the run, e.g. "model/model.json" or "reports/validation.json". */
   name: string;
@@ -91,6 +99,12 @@ export interface AuditEntry {
   reason: string | null;
 }
 
+/**
+ * Every method rejects with a KeelError: KEEL_E_NOT_FOUND (unknown run, model, version),
+ * KEEL_E_CONFLICT (a param changing value, ending a run twice), KEEL_E_INPUT / KEEL_E_USAGE (bad
+ * names, non-numeric metrics, ambiguous run id prefix) or KEEL_E_STORE (the database failed).
+ * Every call that writes more than one row is atomic: on failure nothing of it is written.
+ */
 export interface TrackingStore {
   // experiments
   getOrCreateExperiment(name: string): Promise<Experiment>;
@@ -104,14 +118,22 @@ export interface TrackingStore {
   }): Promise<RunInfo>;
   logParams(runId: string, params: Record<string, ParamValue>): Promise<void>;
   logMetrics(runId: string, metrics: Record<string, number>, step?: number): Promise<void>;
+  /** Many metric points (history kept, in order) in one transaction: all or none are written. */
+  logMetricBatch(runId: string, points: MetricInput[]): Promise<void>;
   setTags(runId: string, tags: Record<string, string>): Promise<void>;
   logDatasetInput(runId: string, input: DatasetInput): Promise<void>;
   /** Record an artifact already written to the artifact store. */
   logArtifact(runId: string, ref: ArtifactRef): Promise<void>;
+  /** Ends a RUNNING run; ending a run that has already ended is a KEEL_E_CONFLICT. */
   endRun(runId: string, status: Exclude<RunStatus, 'RUNNING'>, error?: string): Promise<void>;
-  getRun(runId: string): Promise<RunDetail>;
+  /** A run by its id or by an unambiguous prefix of at least 6 characters. */
+  getRun(runIdOrPrefix: string): Promise<RunDetail>;
+  /** The full id of the one run whose id starts with prefix (≥ 6 chars), or the id itself. */
+  resolveRunId(runIdOrPrefix: string): Promise<string>;
+  /** Newest first; limit defaults to 100. */
   listRuns(opts?: { experiment?: string; limit?: number }): Promise<RunInfo[]>;
-  metricHistory(runId: string, key: string): Promise<MetricPoint[]>;
+  /** Every point of one metric, in the order logged. */
+  metricHistory(runIdOrPrefix: string, key: string): Promise<MetricPoint[]>;
   // registry
   /** Creates the registered model if needed and adds the next version, in one transaction. */
   createModelVersion(opts: {
@@ -122,6 +144,7 @@ export interface TrackingStore {
     actor?: string;
   }): Promise<ModelVersion>;
   getModelVersion(name: string, version: number): Promise<ModelVersion>;
+  /** null when the model exists but has no such alias; KEEL_E_NOT_FOUND when the model does not. */
   getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion | null>;
   /** Points alias at version (moving it if held by another), recorded in the audit log. */
   setAlias(
@@ -133,7 +156,9 @@ export interface TrackingStore {
   deleteAlias(name: string, alias: string, opts?: { actor?: string; reason?: string }): Promise<void>;
   getRegisteredModel(name: string): Promise<RegisteredModel>;
   listRegisteredModels(): Promise<RegisteredModel[]>;
+  /** Newest version first. */
   listModelVersions(name: string): Promise<ModelVersion[]>;
+  /** Oldest entry first; the log is append-only. */
   auditLog(name?: string): Promise<AuditEntry[]>;
   close(): Promise<void>;
 }

@@ -1,0 +1,395 @@
+/**
+ * The TrackingStore over any SqlDriver: every query is written once, in SQL that SQLite and
+ * PostgreSQL both accept, with `?` placeholders. SqliteStore (and PostgresStore, issue 5) only pick
+ * the driver. The registry half lives in sql-registry.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { KeelError } from '../core/errors.js';
+import { migrate } from './migrations.js';
+import type { SqlConn, SqlDriver } from './sql.js';
+import * as registry from './sql-registry.js';
+import type {
+  ArtifactRef,
+  AuditEntry,
+  DatasetInput,
+  Experiment,
+  MetricInput,
+  MetricPoint,
+  ModelVersion,
+  ParamValue,
+  RegisteredModel,
+  RunDetail,
+  RunInfo,
+  RunStatus,
+  TrackingStore,
+} from './types.js';
+
+type Row = Record<string, unknown>;
+
+let lastMs = 0;
+/** ISO time, strictly increasing within this process so runs keep their creation order. */
+export function clock(): string {
+  lastMs = Math.max(Date.now(), lastMs + 1);
+  return new Date(lastMs).toISOString();
+}
+
+const newId = () => randomBytes(16).toString('hex');
+const RUN_COLUMNS =
+  'r.id, r.experiment_id, e.name AS experiment_name, r.name, r.status, r.start_time, r.end_time, r.git_commit, r.error FROM runs r JOIN experiments e ON e.id = r.experiment_id';
+
+export class SqlTrackingStore implements TrackingStore {
+  private readonly ready: Promise<number[]>;
+
+  constructor(protected readonly driver: SqlDriver) {
+    this.ready = migrate(driver);
+    this.ready.catch(() => undefined); // reported by the first call instead
+  }
+
+  /** Resolves with the migration ids applied at open; rejects if the schema could not be set up. */
+  migrated(): Promise<number[]> {
+    return this.ready;
+  }
+
+  protected async write<T>(fn: (c: SqlConn) => Promise<T>): Promise<T> {
+    await this.ready;
+    return this.driver.write(fn);
+  }
+
+  protected async read<T>(fn: (c: SqlConn) => Promise<T>): Promise<T> {
+    await this.ready;
+    return this.driver.read(fn);
+  }
+
+  // ---- experiments ----
+
+  async getOrCreateExperiment(name: string): Promise<Experiment> {
+    return this.write((c) => experiment(c, name));
+  }
+
+  async listExperiments(): Promise<Experiment[]> {
+    const rows = await this.read((c) =>
+      c.all<Row>('SELECT id, name, created_at FROM experiments ORDER BY created_at, name'),
+    );
+    return rows.map(toExperiment);
+  }
+
+  // ---- runs ----
+
+  async createRun(opts: {
+    experiment: string;
+    name?: string;
+    tags?: Record<string, string>;
+    gitCommit?: string | null;
+  }): Promise<RunInfo> {
+    const id = newId();
+    return this.write(async (c) => {
+      const exp = await experiment(c, opts.experiment);
+      await c.run(
+        "INSERT INTO runs (id, experiment_id, name, status, start_time, git_commit) VALUES (?, ?, ?, 'RUNNING', ?, ?)",
+        [id, exp.id, opts.name ?? null, clock(), opts.gitCommit ?? null],
+      );
+      await putTags(c, id, opts.tags ?? {});
+      return runInfo(c, id);
+    });
+  }
+
+  async logParams(runId: string, params: Record<string, ParamValue>): Promise<void> {
+    return this.write(async (c) => {
+      await requireRun(c, runId);
+      const old = new Map(
+        (
+          await c.all<{ key: string; value: string }>('SELECT key, value FROM params WHERE run_id = ?', [
+            runId,
+          ])
+        ).map((r) => [r.key, r.value]),
+      );
+      const rows: unknown[][] = [];
+      for (const [key, v] of Object.entries(params)) {
+        if (!['string', 'number', 'boolean'].includes(typeof v))
+          throw new KeelError('KEEL_E_INPUT', `param "${key}" must be a string, number or boolean`, {
+            path: ['params', key],
+          });
+        const value = String(v);
+        const before = old.get(key);
+        if (before === undefined) rows.push([runId, key, value]);
+        else if (before !== value)
+          throw new KeelError(
+            'KEEL_E_CONFLICT',
+            `param "${key}" of run ${runId} is already "${before}"; it cannot change to "${value}"`,
+            { path: ['params', key] },
+          );
+      }
+      await c.runMany('INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)', rows);
+    });
+  }
+
+  async logMetrics(runId: string, metrics: Record<string, number>, step = 0): Promise<void> {
+    return this.logMetricBatch(
+      runId,
+      Object.entries(metrics).map(([key, value]) => ({ key, value, step })),
+    );
+  }
+
+  async logMetricBatch(runId: string, points: MetricInput[]): Promise<void> {
+    const ts = clock();
+    const rows = points.map((p, i): unknown[] => {
+      if (typeof p.value !== 'number' || Number.isNaN(p.value))
+        throw new KeelError('KEEL_E_INPUT', `metric "${p.key}" must be a number, got ${String(p.value)}`, {
+          path: ['metrics', i, p.key],
+        });
+      const step = p.step ?? 0;
+      if (!Number.isSafeInteger(step))
+        throw new KeelError('KEEL_E_INPUT', `metric "${p.key}" step must be an integer, got ${step}`, {
+          path: ['metrics', i, 'step'],
+        });
+      if (typeof p.key !== 'string' || p.key === '')
+        throw new KeelError('KEEL_E_INPUT', 'a metric key must be a non-empty string', {
+          path: ['metrics', i],
+        });
+      return [runId, p.key, p.value, step, p.timestamp ?? ts];
+    });
+    return this.write(async (c) => {
+      await requireRun(c, runId);
+      await c.runMany(
+        'INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)',
+        rows,
+      );
+    });
+  }
+
+  async setTags(runId: string, tags: Record<string, string>): Promise<void> {
+    return this.write(async (c) => {
+      await requireRun(c, runId);
+      await putTags(c, runId, tags);
+    });
+  }
+
+  async logDatasetInput(runId: string, input: DatasetInput): Promise<void> {
+    return this.write(async (c) => {
+      await requireRun(c, runId);
+      await c.run(
+        'INSERT INTO dataset_inputs (run_id, name, sha256, source, row_count, context) VALUES (?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (run_id, name, context) DO UPDATE SET sha256 = excluded.sha256, source = excluded.source, row_count = excluded.row_count',
+        [runId, input.name, input.sha256, input.source, input.rows, input.context],
+      );
+    });
+  }
+
+  async logArtifact(runId: string, ref: ArtifactRef): Promise<void> {
+    return this.write(async (c) => {
+      await requireRun(c, runId);
+      await c.run(
+        'INSERT INTO artifacts (run_id, name, sha256, size, uri) VALUES (?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (run_id, name) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, uri = excluded.uri',
+        [runId, ref.name, ref.sha256, ref.size, ref.uri],
+      );
+    });
+  }
+
+  async endRun(runId: string, status: Exclude<RunStatus, 'RUNNING'>, error?: string): Promise<void> {
+    return this.write(async (c) => {
+      const { status: now } = await requireRun(c, runId);
+      if (now !== 'RUNNING')
+        throw new KeelError(
+          'KEEL_E_CONFLICT',
+          `run ${runId} has already ended (${now}); it cannot end as ${status}`,
+        );
+      await c.run('UPDATE runs SET status = ?, end_time = ?, error = ? WHERE id = ?', [
+        status,
+        clock(),
+        error ?? null,
+        runId,
+      ]);
+    });
+  }
+
+  async resolveRunId(idOrPrefix: string): Promise<string> {
+    return this.read((c) => resolveRunId(c, idOrPrefix));
+  }
+
+  async getRun(runIdOrPrefix: string): Promise<RunDetail> {
+    return this.read(async (c) => {
+      const id = await resolveRunId(c, runIdOrPrefix);
+      const info = await runInfo(c, id);
+      const kv = async (sql: string) =>
+        Object.fromEntries(
+          (await c.all<{ key: string; value: string }>(sql, [id])).map((r) => [r.key, r.value]),
+        );
+      const metrics: Record<string, number> = {};
+      for (const m of await c.all<{ key: string; value: number }>(
+        'SELECT key, value FROM metrics m WHERE run_id = ? AND id = (SELECT MAX(id) FROM metrics WHERE run_id = m.run_id AND key = m.key) ORDER BY key',
+        [id],
+      ))
+        metrics[m.key] = Number(m.value);
+      const artifacts = await c.all<Row>(
+        'SELECT name, sha256, size, uri FROM artifacts WHERE run_id = ? ORDER BY name',
+        [id],
+      );
+      const inputs = await c.all<Row>(
+        'SELECT name, sha256, source, row_count, context FROM dataset_inputs WHERE run_id = ? ORDER BY context, name',
+        [id],
+      );
+      return {
+        ...info,
+        params: await kv('SELECT key, value FROM params WHERE run_id = ? ORDER BY key'),
+        metrics,
+        tags: await kv('SELECT key, value FROM tags WHERE run_id = ? ORDER BY key'),
+        artifacts: artifacts.map(registry.toArtifactRef),
+        inputs: inputs.map((r) => ({
+          name: r.name as string,
+          sha256: r.sha256 as string,
+          source: r.source as string,
+          rows: Number(r.row_count),
+          context: r.context as string,
+        })),
+      };
+    });
+  }
+
+  async listRuns(opts: { experiment?: string; limit?: number } = {}): Promise<RunInfo[]> {
+    const limit = opts.limit ?? 100;
+    if (!Number.isSafeInteger(limit) || limit < 0)
+      throw new KeelError('KEEL_E_USAGE', `limit must be a non-negative integer, got ${limit}`);
+    const rows = await this.read((c) =>
+      opts.experiment !== undefined
+        ? c.all<Row>(`SELECT ${RUN_COLUMNS} WHERE e.name = ? ORDER BY r.start_time DESC, r.id DESC LIMIT ?`, [
+            opts.experiment,
+            limit,
+          ])
+        : c.all<Row>(`SELECT ${RUN_COLUMNS} ORDER BY r.start_time DESC, r.id DESC LIMIT ?`, [limit]),
+    );
+    return rows.map(toRunInfo);
+  }
+
+  async metricHistory(runIdOrPrefix: string, key: string): Promise<MetricPoint[]> {
+    const rows = await this.read(async (c) => {
+      const id = await resolveRunId(c, runIdOrPrefix);
+      return c.all<Row>(
+        'SELECT key, value, step, timestamp FROM metrics WHERE run_id = ? AND key = ? ORDER BY id',
+        [id, key],
+      );
+    });
+    return rows.map((r) => ({
+      key: r.key as string,
+      value: Number(r.value),
+      step: Number(r.step),
+      timestamp: r.timestamp as string,
+    }));
+  }
+
+  // ---- registry (sql-registry.ts) ----
+
+  async createModelVersion(opts: registry.NewVersion): Promise<ModelVersion> {
+    registry.checkModelName(opts.name);
+    return this.write(async (c) => {
+      if (opts.runId !== null) await requireRun(c, opts.runId);
+      return registry.createModelVersion(c, opts, clock());
+    });
+  }
+
+  async getModelVersion(name: string, version: number): Promise<ModelVersion> {
+    return this.read((c) => registry.modelVersion(c, name, version));
+  }
+
+  async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion | null> {
+    return this.read((c) => registry.versionByAlias(c, name, alias));
+  }
+
+  async setAlias(name: string, alias: string, version: number, opts: registry.AuditOpts = {}): Promise<void> {
+    registry.checkAlias(alias);
+    return this.write((c) => registry.setAlias(c, name, alias, version, opts, clock()));
+  }
+
+  async deleteAlias(name: string, alias: string, opts: registry.AuditOpts = {}): Promise<void> {
+    return this.write((c) => registry.deleteAlias(c, name, alias, opts, clock()));
+  }
+
+  async getRegisteredModel(name: string): Promise<RegisteredModel> {
+    return this.read((c) => registry.registeredModel(c, name));
+  }
+
+  async listRegisteredModels(): Promise<RegisteredModel[]> {
+    return this.read((c) => registry.listRegisteredModels(c));
+  }
+
+  async listModelVersions(name: string): Promise<ModelVersion[]> {
+    return this.read((c) => registry.listModelVersions(c, name));
+  }
+
+  async auditLog(name?: string): Promise<AuditEntry[]> {
+    return this.read((c) => registry.auditLog(c, name));
+  }
+
+  async close(): Promise<void> {
+    await this.ready.catch(() => undefined);
+    await this.driver.close();
+  }
+}
+
+async function experiment(c: SqlConn, name: string): Promise<Experiment> {
+  if (typeof name !== 'string' || name.trim() === '')
+    throw new KeelError('KEEL_E_USAGE', 'an experiment name must be a non-empty string', {
+      path: ['experiment'],
+    });
+  await c.run(
+    'INSERT INTO experiments (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
+    [newId(), name, clock()],
+  );
+  return toExperiment(
+    (await c.get<Row>('SELECT id, name, created_at FROM experiments WHERE name = ?', [name]))!,
+  );
+}
+
+async function putTags(c: SqlConn, runId: string, tags: Record<string, string>): Promise<void> {
+  await c.runMany(
+    'INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value',
+    Object.entries(tags).map(([k, v]) => [runId, k, String(v)]),
+  );
+}
+
+async function requireRun(c: SqlConn, runId: string): Promise<{ status: RunStatus }> {
+  const r = await c.get<{ status: RunStatus }>('SELECT status FROM runs WHERE id = ?', [runId]);
+  if (!r) throw new KeelError('KEEL_E_NOT_FOUND', `run ${runId} not found`);
+  return r;
+}
+
+/** The run id itself, or the one run whose id starts with a hex prefix of 6 or more characters. */
+async function resolveRunId(c: SqlConn, idOrPrefix: string): Promise<string> {
+  if (await c.get('SELECT id FROM runs WHERE id = ?', [idOrPrefix])) return idOrPrefix;
+  if (/^[0-9a-f]{6,31}$/i.test(idOrPrefix)) {
+    const rows = await c.all<{ id: string }>('SELECT id FROM runs WHERE id LIKE ? ORDER BY id LIMIT 3', [
+      `${idOrPrefix.toLowerCase()}%`,
+    ]);
+    if (rows.length === 1) return rows[0].id;
+    if (rows.length > 1)
+      throw new KeelError(
+        'KEEL_E_USAGE',
+        `run id prefix "${idOrPrefix}" matches several runs (${rows.map((r) => r.id.slice(0, 12)).join(', ')}${rows.length > 2 ? ', ...' : ''}); give more characters`,
+      );
+  }
+  throw new KeelError('KEEL_E_NOT_FOUND', `run ${idOrPrefix} not found`);
+}
+
+async function runInfo(c: SqlConn, id: string): Promise<RunInfo> {
+  const r = await c.get<Row>(`SELECT ${RUN_COLUMNS} WHERE r.id = ?`, [id]);
+  if (!r) throw new KeelError('KEEL_E_NOT_FOUND', `run ${id} not found`);
+  return toRunInfo(r);
+}
+
+function toExperiment(r: Row): Experiment {
+  return { id: r.id as string, name: r.name as string, createdAt: r.created_at as string };
+}
+
+function toRunInfo(r: Row): RunInfo {
+  return {
+    id: r.id as string,
+    experimentId: r.experiment_id as string,
+    experimentName: r.experiment_name as string,
+    name: (r.name as string | null) ?? null,
+    status: r.status as RunStatus,
+    startTime: r.start_time as string,
+    endTime: (r.end_time as string | null) ?? null,
+    gitCommit: (r.git_commit as string | null) ?? null,
+    error: (r.error as string | null) ?? null,
+  };
+}

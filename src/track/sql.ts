@@ -1,0 +1,83 @@
+/**
+ * The seam between the tracking store's logic (sql-store.ts, dialect-neutral SQL with `?`
+ * placeholders) and a database: a small async driver interface, and the few places where SQLite
+ * and PostgreSQL really differ, collected in one SqlDialect object each.
+ */
+
+/** One connection inside a transaction (or a read snapshot). */
+export interface SqlConn {
+  all<T>(sql: string, params?: unknown[]): Promise<T[]>;
+  get<T>(sql: string, params?: unknown[]): Promise<T | undefined>;
+  run(sql: string, params?: unknown[]): Promise<{ changes: number }>;
+  /** The same statement for many parameter rows (a prepared loop, or a multi-row insert). */
+  runMany(sql: string, rows: unknown[][]): Promise<void>;
+  /** Several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface SqlDriver {
+  readonly dialect: SqlDialect;
+  /** Run fn in one write transaction: committed if it resolves, rolled back if it throws. */
+  write<T>(fn: (c: SqlConn) => Promise<T>): Promise<T>;
+  /** Run fn on a consistent read snapshot. */
+  read<T>(fn: (c: SqlConn) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface SqlDialect {
+  name: 'sqlite' | 'postgres';
+  /** Replacements for `{{TOKEN}}` / `{{TOKEN table}}` in migration SQL. */
+  tokens: {
+    /** An auto-incrementing integer primary key column type. */
+    AUTO_ID: string;
+    /** Statements that make a table refuse UPDATE and DELETE. */
+    APPEND_ONLY: (table: string) => string;
+  };
+  /** The driver's placeholder syntax, from the store's `?`. */
+  placeholders(sql: string): string;
+}
+
+export const sqliteDialect: SqlDialect = {
+  name: 'sqlite',
+  tokens: {
+    AUTO_ID: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+    APPEND_ONLY: (t) =>
+      ['UPDATE', 'DELETE']
+        .map(
+          (op) =>
+            `CREATE TRIGGER ${t}_no_${op.toLowerCase()} BEFORE ${op} ON ${t} ` +
+            `BEGIN SELECT RAISE(ABORT, '${t} is append-only'); END;`,
+        )
+        .join('\n'),
+  },
+  placeholders: (sql) => sql,
+};
+
+/**
+ * For issue 5 (PostgresStore). Not exercised yet beyond rendering; the pg driver must also parse
+ * BIGINT (int8) columns as numbers, since pg returns them as strings.
+ */
+export const postgresDialect: SqlDialect = {
+  name: 'postgres',
+  tokens: {
+    AUTO_ID: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
+    APPEND_ONLY: (t) =>
+      `CREATE OR REPLACE FUNCTION keel_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ ` +
+      `BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;\n` +
+      `CREATE TRIGGER ${t}_append_only BEFORE UPDATE OR DELETE ON ${t} ` +
+      `FOR EACH ROW EXECUTE FUNCTION keel_append_only();`,
+  },
+  placeholders: (sql) => {
+    let i = 0;
+    return sql.replace(/\?/g, () => `$${++i}`);
+  },
+};
+
+/** Migration SQL with the dialect's tokens filled in. */
+export function renderSql(sql: string, dialect: SqlDialect): string {
+  return sql.replace(/\{\{(\w+)(?: (\w+))?\}\}/g, (_, token: string, arg: string | undefined) => {
+    if (token === 'AUTO_ID') return dialect.tokens.AUTO_ID;
+    if (token === 'APPEND_ONLY' && arg) return dialect.tokens.APPEND_ONLY(arg);
+    throw new Error(`unknown SQL token {{${token}}}`);
+  });
+}
