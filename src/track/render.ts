@@ -1,19 +1,23 @@
-/** Readable text for `keel runs …` and `keel models …`. */
+/** Readable text for `keel runs …` and `keel models …`: pure functions of store results. Times in UTC. */
 import { renderTable } from '../core/table.js';
 import type { AuditEntry, ModelVersion, RegisteredModel, RunDetail, RunInfo } from './types.js';
 
 const time = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 19) : null);
 
-function duration(run: RunInfo): string | null {
+export function duration(run: Pick<RunInfo, 'startTime' | 'endTime'>): string | null {
   if (!run.endTime) return null;
-  const s = (Date.parse(run.endTime) - Date.parse(run.startTime)) / 1000;
-  return s < 60 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`;
+  const ms = Date.parse(run.endTime) - Date.parse(run.startTime);
+  if (!Number.isFinite(ms) || ms < 0) return null;
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
 }
 
 export function formatRunsList(runs: RunInfo[]): string {
   if (runs.length === 0) return 'no runs yet (try: keel demo)';
   return renderTable(
-    ['run', 'experiment', 'name', 'status', 'started', 'duration'],
+    ['run', 'experiment', 'name', 'status', 'started (UTC)', 'duration'],
     runs.map((r) => [r.id.slice(0, 8), r.experimentName, r.name, r.status, time(r.startTime), duration(r)]),
   );
 }
@@ -28,8 +32,8 @@ export function formatRunDetail(run: RunDetail): string {
         ['experiment', run.experimentName],
         ['name', run.name],
         ['status', run.status],
-        ['started', time(run.startTime)],
-        ['ended', time(run.endTime)],
+        ['started (UTC)', time(run.startTime)],
+        ['ended (UTC)', time(run.endTime)],
         ['duration', duration(run)],
         ['git commit', run.gitCommit],
         ...(run.error ? [['error', run.error] as [string, string]] : []),
@@ -65,7 +69,7 @@ export function formatRunDetail(run: RunDetail): string {
 export function formatModelsList(models: RegisteredModel[]): string {
   if (models.length === 0) return 'no registered models yet (try: keel demo)';
   return renderTable(
-    ['model', 'latest', 'aliases', 'created'],
+    ['model', 'latest', 'aliases', 'created (UTC)'],
     models.map((m) => [
       m.name,
       m.latestVersion,
@@ -85,7 +89,7 @@ export function formatModelDetail(
   const out: string[] = [`model ${model.name}`];
   out.push(
     renderTable(
-      ['version', 'aliases', 'run', 'created', 'description'],
+      ['version', 'aliases', 'run', 'created (UTC)', 'description'],
       versions.map((v) => [
         v.version,
         v.aliases.join(', ') || null,
@@ -99,7 +103,7 @@ export function formatModelDetail(
     out.push('', 'audit log');
     out.push(
       renderTable(
-        ['when', 'actor', 'action', 'alias', 'from', 'to', 'reason'],
+        ['when (UTC)', 'actor', 'action', 'alias', 'from', 'to', 'reason'],
         audit.map((a) => [time(a.at), a.actor, a.action, a.alias, a.fromVersion, a.toVersion, a.reason]),
       ),
     );

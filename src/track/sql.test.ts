@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { migrations } from './migrations.js';
+import { postgresDialect, renderSql, sqliteDialect } from './sql.js';
+
+describe('SQL dialects', () => {
+  it('fill every token of every migration, for both dialects', () => {
+    for (const m of migrations) {
+      const lite = renderSql(m.sql, sqliteDialect);
+      const pg = renderSql(m.sql, postgresDialect);
+      expect(lite).not.toMatch(/\{\{/);
+      expect(pg).not.toMatch(/\{\{/);
+      expect(lite).toContain('INTEGER PRIMARY KEY AUTOINCREMENT');
+      expect(pg).toContain('BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY');
+      expect(pg).not.toMatch(/AUTOINCREMENT|RAISE\(ABORT/);
+    }
+    expect(() => renderSql('{{NOPE}}', sqliteDialect)).toThrow(/unknown SQL token/);
+  });
+
+  it('turn ? placeholders into $n for PostgreSQL and leave them for SQLite', () => {
+    const sql = 'SELECT a FROM t WHERE b = ? AND c IN (?, ?)';
+    expect(postgresDialect.placeholders(sql)).toBe('SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)');
+    expect(sqliteDialect.placeholders(sql)).toBe(sql);
+  });
+});
