@@ -19,4 +19,23 @@ describe('renderTable', () => {
       'c                -',
     ]);
   });
+
+  it('keeps small numbers visible, shows non-finite ones, and left-aligns mixed columns', () => {
+    expect(
+      renderTable(['v'], [[0.00001234], [-0.5], [Number.NaN], [Number.POSITIVE_INFINITY]]).split('\n'),
+    ).toEqual(['       v', '--------', '1.234e-5', '    -0.5', '     NaN', 'Infinity']);
+    expect(
+      renderTable(
+        ['k', 'v'],
+        [
+          ['a', 1],
+          ['b', 'x'],
+        ],
+      ).split('\n'),
+    ).toEqual(['k  v', '-  -', 'a  1', 'b  x']);
+  });
+
+  it('renders the header of an empty table', () => {
+    expect(renderTable(['run', 'status'], [])).toBe('run  status\n---  ------');
+  });
 });

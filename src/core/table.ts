@@ -16,6 +16,10 @@ export function renderTable(headers: string[], rows: (string | number | null | u
 
 function cellText(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '-';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Math.round(v * 10000) / 10000);
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) || !Number.isFinite(v)) return String(v);
+    // Four decimals, except for values that would round to nothing (1e-5 stays 1.000e-5).
+    return Math.abs(v) < 0.001 ? v.toExponential(3) : String(Math.round(v * 10000) / 10000);
+  }
   return v;
 }
