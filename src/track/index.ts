@@ -1,10 +1,6 @@
 export { DEFAULT_ARTIFACTS_ROOT, FsArtifactStore } from './artifacts.js';
 export { gitCommit } from './git.js';
-export { type Migration, migrations } from './migrations.js';
 export { openArtifactStore, openStore } from './open.js';
 export { formatModelDetail, formatModelsList, formatRunDetail, formatRunsList } from './render.js';
-export type { SqlConn, SqlDialect, SqlDriver } from './sql.js';
-export { postgresDialect, sqliteDialect } from './sql.js';
-export { SqlTrackingStore } from './sql-store.js';
 export { DEFAULT_STORE_PATH, SqliteStore } from './sqlite-store.js';
 export type * from './types.js';

@@ -2,6 +2,14 @@
  * The seam between the tracking store's logic (sql-store.ts, dialect-neutral SQL with `?`
  * placeholders) and a database: a small async driver interface, and the few places where SQLite
  * and PostgreSQL really differ, collected in one SqlDialect object each.
+ *
+ * For issue 5, a PostgresStore is `class PostgresStore extends SqlTrackingStore` over a PgDriver:
+ * write = BEGIN / COMMIT on one pooled client (SERIALIZABLE, or a row lock on registered_models,
+ * so concurrent createModelVersion calls cannot pick the same number), read = a REPEATABLE READ
+ * snapshot, runMany = chunked multi-row INSERTs, `?` → `$n` via postgresDialect.placeholders (the
+ * store's SQL has no `?` inside string literals), int8 parsed as numbers, and migrate() under
+ * pg_advisory_xact_lock so two processes opening a fresh database do not both apply migration 1.
+ * Then call describeTrackingStore('PostgresStore', …) from store-suite.testkit.ts.
  */
 
 /** One connection inside a transaction (or a read snapshot). */

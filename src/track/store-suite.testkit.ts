@@ -94,6 +94,9 @@ export function describeTrackingStore(name: string, makeStore: () => Promise<Tra
         expect(err).toMatchObject({ code: 'KEEL_E_CONFLICT' });
         expect(err.message).toMatch(/param "lr" .* is already "0.1"; it cannot change to "0.2"/);
         expect((await store.getRun(run.id)).params).toEqual({ lr: '0.1' });
+        await expect(store.logParams(run.id, { o: {} as unknown as string })).rejects.toMatchObject({
+          code: 'KEEL_E_INPUT',
+        });
       });
 
       it('logs a metric batch in order with steps and timestamps, all or nothing', async () => {
