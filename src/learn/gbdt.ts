@@ -8,6 +8,7 @@ import { KeelError } from '../core/errors.js';
 import { Rng } from '../core/random.js';
 import { assertFitted, checkWidth, checkXy, sigmoid } from './base.js';
 import { applyBins, fitBins } from './tree/binning.js';
+import { defaultThreads, HistogramHelper, sharedArrays } from './tree/parallel.js';
 import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
 import { predictTree, type Tree, TreeBuilder } from './tree/tree.js';
 import type { Classifier, FitOptions, Matrix } from './types.js';
@@ -27,7 +28,12 @@ export interface GradientBoostingParams {
   /** Stop when the evaluation loss has not improved for this many trees (0 = off). */
   earlyStoppingRounds: number;
   seed: number;
+  /** Threads for histogram building on large data (0 = up to 2 when available). Results depend on it only in the last bits. */
+  nThreads: number;
 }
+
+/** Below this many rows a second thread costs more than it saves. */
+const PARALLEL_MIN_DATA = 50_000;
 
 export const gradientBoostingDefaults: GradientBoostingParams = {
   nEstimators: 200,
@@ -41,6 +47,7 @@ export const gradientBoostingDefaults: GradientBoostingParams = {
   subsample: 1,
   earlyStoppingRounds: 0,
   seed: 42,
+  nThreads: 0,
 };
 
 export class GradientBoostingClassifier implements Classifier {
@@ -78,7 +85,10 @@ export class GradientBoostingClassifier implements Classifier {
     const F = X.nCols;
     const rng = new Rng(p.seed);
     const mapper = fitBins(X, p.maxBins);
-    const bins = applyBins(X, mapper);
+    // Large data: bins, gradients and rows in shared memory so a second thread can build histograms.
+    const threads = p.nThreads > 0 ? p.nThreads : defaultThreads();
+    const shared = threads > 1 && n >= PARALLEL_MIN_DATA ? sharedArrays(n, F) : null;
+    const bins = applyBins(X, mapper, shared?.bins);
     const builder = new TreeBuilder(bins, F, mapper.edges, {
       maxDepth: p.maxDepth,
       minChildSamples: p.minChildSamples,
@@ -92,59 +102,65 @@ export class GradientBoostingClassifier implements Classifier {
     const prior = pos / n;
     this.baseScore_ = Math.log(prior / (1 - prior));
     const margin = new Float64Array(n).fill(this.baseScore_);
-    const grad = new Float64Array(n);
-    const hess = new Float64Array(n);
+    const grad = shared?.grad ?? new Float64Array(n);
+    const hess = shared?.hess ?? new Float64Array(n);
     const all = Int32Array.from({ length: n }, (_, i) => i);
-    const rows = new Int32Array(n);
+    const rows = shared?.rows ?? new Int32Array(n);
+    builder.helper = shared ? new HistogramHelper(shared, F, builder.histSize) : null;
     const evalSet = options.eval;
     const evalMargin = evalSet ? new Float64Array(evalSet.X.nRows).fill(this.baseScore_) : null;
     let bestLoss = Number.POSITIVE_INFINITY;
     let bestIter = -1;
     const trees: Tree[] = [];
-    for (let t = 0; t < p.nEstimators; t++) {
-      for (let i = 0; i < n; i++) {
-        const pr = sigmoid(margin[i]);
-        grad[i] = pr - y[i];
-        hess[i] = Math.max(pr * (1 - pr), 1e-16);
+    try {
+      for (let t = 0; t < p.nEstimators; t++) {
+        for (let i = 0; i < n; i++) {
+          const pr = sigmoid(margin[i]);
+          grad[i] = pr - y[i];
+          hess[i] = Math.max(pr * (1 - pr), 1e-16);
+        }
+        let m = n;
+        if (p.subsample < 1) {
+          rows.set(all);
+          m = Math.max(1, Math.round(n * p.subsample));
+          for (let i = 0; i < m; i++) {
+            const j = i + rng.int(n - i);
+            const tmp = rows[i];
+            rows[i] = rows[j];
+            rows[j] = tmp;
+          }
+        } else rows.set(all);
+        const tree = builder.grow(rows.subarray(0, m), grad, hess, rng);
+        for (let i = 0; i < tree.value.length; i++) tree.value[i] *= p.learningRate;
+        trees.push(tree);
+        if (m === n) {
+          // every row is in a leaf range of the rows array: add leaf values without walking the tree
+          const lr = builder.leafRanges;
+          const sub = rows.subarray(0, m);
+          for (let k = 0; k < lr.length; k += 3) {
+            const v = tree.value[lr[k + 2]];
+            for (let i = lr[k]; i < lr[k + 1]; i++) margin[sub[i]] += v;
+          }
+        } else for (let i = 0; i < n; i++) margin[i] += predictTree(tree, X.data, i * F);
+        if (evalSet && evalMargin) {
+          const E = evalSet.X;
+          let loss = 0;
+          for (let i = 0; i < E.nRows; i++) {
+            evalMargin[i] += predictTree(tree, E.data, i * E.nCols);
+            const pr = Math.min(Math.max(sigmoid(evalMargin[i]), 1e-15), 1 - 1e-15);
+            loss -= evalSet.y[i] * Math.log(pr) + (1 - evalSet.y[i]) * Math.log(1 - pr);
+          }
+          if (loss < bestLoss - 1e-12) {
+            bestLoss = loss;
+            bestIter = t;
+          } else if (p.earlyStoppingRounds > 0 && t - bestIter >= p.earlyStoppingRounds) break;
+        }
+        if (options.onProgress && (t + 1) % 50 === 0)
+          options.onProgress((t + 1) / p.nEstimators, `tree ${t + 1}/${p.nEstimators}`);
       }
-      let m = n;
-      if (p.subsample < 1) {
-        rows.set(all);
-        m = Math.max(1, Math.round(n * p.subsample));
-        for (let i = 0; i < m; i++) {
-          const j = i + rng.int(n - i);
-          const tmp = rows[i];
-          rows[i] = rows[j];
-          rows[j] = tmp;
-        }
-      } else rows.set(all);
-      const tree = builder.grow(rows.subarray(0, m), grad, hess, rng);
-      for (let i = 0; i < tree.value.length; i++) tree.value[i] *= p.learningRate;
-      trees.push(tree);
-      if (m === n) {
-        // every row is in a leaf range of the rows array: add leaf values without walking the tree
-        const lr = builder.leafRanges;
-        const sub = rows.subarray(0, m);
-        for (let k = 0; k < lr.length; k += 3) {
-          const v = tree.value[lr[k + 2]];
-          for (let i = lr[k]; i < lr[k + 1]; i++) margin[sub[i]] += v;
-        }
-      } else for (let i = 0; i < n; i++) margin[i] += predictTree(tree, X.data, i * F);
-      if (evalSet && evalMargin) {
-        const E = evalSet.X;
-        let loss = 0;
-        for (let i = 0; i < E.nRows; i++) {
-          evalMargin[i] += predictTree(tree, E.data, i * E.nCols);
-          const pr = Math.min(Math.max(sigmoid(evalMargin[i]), 1e-15), 1 - 1e-15);
-          loss -= evalSet.y[i] * Math.log(pr) + (1 - evalSet.y[i]) * Math.log(1 - pr);
-        }
-        if (loss < bestLoss - 1e-12) {
-          bestLoss = loss;
-          bestIter = t;
-        } else if (p.earlyStoppingRounds > 0 && t - bestIter >= p.earlyStoppingRounds) break;
-      }
-      if (options.onProgress && (t + 1) % 50 === 0)
-        options.onProgress((t + 1) / p.nEstimators, `tree ${t + 1}/${p.nEstimators}`);
+    } finally {
+      builder.helper?.close();
+      builder.helper = null;
     }
     this.bestIteration_ = evalSet && p.earlyStoppingRounds > 0 ? bestIter : trees.length - 1;
     this.trees_ = trees.slice(0, this.bestIteration_ + 1);
@@ -217,6 +233,7 @@ const GbdtJSON = z.object({
     subsample: z.number(),
     earlyStoppingRounds: z.number().int(),
     seed: z.number().int(),
+    nThreads: z.number().int().nonnegative().default(0),
   }),
   state: z.object({
     baseScore: z.number(),

@@ -312,3 +312,17 @@ describe('FeaturePipeline and Model', () => {
     );
   });
 });
+
+describe('GradientBoostingClassifier on two threads', () => {
+  it('builds large histograms on a worker thread with the same model as one thread (to rounding), deterministically', () => {
+    const { X, y } = problem(60_000, 11);
+    const fitWith = (nThreads: number) =>
+      new GradientBoostingClassifier({ nEstimators: 8, maxDepth: 5, nThreads }).fit(X, y).predictProba(X);
+    const one = fitWith(1);
+    const two = fitWith(2);
+    let maxDiff = 0;
+    for (let i = 0; i < one.length; i++) maxDiff = Math.max(maxDiff, Math.abs(one[i] - two[i]));
+    expect(maxDiff).toBeLessThan(1e-9);
+    expect(Array.from(fitWith(2))).toEqual(Array.from(two));
+  });
+});

@@ -12,14 +12,18 @@ export interface BinMapper {
   edges: Float64Array[];
 }
 
+/** Bin boundaries come from at most this many rows (evenly spaced), as LightGBM's bin_construct_sample_cnt. */
+export const BIN_SAMPLE_ROWS = 200_000;
+
 export function fitBins(X: Matrix, maxBins = 254): BinMapper {
   const { nRows, nCols, data } = X;
   const limit = Math.min(maxBins, 254);
   const edges: Float64Array[] = [];
-  const col = new Float64Array(nRows);
+  const step = Math.max(1, Math.ceil(nRows / BIN_SAMPLE_ROWS));
+  const col = new Float64Array(Math.ceil(nRows / step));
   for (let f = 0; f < nCols; f++) {
     let m = 0;
-    for (let r = 0; r < nRows; r++) {
+    for (let r = 0; r < nRows; r += step) {
       const v = data[r * nCols + f];
       if (!Number.isNaN(v)) col[m++] = v;
     }
@@ -56,9 +60,9 @@ export function binValue(edges: Float64Array, v: number): number {
   return lo;
 }
 
-export function applyBins(X: Matrix, mapper: BinMapper): Uint8Array {
+export function applyBins(X: Matrix, mapper: BinMapper, into?: Uint8Array): Uint8Array {
   const { nRows, nCols, data } = X;
-  const out = new Uint8Array(nRows * nCols);
+  const out = into ?? new Uint8Array(nRows * nCols);
   for (let f = 0; f < nCols; f++) {
     const e = mapper.edges[f];
     for (let r = 0; r < nRows; r++) out[r * nCols + f] = binValue(e, data[r * nCols + f]);

@@ -7,6 +7,10 @@
  */
 import type { Rng } from '../../core/random.js';
 import { MISSING_BIN } from './binning.js';
+import type { HistogramHelper } from './parallel.js';
+
+/** Nodes with at least this many rows have their histogram built by two threads. */
+const PARALLEL_MIN_ROWS = 8_000;
 
 export interface TreeParams {
   maxDepth: number;
@@ -47,12 +51,14 @@ const STRIDE = 3; // grad, hess, count per bin
 const NB = 256;
 
 export class TreeBuilder {
-  private readonly histSize: number;
+  readonly histSize: number;
   private readonly featureOrder: Int32Array;
   /** Histogram buffers for reuse across nodes and trees (no allocation in the hot loop). */
   private readonly pool: Float64Array[] = [];
   /** After grow(): the leaf of each row range, as [start, end, node] triples over the rows array. */
   leafRanges: Int32Array = new Int32Array(0);
+  /** A second thread for large histograms (set by the caller; null = single-threaded). */
+  helper: HistogramHelper | null = null;
 
   constructor(
     private readonly bins: Uint8Array,
@@ -209,6 +215,28 @@ export class TreeBuilder {
     hess: Float64Array,
   ): Float64Array {
     const hist = this.acquire();
+    const helper = this.helper;
+    if (helper && end - start >= PARALLEL_MIN_ROWS) {
+      const mid = start + ((end - start) >> 1);
+      helper.start(mid, end);
+      this.sumRows(hist, rows, start, mid, grad, hess);
+      helper.wait();
+      const other = helper.hist;
+      for (let k = 0; k < hist.length; k++) hist[k] += other[k];
+      return hist;
+    }
+    this.sumRows(hist, rows, start, end, grad, hess);
+    return hist;
+  }
+
+  private sumRows(
+    hist: Float64Array,
+    rows: Int32Array,
+    start: number,
+    end: number,
+    grad: Float64Array,
+    hess: Float64Array,
+  ): void {
     const F = this.nFeatures;
     const b = this.bins;
     for (let i = start; i < end; i++) {
@@ -223,7 +251,6 @@ export class TreeBuilder {
         hist[k + 2] += 1;
       }
     }
-    return hist;
   }
 
   private bestSplit(
