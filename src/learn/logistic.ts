@@ -55,13 +55,40 @@ export class LogisticRegression implements Classifier {
     const w = new Float64Array(D);
     const grad = new Float64Array(D);
     const H = new Float64Array(D * D);
-    const x = new Float64Array(D);
     const alpha = 1 / p.C;
+    // Rows as sparse lists of (column, value) with the intercept as column d: one-hot data is
+    // mostly zeros, and the Hessian update costs (nonzeros per row)^2 instead of D^2.
+    const rowPtr = new Int32Array(n + 1);
+    let nnz = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) if (X.data[i * d + j] !== 0) nnz++;
+      if (p.fitIntercept) nnz++;
+      rowPtr[i + 1] = nnz;
+    }
+    const colIdx = new Int32Array(nnz);
+    const vals = new Float64Array(nnz);
+    for (let i = 0, k = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) {
+        const v = X.data[i * d + j];
+        if (v !== 0) {
+          colIdx[k] = j;
+          vals[k++] = v;
+        }
+      }
+      if (p.fitIntercept) {
+        colIdx[k] = d;
+        vals[k++] = 1;
+      }
+    }
+    const margin = (ww: Float64Array, i: number) => {
+      let z = 0;
+      for (let k = rowPtr[i]; k < rowPtr[i + 1]; k++) z += ww[colIdx[k]] * vals[k];
+      return z;
+    };
     const objective = (ww: Float64Array) => {
       let s = 0;
       for (let i = 0; i < n; i++) {
-        let z = p.fitIntercept ? ww[d] : 0;
-        for (let j = 0; j < d; j++) z += ww[j] * X.data[i * d + j];
+        const z = margin(ww, i);
         s += z > 0 ? (1 - y[i]) * z + Math.log1p(Math.exp(-z)) : -y[i] * z + Math.log1p(Math.exp(z));
       }
       let r = 0;
@@ -74,19 +101,18 @@ export class LogisticRegression implements Classifier {
       grad.fill(0);
       H.fill(0);
       for (let i = 0; i < n; i++) {
-        let z = p.fitIntercept ? w[d] : 0;
-        for (let j = 0; j < d; j++) {
-          x[j] = X.data[i * d + j];
-          z += w[j] * x[j];
-        }
-        if (p.fitIntercept) x[d] = 1;
-        const pr = sigmoid(z);
+        const pr = sigmoid(margin(w, i));
         const r = pr - y[i];
         const s = Math.max(pr * (1 - pr), 1e-12);
-        for (let a = 0; a < D; a++) {
-          grad[a] += r * x[a];
-          const sa = s * x[a];
-          for (let b = 0; b <= a; b++) H[a * D + b] += sa * x[b];
+        const k0 = rowPtr[i];
+        const k1 = rowPtr[i + 1];
+        for (let ka = k0; ka < k1; ka++) {
+          const a = colIdx[ka];
+          grad[a] += r * vals[ka];
+          const sa = s * vals[ka];
+          const rowA = a * D;
+          // columns ascend within a row, so b <= a for kb <= ka: fill the lower triangle
+          for (let kb = k0; kb <= ka; kb++) H[rowA + colIdx[kb]] += sa * vals[kb];
         }
       }
       for (let j = 0; j < d; j++) {

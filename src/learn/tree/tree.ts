@@ -101,7 +101,10 @@ export class TreeBuilder {
       H += hess[rows[i]];
     }
     const root: Node = { id: newNode(), start: 0, end: rows.length, depth: 0, hist: null, G, H };
-    root.hist = this.buildHist(rows, root.start, root.end, grad, hess);
+    // With a feature subset per node (random forest) each node builds the histogram of its own
+    // sampled features only; otherwise children come from the parent by subtraction.
+    const subset = p.featureFraction < 1;
+    root.hist = subset ? null : this.buildHist(rows, root.start, root.end, grad, hess);
     let frontier: Node[] = [root];
     const leaves: number[] = [];
     const leafOf = (node: Node) => {
@@ -115,11 +118,17 @@ export class TreeBuilder {
         cover[node.id] = node.H;
         value[node.id] = -node.G / (node.H + p.lambda);
         const n = node.end - node.start;
+        let nFeat = this.nFeatures;
+        if (subset && node.depth < p.maxDepth && n >= 2 * p.minChildSamples) {
+          nFeat = this.sampleFeatures(rng);
+          node.hist = this.acquire();
+          this.sumRows(node.hist, rows, node.start, node.end, grad, hess, nFeat);
+        }
         if (node.depth >= p.maxDepth || n < 2 * p.minChildSamples || !node.hist) {
           leafOf(node);
           continue;
         }
-        const s = this.bestSplit(node, rng);
+        const s = this.bestSplit(node, nFeat);
         if (!s) {
           leafOf(node);
           continue;
@@ -167,7 +176,7 @@ export class TreeBuilder {
         };
         left[node.id] = l.id;
         right[node.id] = r.id;
-        if (node.depth + 1 < p.maxDepth) {
+        if (!subset && node.depth + 1 < p.maxDepth) {
           const [small, large] = mid - node.start <= node.end - mid ? [l, r] : [r, l];
           small.hist = this.buildHist(rows, small.start, small.end, grad, hess);
           const lh = node.hist; // reuse the parent's buffer for the larger child
@@ -236,9 +245,28 @@ export class TreeBuilder {
     end: number,
     grad: Float64Array,
     hess: Float64Array,
+    nFeat = this.nFeatures,
   ): void {
     const F = this.nFeatures;
     const b = this.bins;
+    if (nFeat < F) {
+      // only the sampled features (featureOrder[0..nFeat))
+      const order = this.featureOrder;
+      for (let i = start; i < end; i++) {
+        const r = rows[i];
+        const g = grad[r];
+        const h = hess[r];
+        const base = r * F;
+        for (let fi = 0; fi < nFeat; fi++) {
+          const f = order[fi];
+          const k = (f * NB + b[base + f]) * STRIDE;
+          hist[k] += g;
+          hist[k + 1] += h;
+          hist[k + 2] += 1;
+        }
+      }
+      return;
+    }
     for (let i = start; i < end; i++) {
       const r = rows[i];
       const g = grad[r];
@@ -253,9 +281,22 @@ export class TreeBuilder {
     }
   }
 
+  /** Shuffle a random subset of features to the front of featureOrder; returns its size. */
+  private sampleFeatures(rng: Rng): number {
+    const order = this.featureOrder;
+    const nFeat = Math.max(1, Math.round(this.nFeatures * this.params.featureFraction));
+    for (let i = 0; i < nFeat; i++) {
+      const j = i + rng.int(this.nFeatures - i);
+      const t = order[i];
+      order[i] = order[j];
+      order[j] = t;
+    }
+    return nFeat;
+  }
+
   private bestSplit(
     node: Node,
-    rng: Rng,
+    nFeat: number,
   ): { f: number; bin: number; missingLeft: boolean; gain: number; GL: number; HL: number } | null {
     const p = this.params;
     const hist = node.hist!;
@@ -264,17 +305,7 @@ export class TreeBuilder {
     const nNode = node.end - node.start;
     let best: { f: number; bin: number; missingLeft: boolean; gain: number; GL: number; HL: number } | null =
       null;
-    let nFeat = this.nFeatures;
     const order = this.featureOrder;
-    if (p.featureFraction < 1) {
-      nFeat = Math.max(1, Math.round(this.nFeatures * p.featureFraction));
-      for (let i = 0; i < nFeat; i++) {
-        const j = i + rng.int(this.nFeatures - i);
-        const t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-      }
-    }
     for (let fi = 0; fi < nFeat; fi++) {
       const f = order[fi];
       const nb = this.edges[f].length;

@@ -1,0 +1,252 @@
+/**
+ * bench:learn: Keel's learners against the peers of ../shared/bench/train_peers.py (XGBoost hist,
+ * scikit-learn RandomForest and LogisticRegression), side by side on the same files and split,
+ * alternating Keel and peer runs for several rounds; medians; writes bench/results/learn.json in the
+ * format of ../shared/BENCH.md and prints a table.
+ *
+ *   npm run bench:learn -- [--sizes 100k 1m] [--models gbdt rf logreg] [--rounds 3]
+ *
+ * Needs the peers from Debian: apt-get install -y python3-sklearn python3-xgboost python3-pandas python3-scipy
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const shared = [process.env.KEEL_SHARED_DIR, join(root, '..', 'shared'), '/work/shared'].find(
+  (d) => d && existsSync(join(d, 'bench')),
+)!;
+const work = join(root, 'bench', '.work');
+const dataDir = join(work, 'data');
+const args = process.argv.slice(2);
+const list = (flag: string, dflt: string[]) => {
+  const i = args.indexOf(flag);
+  if (i < 0) return dflt;
+  const out: string[] = [];
+  for (let j = i + 1; j < args.length && !args[j].startsWith('--'); j++) out.push(args[j]);
+  return out;
+};
+const sizes = list('--sizes', ['100k', '1m']);
+const models = list('--models', ['gbdt', 'rf', 'logreg']);
+const rounds = Number(list('--rounds', ['3'])[0]);
+const peerOf: Record<string, { model: string; name: string }> = {
+  gbdt: { model: 'xgb_hist', name: 'xgboost hist nthread=2' },
+  rf: { model: 'rf', name: 'scikit-learn RandomForestClassifier n_jobs=2' },
+  logreg: { model: 'logreg', name: 'scikit-learn LogisticRegression lbfgs' },
+};
+const py = '/usr/bin/python3';
+const env = { ...process.env, BENCH_WORK_DIR: work };
+
+interface Run {
+  fit_s: number;
+  predict_s: number;
+  auc: number;
+  rss_peak_mb: number;
+  n_test: number;
+}
+
+function ensureData(size: string): void {
+  if (existsSync(join(dataDir, `gbdt_${size}.csv`)) && existsSync(join(dataDir, `gbdt_${size}.split.txt`)))
+    return;
+  console.error(`generating gbdt_${size}.csv with the peer's gen_data.py ...`);
+  execFileSync(py, [join(shared, 'bench', 'gen_data.py'), '--sizes', size], { env, stdio: 'inherit' });
+}
+
+function keelRun(size: string, model: string): Run {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'bench', 'keel-train.ts'),
+      join(dataDir, `gbdt_${size}.csv`),
+      join(dataDir, `gbdt_${size}.split.txt`),
+      model,
+    ],
+    { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`keel ${model} ${size} failed: ${r.stderr}`);
+  return JSON.parse(line);
+}
+
+function peerRun(size: string, model: string): Run {
+  const out = join(work, 'results', 'peer-tmp.json');
+  mkdirSync(dirname(out), { recursive: true });
+  const r = spawnSync(
+    py,
+    [
+      join(shared, 'bench', 'train_peers.py'),
+      '--sizes',
+      size,
+      '--models',
+      peerOf[model].model,
+      '--repeats',
+      '1',
+      '--max-attempts',
+      '1',
+      '--fresh',
+      '--out',
+      out,
+    ],
+    {
+      env,
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    },
+  );
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{') && l.includes('"fit_s"'));
+  if (!line) throw new Error(`peer ${model} ${size} failed: ${r.stderr.slice(-2000)}`);
+  return JSON.parse(line);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+interface Row {
+  case: string;
+  unit: string;
+  keel: number;
+  peer: number;
+  peer_name: string;
+  ratio: number;
+  better: 'lower' | 'higher';
+  goal: number | null;
+  must: number | null;
+  pass: boolean | null;
+  note?: string;
+}
+const rows: Row[] = [];
+const ratioRow = (
+  c: string,
+  unit: string,
+  keel: number,
+  peer: number,
+  peerName: string,
+  better: 'lower' | 'higher',
+  goal: number | null,
+  must: number | null,
+  note?: string,
+) => {
+  const ratio = keel / peer;
+  const pass = must === null ? null : better === 'lower' ? ratio <= must : ratio >= must;
+  rows.push({
+    case: c,
+    unit,
+    keel: round(keel),
+    peer: round(peer),
+    peer_name: peerName,
+    ratio: round(ratio),
+    better,
+    goal,
+    must,
+    pass,
+    ...(note ? { note } : {}),
+  });
+};
+const round = (x: number) => Math.round(x * 10000) / 10000;
+
+for (const size of sizes) {
+  ensureData(size);
+  for (const model of models) {
+    const keel: Run[] = [];
+    const peer: Run[] = [];
+    for (let i = 0; i < rounds; i++) {
+      console.error(`[${size} ${model}] round ${i + 1}/${rounds}: keel ...`);
+      keel.push(keelRun(size, model));
+      console.error(`[${size} ${model}] round ${i + 1}/${rounds}: ${peerOf[model].model} ...`);
+      peer.push(peerRun(size, model));
+    }
+    const k = (f: keyof Run) => median(keel.map((r) => r[f]));
+    const p = (f: keyof Run) => median(peer.map((r) => r[f]));
+    const name = peerOf[model].name;
+    if (model === 'gbdt') {
+      ratioRow(`gbdt-fit-${size}`, 's', k('fit_s'), p('fit_s'), name, 'lower', 1.0, 2.0);
+      const dAuc = k('auc') - p('auc');
+      rows.push({
+        case: `gbdt-auc-${size}`,
+        unit: 'roc_auc',
+        keel: round(k('auc')),
+        peer: round(p('auc')),
+        peer_name: name,
+        ratio: round(k('auc') / p('auc')),
+        better: 'higher',
+        goal: null,
+        must: null,
+        pass: Math.abs(dAuc) <= 0.003 || dAuc > 0,
+        note: 'must: test ROC-AUC within 0.003 of the peer',
+      });
+      const rowsPerS = (r: Run) => r.n_test / r.predict_s;
+      ratioRow(
+        `gbdt-predict-${size}`,
+        'rows/s',
+        median(keel.map(rowsPerS)),
+        median(peer.map(rowsPerS)),
+        name,
+        'higher',
+        1.0,
+        1.0,
+      );
+      if (size === '1m')
+        rows.push({
+          case: 'gbdt-rss-1m',
+          unit: 'MB',
+          keel: round(k('rss_peak_mb')),
+          peer: round(p('rss_peak_mb')),
+          peer_name: name,
+          ratio: round(k('rss_peak_mb') / p('rss_peak_mb')),
+          better: 'lower',
+          goal: null,
+          must: null,
+          pass: k('rss_peak_mb') <= 1536,
+          note: 'must: peak RSS of the whole process at most 1.5 GB',
+        });
+    } else if (model === 'rf')
+      ratioRow(`rf-fit-${size}`, 's', k('fit_s'), p('fit_s'), name, 'lower', 1.0, 1.0);
+    else ratioRow(`logreg-fit-${size}`, 's', k('fit_s'), p('fit_s'), name, 'lower', null, 2.0);
+    if (model !== 'gbdt')
+      rows.push({
+        case: `${model}-auc-${size}`,
+        unit: 'roc_auc',
+        keel: round(k('auc')),
+        peer: round(p('auc')),
+        peer_name: name,
+        ratio: round(k('auc') / p('auc')),
+        better: 'higher',
+        goal: null,
+        must: null,
+        pass: null,
+      });
+  }
+}
+
+const result = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
+  rounds,
+  rows,
+};
+const out = join(root, 'bench', 'results', 'learn.json');
+mkdirSync(dirname(out), { recursive: true });
+let merged = result;
+if (existsSync(out)) {
+  // keep rows of cases not rerun this time
+  const old = JSON.parse(readFileSync(out, 'utf8')) as typeof result;
+  const fresh = new Set(rows.map((r) => r.case));
+  merged = { ...result, rows: [...old.rows.filter((r) => !fresh.has(r.case)), ...rows] };
+}
+writeFileSync(out, `${JSON.stringify(merged, null, 2)}\n`);
+const pad = (s: string, n: number) => s.padEnd(n);
+console.log(
+  `${pad('case', 20)} ${pad('unit', 8)} ${pad('keel', 12)} ${pad('peer', 12)} ${pad('ratio', 8)} ${pad('must', 6)} pass`,
+);
+for (const r of merged.rows)
+  console.log(
+    `${pad(r.case, 20)} ${pad(r.unit, 8)} ${pad(String(r.keel), 12)} ${pad(String(r.peer), 12)} ${pad(String(r.ratio), 8)} ${pad(String(r.must ?? '-'), 6)} ${r.pass ?? '-'}`,
+  );
+console.log(`wrote ${out}`);
