@@ -10,6 +10,7 @@ import { assertFitted, checkWidth, checkXy } from './base.js';
 import { treeImportance } from './gbdt.js';
 import { rocAuc } from './metrics.js';
 import { applyBins, fitBins } from './tree/binning.js';
+import { addForest, type FlatForest, flatten } from './tree/flat.js';
 import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
 import { predictTree, type Tree, TreeBuilder } from './tree/tree.js';
 import type { Classifier, FitOptions, Matrix } from './types.js';
@@ -43,6 +44,7 @@ export class RandomForestClassifier implements Classifier {
   featureNames_: string[] = [];
   oobScore_: number | null = null;
   private fitted = false;
+  private flat: FlatForest | null = null;
 
   constructor(params: Partial<RandomForestParams> = {}) {
     this.params = { ...randomForestDefaults, ...params };
@@ -111,6 +113,7 @@ export class RandomForestClassifier implements Classifier {
       this.oobScore_ = pos > 0 && pos < yy.length ? rocAuc(yy, pp) : null;
     }
     this.trees_ = trees;
+    this.flat = null;
     this.nFeatures_ = F;
     this.featureNames_ = [...X.names];
     this.fitted = true;

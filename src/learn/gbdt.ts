@@ -8,6 +8,7 @@ import { KeelError } from '../core/errors.js';
 import { Rng } from '../core/random.js';
 import { assertFitted, checkWidth, checkXy, sigmoid } from './base.js';
 import { applyBins, fitBins } from './tree/binning.js';
+import { addForest, type FlatForest, flatten } from './tree/flat.js';
 import { defaultThreads, HistogramHelper, sharedArrays } from './tree/parallel.js';
 import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
 import { predictTree, type Tree, TreeBuilder } from './tree/tree.js';
@@ -59,6 +60,8 @@ export class GradientBoostingClassifier implements Classifier {
   featureNames_: string[] = [];
   bestIteration_ = -1;
   private fitted = false;
+  /** The trees as one flat array set for prediction, built on first use. */
+  private flat: FlatForest | null = null;
 
   constructor(params: Partial<GradientBoostingParams> = {}) {
     this.params = { ...gradientBoostingDefaults, ...params };
@@ -164,6 +167,7 @@ export class GradientBoostingClassifier implements Classifier {
     }
     this.bestIteration_ = evalSet && p.earlyStoppingRounds > 0 ? bestIter : trees.length - 1;
     this.trees_ = trees.slice(0, this.bestIteration_ + 1);
+    this.flat = null;
     this.nFeatures_ = F;
     this.featureNames_ = [...X.names];
     this.fitted = true;
