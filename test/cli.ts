@@ -27,7 +27,9 @@ export function keel(args: string[], cwd: string, env: Record<string, string> = 
  * /work/shared is the fallback on the team's machines). Null when absent.
  */
 export function sharedFile(...parts: string[]): string | null {
-  const roots = [process.env.KEEL_SHARED_DIR, join(repoRoot, '..', 'shared'), '/work/shared'].filter((r): r is string => Boolean(r));
+  const roots = [process.env.KEEL_SHARED_DIR, join(repoRoot, '..', 'shared'), '/work/shared'].filter(
+    (r): r is string => Boolean(r),
+  );
   for (const r of roots) {
     const p = join(r, ...parts);
     if (existsSync(p)) return p;

@@ -9,7 +9,8 @@ import { sharedFile } from './cli.js';
 
 const found = sharedFile('data', 'telco_churn.csv');
 // In CI the shared folder sits beside the clone: a missing file there is a failure, not a skip.
-if (!found && process.env.CI) throw new Error('../shared/data/telco_churn.csv not found (set KEEL_SHARED_DIR)');
+if (!found && process.env.CI)
+  throw new Error('../shared/data/telco_churn.csv not found (set KEEL_SHARED_DIR)');
 const data = found ?? '';
 
 describe.skipIf(!found)('examples/telco on the real Telco churn data', () => {

@@ -16,7 +16,7 @@ export const ConfigSchema = z
   .object({
     /** Default experiment name for runs. */
     project: z.string().min(1).default('default'),
-    /** Tracking store: a SQLite file path (or sqlite:PATH); postgres://... later. */
+    /** Tracking store: a SQLite file path (or sqlite:PATH), or postgres://user@host:port/db[?schema=name]. */
     store: z.string().min(1).default('.keel/keel.db'),
     /** Artifact store: a directory; s3://bucket/prefix later. */
     artifacts: z.string().min(1).default('.keel/artifacts'),
@@ -179,7 +179,7 @@ export function resolvePath(loaded: LoadedConfig, p: string): string {
 export const defaultConfigYaml = `# Keel configuration. Every key can be overridden by an environment variable:
 # KEEL_ + the key path in upper case (gate.min_roc_auc -> KEEL_GATE_MIN_ROC_AUC).
 project: churn
-store: .keel/keel.db        # SQLite file (embedded default)
+store: .keel/keel.db        # SQLite file (embedded default), or postgres://user@host:5432/db?schema=keel
 artifacts: .keel/artifacts  # content-addressed artifact files
 log_level: info
 seed: 42

@@ -163,7 +163,11 @@ describe('synthetic churn', () => {
   });
 });
 
-const telco = [process.env.KEEL_SHARED_DIR, join(import.meta.dirname, '..', '..', '..', 'shared'), '/work/shared']
+const telco = [
+  process.env.KEEL_SHARED_DIR,
+  join(import.meta.dirname, '..', '..', '..', 'shared'),
+  '/work/shared',
+]
   .filter((r): r is string => Boolean(r))
   .map((r) => join(r, 'data', 'telco_churn.csv'))
   .find((p) => existsSync(p));

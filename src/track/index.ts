@@ -1,6 +1,7 @@
 export { DEFAULT_ARTIFACTS_ROOT, FsArtifactStore } from './artifacts.js';
 export { gitCommit } from './git.js';
 export { openArtifactStore, openStore } from './open.js';
+export { PostgresStore } from './postgres-store.js';
 export { formatModelDetail, formatModelsList, formatRunDetail, formatRunsList } from './render.js';
 export { DEFAULT_STORE_PATH, SqliteStore } from './sqlite-store.js';
 export type * from './types.js';

@@ -1,30 +1,35 @@
 import { KeelError } from '../core/errors.js';
 import { DEFAULT_ARTIFACTS_ROOT, FsArtifactStore } from './artifacts.js';
+import { PostgresStore } from './postgres-store.js';
 import { DEFAULT_STORE_PATH, SqliteStore } from './sqlite-store.js';
 import type { ArtifactStore, TrackingStore } from './types.js';
 
 /**
- * A tracking store from a URL: a file path, `sqlite:PATH` or `:memory:` (SQLite, migrated before
- * this resolves); `postgres://…` comes with issue 5.
+ * A tracking store from a URL, migrated before this resolves: a file path, `sqlite:PATH` or
+ * `:memory:` (SQLite), or `postgres://user@host:port/db[?schema=name]` (PostgreSQL; the optional
+ * schema keeps several stores apart in one database).
  */
 export async function openStore(url: string = DEFAULT_STORE_PATH): Promise<TrackingStore> {
-  if (/^postgres(ql)?:\/\//i.test(url))
-    throw new KeelError(
-      'KEEL_E_CONFIG',
-      `PostgreSQL store is not available yet (store: ${redact(url)}); use a SQLite file path such as ${DEFAULT_STORE_PATH}`,
-      { path: ['store'] },
-    );
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    const u = new URL(url);
+    const schema = u.searchParams.get('schema') ?? undefined;
+    u.searchParams.delete('schema');
+    return ready(new PostgresStore(u.toString(), { schema }));
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url))
     throw new KeelError('KEEL_E_CONFIG', `unsupported store URL "${redact(url)}": use a SQLite file path`, {
       path: ['store'],
     });
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   if (path === '') throw new KeelError('KEEL_E_CONFIG', 'the store path is empty', { path: ['store'] });
-  const store = new SqliteStore(path);
+  return ready(new SqliteStore(path));
+}
+
+async function ready<S extends SqliteStore | PostgresStore>(store: S): Promise<S> {
   try {
     await store.migrated();
   } catch (e) {
-    await store.close();
+    await store.close().catch(() => {});
     throw e;
   }
   return store;

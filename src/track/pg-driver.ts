@@ -1,0 +1,158 @@
+/**
+ * The SqlDriver over PostgreSQL (node-postgres pool). Writes run in SERIALIZABLE transactions and
+ * are retried on serialization failures, so concurrent createModelVersion calls never pick the same
+ * number; reads run on a REPEATABLE READ snapshot. BIGINT columns come back as numbers. With a
+ * schema name every connection works inside that schema (created if missing), which keeps test
+ * runs and tenants apart in one database.
+ */
+import pg from 'pg';
+import { KeelError } from '../core/errors.js';
+import { postgresDialect, type SqlConn, type SqlDriver } from './sql.js';
+
+const INT8 = 20;
+const MIGRATION_LOCK = 7_260_311; // pg_advisory_xact_lock key while migrations run
+
+export interface PgDriverOptions {
+  /** Work inside this schema (created if it does not exist). */
+  schema?: string;
+  /** Pool size (default 4). */
+  max?: number;
+}
+
+export class PgDriver implements SqlDriver {
+  readonly dialect = postgresDialect;
+  private readonly pool: pg.Pool;
+  private readonly ready: Promise<void>;
+  /** While true (during migrations), every write also takes an advisory lock, so two processes opening one database migrate in turn. */
+  exclusive = true;
+
+  constructor(
+    readonly url: string,
+    options: PgDriverOptions = {},
+  ) {
+    const schema = options.schema;
+    if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema))
+      throw new KeelError(
+        'KEEL_E_CONFIG',
+        `PostgreSQL schema name "${schema}" must be lower-case letters, digits and _`,
+      );
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 4,
+      types: {
+        getTypeParser: ((oid: number, format?: string) =>
+          oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as never,
+      },
+    });
+    this.pool.on('error', () => {}); // idle client errors surface on the next query instead
+    if (schema) this.pool.on('connect', (client) => void client.query(`SET search_path TO ${schema}`));
+    this.ready = (async () => {
+      const c = await this.connect();
+      try {
+        if (schema) {
+          await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch((e: { code?: string }) => {
+            if (e.code !== '23505' && e.code !== '42P06') throw e; // created concurrently
+          });
+          await c.query(`SET search_path TO ${schema}`);
+        }
+      } finally {
+        c.release();
+      }
+    })();
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (e) {
+      throw new KeelError(
+        'KEEL_E_STORE',
+        `cannot connect to PostgreSQL at ${redact(this.url)}: ${(e as Error).message}`,
+        {},
+        { cause: e },
+      );
+    }
+  }
+
+  private conn(client: pg.PoolClient): SqlConn {
+    const q = async (sql: string, params: unknown[] = []) => {
+      try {
+        return await client.query(this.dialect.placeholders(sql), params);
+      } catch (e) {
+        throw mapError(e);
+      }
+    };
+    return {
+      all: async <T>(sql: string, params?: unknown[]) => (await q(sql, params)).rows as T[],
+      get: async <T>(sql: string, params?: unknown[]) => (await q(sql, params)).rows[0] as T | undefined,
+      run: async (sql, params) => ({ changes: (await q(sql, params)).rowCount ?? 0 }),
+      runMany: async (sql, rows) => {
+        for (const r of rows) await q(sql, r);
+      },
+      exec: async (sql) => {
+        try {
+          await client.query(sql);
+        } catch (e) {
+          throw mapError(e);
+        }
+      },
+    };
+  }
+
+  async write<T>(fn: (c: SqlConn) => Promise<T>): Promise<T> {
+    await this.ready;
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.connect();
+      try {
+        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        if (this.exclusive) await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+        const out = await fn(this.conn(client));
+        await client.query('COMMIT');
+        return out;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;
+        if ((code === '40001' || code === '40P01') && attempt < 8) {
+          await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+          continue;
+        }
+        throw e;
+      } finally {
+        client.release();
+      }
+    }
+  }
+
+  async read<T>(fn: (c: SqlConn) => Promise<T>): Promise<T> {
+    await this.ready;
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const out = await fn(this.conn(client));
+      await client.query('COMMIT');
+      return out;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.ready.catch(() => {});
+    await this.pool.end();
+  }
+}
+
+/** Keep KeelErrors; turn database errors into KEEL_E_STORE, keeping the SQLSTATE for retries. */
+function mapError(e: unknown): unknown {
+  if (e instanceof KeelError) return e;
+  const err = e as { code?: string; message?: string };
+  if (err.code === '40001' || err.code === '40P01') return e; // retried by write()
+  return new KeelError('KEEL_E_STORE', `PostgreSQL: ${err.message ?? String(e)}`, {}, { cause: e });
+}
+
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
