@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../src/track/index.js';
 import { keel, repoRoot } from './cli.js';
 
 describe('keel serve --model churn@production (subprocess)', () => {
@@ -13,7 +14,16 @@ describe('keel serve --model churn@production (subprocess)', () => {
     expect(keel(['demo', '--rows', '1500', '--quiet'], dir).code).toBe(0);
     child = spawn(
       process.execPath,
-      [join(repoRoot, 'bin', 'keel.js'), 'serve', '--model', 'churn@production', '--port', '0'],
+      [
+        join(repoRoot, 'bin', 'keel.js'),
+        'serve',
+        '--model',
+        'churn@production',
+        '--port',
+        '0',
+        '--poll',
+        '0.2',
+      ],
       {
         cwd: dir,
         env: { ...process.env, KEEL_LOG_FORMAT: 'json', KEEL_LOG_LEVEL: 'warn' },
@@ -74,6 +84,25 @@ describe('keel serve --model churn@production (subprocess)', () => {
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(
       /keel_predict_requests_total\{model="churn",version="1",status="400"\} 1/,
     );
+  });
+
+  it('hot-swaps when the production alias moves in the registry', async () => {
+    expect(keel(['demo', '--rows', '1500', '--seed', '9', '--quiet'], dir).code).toBe(0);
+    const store = await openStore(join(dir, '.keel', 'keel.db'));
+    try {
+      await store.setAlias('churn', 'production', 2, { reason: 'e2e test' });
+    } finally {
+      await store.close();
+    }
+    let version = 0;
+    for (let i = 0; i < 50 && version !== 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const list = (await (await fetch(`${url}/v1/models`)).json()) as { models: { version: number }[] };
+      version = list.models[0].version;
+    }
+    expect(version).toBe(2);
+    const res = await predict(good);
+    expect(((await res.json()) as { version: number }).version).toBe(2);
   });
 
   it('shuts down cleanly on SIGTERM', async () => {

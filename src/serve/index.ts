@@ -1,5 +1,7 @@
 export type { AppOptions } from './app.js';
 export { createApp } from './app.js';
+export type { RegistryWatcher, WatchOptions } from './hot-swap.js';
+export { warm, watchRegistry } from './hot-swap.js';
 export type { HostedModel, ModelRef } from './model-host.js';
 export { loadFromRegistry, ModelHost, parseModelRef } from './model-host.js';
 export type { RunningServer, ServerOptions } from './server.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { KeelError } from '../../core/errors.js';
 import { Model } from '../../learn/index.js';
-import { loadFromRegistry, ModelHost, startServer } from '../../serve/index.js';
+import { loadFromRegistry, ModelHost, startServer, watchRegistry } from '../../serve/index.js';
 import { type GlobalOptions, openContext } from '../context.js';
 
 export function registerServeCommand(program: Command): void {
@@ -28,7 +28,18 @@ export function registerServeCommand(program: Command): void {
         return n;
       },
     )
-    .action(async (opts: { model: string[]; host?: string; port?: number }) => {
+    .option(
+      '--poll <seconds>',
+      'how often to check the registry for moved aliases and hot-swap to the new version (0 = never)',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 0)
+          throw new KeelError('KEEL_E_USAGE', `--poll expects seconds >= 0, got "${v}"`);
+        return n;
+      },
+      5,
+    )
+    .action(async (opts: { model: string[]; host?: string; port?: number; poll: number }) => {
       const ctx = openContext(program.opts<GlobalOptions>());
       const store = await ctx.store();
       const host = new ModelHost();
@@ -49,6 +60,16 @@ export function registerServeCommand(program: Command): void {
         await ctx.close();
         throw e;
       }
+      const watcher =
+        opts.poll > 0
+          ? watchRegistry(host, opts.model, {
+              store,
+              artifacts: ctx.artifacts(),
+              fromJSON: (doc) => Model.fromJSON(doc),
+              intervalMs: opts.poll * 1000,
+              logger: ctx.logger,
+            })
+          : null;
       const server = await startServer({
         host: opts.host ?? ctx.config.serve.host,
         port: opts.port ?? ctx.config.serve.port,
@@ -56,7 +77,10 @@ export function registerServeCommand(program: Command): void {
         logger: ctx.logger,
         bodyLimit: ctx.config.serve.body_limit,
         handleSignals: true,
-        onClose: () => ctx.close(),
+        onClose: () => {
+          watcher?.stop();
+          return ctx.close();
+        },
       });
       process.stdout.write(
         `serving ${opts.model.join(', ')} at ${server.url}  (POST ${server.url}/v1/models/<name>/predict; Ctrl-C stops)\n`,
