@@ -114,8 +114,7 @@ export class FeaturePipeline {
           throw new KeelError('KEEL_E_INPUT', `column "${s.column}" must be categorical`, {
             column: s.column,
           });
-        const pos = new Map(s.categories.map((c, i) => [c, i]));
-        const map = Int32Array.from(col.categories, (c) => pos.get(c) ?? -1);
+        const map = this.codeMap(s, col.categories);
         for (let r = 0; r < n; r++) {
           const code = col.codes[r];
           const k = code >= 0 ? map[code] : -1;
@@ -125,6 +124,30 @@ export class FeaturePipeline {
       }
     }
     return { nRows: n, nCols: d, data, names: this.featureNames_ };
+  }
+
+  /**
+   * From a frame's category codes to one-hot positions, cached per (step, dictionary array):
+   * serving builds every request's frame on the signature's `allowed` list, so the map is built
+   * once per model and column, not per request.
+   */
+  private readonly codeMaps = new WeakMap<
+    OneHotStep,
+    { pos: Map<string, number>; byDict: WeakMap<readonly string[], Int32Array> }
+  >();
+  private codeMap(s: OneHotStep, dict: readonly string[]): Int32Array {
+    let entry = this.codeMaps.get(s);
+    if (!entry) {
+      entry = { pos: new Map(s.categories.map((c, i) => [c, i])), byDict: new WeakMap() };
+      this.codeMaps.set(s, entry);
+    }
+    let map = entry.byDict.get(dict);
+    if (!map) {
+      const pos = entry.pos;
+      map = Int32Array.from(dict, (c) => pos.get(c) ?? -1);
+      entry.byDict.set(dict, map);
+    }
+    return map;
   }
 
   fitTransform(frame: Frame): Matrix {

@@ -65,6 +65,21 @@ export function createApp(options: AppOptions): FastifyInstance {
     registers: [registry],
   });
 
+  // Metric children per (model, version), so the hot path does not hash label sets per request.
+  const children = new Map<string, ReturnType<typeof makeChildren>>();
+  const makeChildren = (model: string, version: string, classes: readonly string[]) => ({
+    ok: requests.labels(model, version, '200'),
+    latency: latency.labels(model, version),
+    negative: predictions.labels(model, version, classes[0]),
+    positive: predictions.labels(model, version, classes[1]),
+  });
+  const metricsFor = (model: string, version: string, classes: readonly string[]) => {
+    const key = `${model}\u0000${version}`;
+    let c = children.get(key);
+    if (!c) children.set(key, (c = makeChildren(model, version, classes)));
+    return c;
+  };
+
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1_048_576, return503OnClosing: true });
   const log = options.logger ?? silentLogger;
   // JSON only: any other content type gets a 415 instead of being read as text
@@ -166,12 +181,17 @@ export function createApp(options: AppOptions): FastifyInstance {
       return reject(`${errors.length} field error${errors.length === 1 ? '' : 's'} in the request`, errors);
     const { probability, label } = entry.predictor.predictFrame(frame);
     const out = new Array(probability.length);
+    const m = metricsFor(entry.name, version, entry.predictor.signature.target.classes);
+    let positives = 0;
+    const pos = entry.predictor.signature.target.classes[1];
     for (let i = 0; i < probability.length; i++) {
       out[i] = { probability: probability[i], label: label[i] };
-      predictions.inc({ model: entry.name, version, label: label[i] });
+      if (label[i] === pos) positives++;
     }
-    requests.inc({ model: entry.name, version, status: '200' });
-    latency.observe({ model: entry.name, version }, Number(process.hrtime.bigint() - t0) / 1e9);
+    if (positives > 0) m.positive.inc(positives);
+    if (positives < probability.length) m.negative.inc(probability.length - positives);
+    m.ok.inc();
+    m.latency.observe(Number(process.hrtime.bigint() - t0) / 1e9);
     return { model: entry.name, version: entry.version, predictions: out };
   });
   return app;
