@@ -1,32 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { freshSchemas, pgReachable, pgUrl as url } from '../src/track/pg.testkit.js';
 import { keel } from './cli.js';
 
-const url = process.env.KEEL_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
-const reachable = await (async () => {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!reachable && process.env.CI) throw new Error(`PostgreSQL is not reachable at ${url}`);
-const schema = `keel_e2e_${randomBytes(5).toString('hex')}`;
-
-afterAll(async () => {
-  if (!reachable) return;
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await c.end();
-});
+const reachable = await pgReachable();
+const schema = freshSchemas('keel_e2e')();
 
 describe.skipIf(!reachable)('keel on PostgreSQL (KEEL_STORE=postgres://…)', () => {
   it('runs the demo, then lists its run and model from the same store', () => {

@@ -3,40 +3,14 @@
  * each store in a fresh schema. KEEL_TEST_POSTGRES overrides the URL. Without a reachable server
  * the suite is skipped locally and fails in CI, where the server is part of the machine.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openStore } from './open.js';
+import { freshSchemas, pgReachable, pgUrl as url } from './pg.testkit.js';
 import { PostgresStore } from './postgres-store.js';
 import { describeTrackingStore } from './store-suite.testkit.js';
 
-const url = process.env.KEEL_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
-const reachable = await (async () => {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!reachable && process.env.CI) throw new Error(`PostgreSQL is not reachable at ${url}`);
-
-const schemas: string[] = [];
-const freshSchema = () => {
-  const s = `keel_test_${randomBytes(5).toString('hex')}`;
-  schemas.push(s);
-  return s;
-};
-
-afterAll(async () => {
-  if (!reachable) return;
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  for (const s of schemas) await c.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  await c.end();
-});
+const reachable = await pgReachable();
+const freshSchema = freshSchemas();
 
 describe.skipIf(!reachable)('PostgresStore', () => {
   describeTrackingStore('PostgresStore', async () => {
