@@ -10,24 +10,13 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { argList, machine, median, root, round4, sharedDir, work } from './util.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = [process.env.KEEL_SHARED_DIR, join(root, '..', 'shared'), '/work/shared'].find(
-  (d) => d && existsSync(join(d, 'bench')),
-)!;
-const work = join(root, 'bench', '.work');
+const shared = sharedDir();
 const dataDir = join(work, 'data');
 const args = process.argv.slice(2);
-const list = (flag: string, dflt: string[]) => {
-  const i = args.indexOf(flag);
-  if (i < 0) return dflt;
-  const out: string[] = [];
-  for (let j = i + 1; j < args.length && !args[j].startsWith('--'); j++) out.push(args[j]);
-  return out;
-};
+const list = (flag: string, dflt: string[]) => argList(args, flag, dflt);
 const sizes = list('--sizes', ['100k', '1m']);
 const models = list('--models', ['gbdt', 'rf', 'logreg']);
 const rounds = Number(list('--rounds', ['3'])[0]);
@@ -102,12 +91,6 @@ function peerRun(size: string, model: string): Run {
   return JSON.parse(line);
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 interface Row {
   case: string;
   unit: string;
@@ -149,7 +132,7 @@ const ratioRow = (
     ...(note ? { note } : {}),
   });
 };
-const round = (x: number) => Math.round(x * 10000) / 10000;
+const round = round4;
 
 for (const size of sizes) {
   ensureData(size);
@@ -227,7 +210,7 @@ for (const size of sizes) {
 
 const result = {
   date: new Date().toISOString(),
-  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
+  machine: machine(),
   rounds,
   rows,
 };

@@ -12,21 +12,16 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { parseCsv } from '../src/data/csv.js';
 import { categoricalColumn, Frame, numericColumn } from '../src/data/frame.js';
 import type { ColumnSpec } from '../src/data/schema.js';
 import { FeaturePipeline, GradientBoostingClassifier, Model } from '../src/learn/index.js';
 import { openArtifactStore, openStore } from '../src/track/index.js';
+import { machine, median, root, round4, sharedDir, work } from './util.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = [process.env.KEEL_SHARED_DIR, join(root, '..', 'shared'), '/work/shared'].find(
-  (d) => d && existsSync(join(d, 'bench')),
-)!;
-const work = join(root, 'bench', '.work');
+const shared = sharedDir();
 const args = process.argv.slice(2);
 const opt = (flag: string, dflt: number) => {
   const i = args.indexOf(flag);
@@ -293,13 +288,7 @@ for (let round = 1; round <= rounds; round++) {
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const med = (k: string) => median(samples[k] ?? [Number.NaN]);
-const round4 = (x: number) => Math.round(x * 10000) / 10000;
 const fastapiName =
   'FastAPI + uvicorn (uvloop, httptools, async, OMP_NUM_THREADS=1), 1 worker, scikit-learn HGB';
 const rows = [
@@ -362,7 +351,7 @@ const rows = [
 ];
 const result = {
   date: new Date().toISOString(),
-  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
+  machine: machine(),
   rounds,
   duration_s: duration,
   samples,
