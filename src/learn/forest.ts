@@ -124,9 +124,8 @@ export class RandomForestClassifier implements Classifier {
     assertFitted(this.fitted, 'RandomForestClassifier');
     checkWidth(X, this.nFeatures_, 'RandomForestClassifier');
     const out = new Float64Array(X.nRows);
-    const F = X.nCols;
-    for (const tree of this.trees_)
-      for (let i = 0; i < X.nRows; i++) out[i] += predictTree(tree, X.data, i * F);
+    this.flat ??= flatten(this.trees_);
+    addForest(this.flat, X.data, X.nRows, X.nCols, out);
     const k = this.trees_.length;
     for (let i = 0; i < out.length; i++) out[i] /= k;
     return out;

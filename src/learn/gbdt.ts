@@ -179,9 +179,8 @@ export class GradientBoostingClassifier implements Classifier {
     assertFitted(this.fitted, 'GradientBoostingClassifier');
     checkWidth(X, this.nFeatures_, 'GradientBoostingClassifier');
     const out = new Float64Array(X.nRows).fill(this.baseScore_);
-    const F = X.nCols;
-    for (const tree of this.trees_)
-      for (let i = 0; i < X.nRows; i++) out[i] += predictTree(tree, X.data, i * F);
+    this.flat ??= flatten(this.trees_);
+    addForest(this.flat, X.data, X.nRows, X.nCols, out);
     return out;
   }
 
