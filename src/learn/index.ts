@@ -6,8 +6,40 @@ export type { GradientBoostingParams } from './gbdt.js';
 export { GradientBoostingClassifier, gradientBoostingDefaults } from './gbdt.js';
 export type { LogisticRegressionParams } from './logistic.js';
 export { LogisticRegression, logisticDefaults } from './logistic.js';
-export type { BinaryMetrics } from './metrics.js';
-export { binaryMetrics, confusionMatrix, logLoss, rocAuc } from './metrics.js';
+export type {
+  Average,
+  BinaryMetrics,
+  CalibrationCurve,
+  Label,
+  LabeledConfusionMatrix,
+  PerClassScores,
+  PrecisionRecallF1,
+  ProbabilityMatrix,
+} from './metrics.js';
+export {
+  accuracy,
+  averagePrecision,
+  balancedAccuracy,
+  binaryMetrics,
+  brierScore,
+  calibrationCurve,
+  confusionMatrix,
+  f1Score,
+  LOG_LOSS_EPS,
+  labelConfusionMatrix,
+  logLoss,
+  mae,
+  multiclassLogLoss,
+  perClassScores,
+  precision,
+  precisionRecallF1,
+  r2,
+  recall,
+  rmse,
+  rocAuc,
+  rocAucOvr,
+  uniqueLabels,
+} from './metrics.js';
 export type { ModelDocument } from './model.js';
 export { MODEL_FORMAT, MODEL_FORMAT_VERSION, Model, registerClassifierKind } from './model.js';
 export type { SplitIndices } from './split.js';
