@@ -1,0 +1,38 @@
+/** Model selection: cross-validation splitters, crossValidate, search spaces and hyperparameter search. */
+export type {
+  CvData,
+  CvResult,
+  FoldResult,
+  MetricFn,
+  MetricName,
+  MetricSpec,
+  PreparedFold,
+} from './cross-validate.js';
+export { aggregate, crossValidate, evaluateFolds, metricNames, prepareFolds } from './cross-validate.js';
+export type {
+  LeaderboardRow,
+  SearchMethod,
+  SearchOptions,
+  SearchResult,
+  SearchTracking,
+  Trial,
+  TrialStatus,
+} from './search.js';
+export { gridPlan, halvingRungs, randomCandidate, search } from './search.js';
+export type { Candidate, Distribution, ModelFamily, Params, ParamValue } from './space.js';
+export {
+  choice,
+  defaultFamilies,
+  gradientBoostingFamily,
+  gridCandidates,
+  gridValues,
+  int,
+  logisticFamily,
+  logUniform,
+  randomForestFamily,
+  sample,
+  sampleCandidate,
+  uniform,
+} from './space.js';
+export type { Fold, SplitInput, Splitter } from './splitters.js';
+export { groupKFold, kFold, repeatedStratifiedKFold, stratifiedKFold, timeSeriesSplit } from './splitters.js';
