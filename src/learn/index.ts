@@ -44,4 +44,31 @@ export type { ModelDocument } from './model.js';
 export { MODEL_FORMAT, MODEL_FORMAT_VERSION, Model, registerClassifierKind } from './model.js';
 export type { SplitIndices } from './split.js';
 export { stratifiedSplit } from './split.js';
+export type {
+  ColumnStep,
+  ColumnTransformerParams,
+  ImputeStrategy,
+  MinMaxScalerParams,
+  OneHotEncoderParams,
+  OrdinalEncoderParams,
+  SimpleImputerParams,
+  StandardScalerParams,
+  TargetEncoderParams,
+  Transformer,
+  TransformerChainParams,
+  TransformerJSON,
+} from './transformers/index.js';
+export {
+  ColumnTransformer,
+  frameToMatrix,
+  MinMaxScaler,
+  OneHotEncoder,
+  OrdinalEncoder,
+  SimpleImputer,
+  StandardScaler,
+  simpleImputerDefaults,
+  TargetEncoder,
+  TransformerChain,
+  transformerFromJSON,
+} from './transformers/index.js';
 export type { Classifier, FitOptions, Matrix, Predictor, Signature } from './types.js';

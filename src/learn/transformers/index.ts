@@ -1,0 +1,12 @@
+export type { Transformer, TransformerJSON } from './base.js';
+export { frameToMatrix } from './base.js';
+export type { ColumnStep, ColumnTransformerParams, TransformerChainParams } from './compose.js';
+export { ColumnTransformer, TransformerChain, transformerFromJSON } from './compose.js';
+export type { OneHotEncoderParams, OrdinalEncoderParams } from './encoders.js';
+export { OneHotEncoder, OrdinalEncoder } from './encoders.js';
+export type { ImputeStrategy, SimpleImputerParams } from './imputer.js';
+export { SimpleImputer, simpleImputerDefaults } from './imputer.js';
+export type { MinMaxScalerParams, StandardScalerParams } from './scalers.js';
+export { MinMaxScaler, StandardScaler } from './scalers.js';
+export type { TargetEncoderParams } from './target-encoder.js';
+export { TargetEncoder } from './target-encoder.js';
