@@ -12,8 +12,10 @@ const run: RunDetail = {
   endTime: '2026-11-24T09:59:17.250Z',
   gitCommit: 'a'.repeat(40),
   error: null,
+  lifecycleStage: 'active',
   params: { depth: '6', lr: '0.1' },
   metrics: { auc: 0.8512345, loss: 0.3 },
+  latestMetrics: [],
   tags: { 'keel.pipeline': 'churn' },
   artifacts: [{ name: 'model/model.json', sha256: 'b'.repeat(64), size: 123456, uri: 'bb/b' }],
   inputs: [
@@ -97,6 +99,7 @@ describe('model rendering', () => {
     aliases: { production: 2, staging: 1 },
   };
   const version = (v: number, aliases: string[]): ModelVersion => ({
+    stage: 'None',
     name: 'churn',
     version: v,
     runId: run.id,

@@ -4,7 +4,7 @@
  */
 import { KeelError } from '../core/errors.js';
 import type { SqlConn } from './sql.js';
-import type { ArtifactRef, AuditEntry, ModelVersion, RegisteredModel } from './types.js';
+import type { ArtifactRef, AuditEntry, ModelStage, ModelVersion, RegisteredModel } from './types.js';
 
 type Row = Record<string, unknown>;
 
@@ -35,6 +35,63 @@ export function checkAlias(alias: string): void {
       `alias "${alias}" must start with a letter and use letters, digits, '_' or '-'`,
       { path: ['alias'] },
     );
+}
+
+const STAGES: ModelStage[] = ['None', 'Staging', 'Production', 'Archived'];
+
+export function checkStage(stage: string): void {
+  if (!STAGES.includes(stage as ModelStage))
+    throw new KeelError('KEEL_E_USAGE', `stage must be one of ${STAGES.join(', ')}, got "${stage}"`, {
+      path: ['stage'],
+    });
+}
+
+export async function createRegisteredModel(
+  c: SqlConn,
+  name: string,
+  opts: { description?: string; actor?: string },
+  at: string,
+): Promise<RegisteredModel> {
+  const created = await c.run(
+    'INSERT INTO registered_models (name, description, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
+    [name, opts.description ?? null, at],
+  );
+  if (created.changes === 0)
+    throw new KeelError('KEEL_E_CONFLICT', `registered model "${name}" already exists`, { path: ['name'] });
+  await audit(c, at, opts.actor, 'create_model', name, null, null, null, opts.description ?? null);
+  return registeredModel(c, name);
+}
+
+/** Moves a version to a stage (audit action 'transition_stage', reason "from -> to"). */
+export async function transitionStage(
+  c: SqlConn,
+  name: string,
+  version: number,
+  stage: ModelStage,
+  opts: { archiveExisting?: boolean; actor?: string; reason?: string },
+  at: string,
+): Promise<ModelVersion> {
+  const mv = await modelVersion(c, name, version);
+  const note = (from: string) => `${from} -> ${stage}${opts.reason ? `: ${opts.reason}` : ''}`;
+  if (opts.archiveExisting && (stage === 'Staging' || stage === 'Production')) {
+    const others = await c.all<{ version: number }>(
+      'SELECT version FROM model_versions WHERE name = ? AND stage = ? AND version <> ? ORDER BY version',
+      [name, stage, version],
+    );
+    for (const o of others) {
+      await c.run("UPDATE model_versions SET stage = 'Archived' WHERE name = ? AND version = ?", [
+        name,
+        o.version,
+      ]);
+      const v = Number(o.version);
+      await audit(c, at, opts.actor, 'transition_stage', name, null, v, v, `${stage} -> Archived`);
+    }
+  }
+  if (mv.stage !== stage) {
+    await c.run('UPDATE model_versions SET stage = ? WHERE name = ? AND version = ?', [stage, name, version]);
+    await audit(c, at, opts.actor, 'transition_stage', name, null, version, version, note(mv.stage));
+  }
+  return modelVersion(c, name, version);
 }
 
 export async function createModelVersion(c: SqlConn, v: NewVersion, at: string): Promise<ModelVersion> {
@@ -127,6 +184,7 @@ export async function modelVersion(c: SqlConn, name: string, version: number): P
     createdAt: r.created_at as string,
     description: (r.description as string | null) ?? null,
     aliases: aliases.map((a) => a.alias),
+    stage: ((r.stage as ModelStage | undefined) ?? 'None') as ModelStage,
   };
 }
 

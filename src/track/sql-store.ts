@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { KeelError } from '../core/errors.js';
 import { migrate } from './migrations.js';
+import { compileRunSearch, encodePageToken } from './search-sql.js';
 import type { SqlConn, SqlDriver } from './sql.js';
 import * as registry from './sql-registry.js';
 import type {
@@ -15,12 +16,15 @@ import type {
   Experiment,
   MetricInput,
   MetricPoint,
+  ModelStage,
   ModelVersion,
   ParamValue,
   RegisteredModel,
   RunDetail,
   RunInfo,
+  RunPage,
   RunStatus,
+  SearchRunsOptions,
   TrackingStore,
 } from './types.js';
 
@@ -35,7 +39,7 @@ export function clock(): string {
 
 const newId = () => randomBytes(16).toString('hex');
 const RUN_COLUMNS =
-  'r.id, r.experiment_id, e.name AS experiment_name, r.name, r.status, r.start_time, r.end_time, r.git_commit, r.error FROM runs r JOIN experiments e ON e.id = r.experiment_id';
+  'r.id, r.experiment_id, e.name AS experiment_name, r.name, r.status, r.start_time, r.end_time, r.git_commit, r.error, r.lifecycle_stage FROM runs r JOIN experiments e ON e.id = r.experiment_id';
 
 export class SqlTrackingStore implements TrackingStore {
   private readonly ready: Promise<number[]>;
@@ -66,6 +70,30 @@ export class SqlTrackingStore implements TrackingStore {
     return this.write((c) => experiment(c, name));
   }
 
+  async createExperiment(name: string): Promise<Experiment> {
+    return this.write(async (c) => {
+      if (await c.get('SELECT id FROM experiments WHERE name = ?', [name]))
+        throw new KeelError('KEEL_E_CONFLICT', `experiment "${name}" already exists`, { path: ['name'] });
+      return experiment(c, name);
+    });
+  }
+
+  async getExperiment(id: string): Promise<Experiment> {
+    const r = await this.read((c) =>
+      c.get<Row>('SELECT id, name, created_at FROM experiments WHERE id = ?', [id]),
+    );
+    if (!r) throw new KeelError('KEEL_E_NOT_FOUND', `experiment ${id} not found`);
+    return toExperiment(r);
+  }
+
+  async getExperimentByName(name: string): Promise<Experiment> {
+    const r = await this.read((c) =>
+      c.get<Row>('SELECT id, name, created_at FROM experiments WHERE name = ?', [name]),
+    );
+    if (!r) throw new KeelError('KEEL_E_NOT_FOUND', `experiment "${name}" not found`);
+    return toExperiment(r);
+  }
+
   async listExperiments(): Promise<Experiment[]> {
     const rows = await this.read((c) =>
       c.all<Row>('SELECT id, name, created_at FROM experiments ORDER BY created_at, name'),
@@ -80,16 +108,76 @@ export class SqlTrackingStore implements TrackingStore {
     name?: string;
     tags?: Record<string, string>;
     gitCommit?: string | null;
+    startTime?: string;
   }): Promise<RunInfo> {
     const id = newId();
+    if (opts.startTime !== undefined && Number.isNaN(Date.parse(opts.startTime)))
+      throw new KeelError('KEEL_E_USAGE', `start time "${opts.startTime}" is not an ISO time`, {
+        path: ['start_time'],
+      });
     return this.write(async (c) => {
       const exp = await experiment(c, opts.experiment);
       await c.run(
         "INSERT INTO runs (id, experiment_id, name, status, start_time, git_commit) VALUES (?, ?, ?, 'RUNNING', ?, ?)",
-        [id, exp.id, opts.name ?? null, clock(), opts.gitCommit ?? null],
+        [id, exp.id, opts.name ?? null, opts.startTime ?? clock(), opts.gitCommit ?? null],
       );
       await putTags(c, id, opts.tags ?? {});
       return runInfo(c, id);
+    });
+  }
+
+  async updateRun(
+    runId: string,
+    changes: { status?: RunStatus; endTime?: string | null; name?: string },
+  ): Promise<RunInfo> {
+    if (changes.status !== undefined && !['RUNNING', 'FINISHED', 'FAILED', 'KILLED'].includes(changes.status))
+      throw new KeelError(
+        'KEEL_E_USAGE',
+        `run status must be RUNNING, FINISHED, FAILED or KILLED, got "${changes.status}"`,
+        {
+          path: ['status'],
+        },
+      );
+    if (typeof changes.endTime === 'string' && Number.isNaN(Date.parse(changes.endTime)))
+      throw new KeelError('KEEL_E_USAGE', `end time "${changes.endTime}" is not an ISO time`, {
+        path: ['end_time'],
+      });
+    return this.write(async (c) => {
+      await requireRun(c, runId);
+      if (changes.status !== undefined)
+        await c.run('UPDATE runs SET status = ? WHERE id = ?', [changes.status, runId]);
+      if (changes.endTime !== undefined)
+        await c.run('UPDATE runs SET end_time = ? WHERE id = ?', [changes.endTime, runId]);
+      if (changes.name !== undefined)
+        await c.run('UPDATE runs SET name = ? WHERE id = ?', [changes.name, runId]);
+      return runInfo(c, runId);
+    });
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    return this.write(async (c) => {
+      await requireRun(c, runId);
+      await c.run("UPDATE runs SET lifecycle_stage = 'deleted' WHERE id = ?", [runId]);
+    });
+  }
+
+  async restoreRun(runId: string): Promise<void> {
+    return this.write(async (c) => {
+      await requireRun(c, runId);
+      await c.run("UPDATE runs SET lifecycle_stage = 'active' WHERE id = ?", [runId]);
+    });
+  }
+
+  async searchRuns(opts: SearchRunsOptions = {}): Promise<RunPage> {
+    const q = compileRunSearch(opts, this.driver.dialect);
+    return this.read(async (c) => {
+      const ids = (await c.all<{ id: string }>(q.sql, q.params)).map((r) => r.id);
+      const more = ids.length > q.limit;
+      const page = more ? ids.slice(0, q.limit) : ids;
+      return {
+        runs: await runDetails(c, page),
+        nextPageToken: more ? encodePageToken(q.offset + q.limit, q.fingerprint) : null,
+      };
     });
   }
 
@@ -210,39 +298,9 @@ export class SqlTrackingStore implements TrackingStore {
   async getRun(runIdOrPrefix: string): Promise<RunDetail> {
     return this.read(async (c) => {
       const id = await resolveRunId(c, runIdOrPrefix);
-      const info = await runInfo(c, id);
-      const kv = async (sql: string) =>
-        Object.fromEntries(
-          (await c.all<{ key: string; value: string }>(sql, [id])).map((r) => [r.key, r.value]),
-        );
-      const metrics: Record<string, number> = {};
-      for (const m of await c.all<{ key: string; value: number }>(
-        'SELECT key, value FROM metrics m WHERE run_id = ? AND id = (SELECT MAX(id) FROM metrics WHERE run_id = m.run_id AND key = m.key) ORDER BY key',
-        [id],
-      ))
-        metrics[m.key] = Number(m.value);
-      const artifacts = await c.all<Row>(
-        'SELECT name, sha256, size, uri FROM artifacts WHERE run_id = ? ORDER BY name',
-        [id],
-      );
-      const inputs = await c.all<Row>(
-        'SELECT name, sha256, source, row_count, context FROM dataset_inputs WHERE run_id = ? ORDER BY context, name',
-        [id],
-      );
-      return {
-        ...info,
-        params: await kv('SELECT key, value FROM params WHERE run_id = ? ORDER BY key'),
-        metrics,
-        tags: await kv('SELECT key, value FROM tags WHERE run_id = ? ORDER BY key'),
-        artifacts: artifacts.map(registry.toArtifactRef),
-        inputs: inputs.map((r) => ({
-          name: r.name as string,
-          sha256: r.sha256 as string,
-          source: r.source as string,
-          rows: Number(r.row_count),
-          context: r.context as string,
-        })),
-      };
+      const [run] = await runDetails(c, [id]);
+      if (!run) throw new KeelError('KEEL_E_NOT_FOUND', `run ${id} not found`);
+      return run;
     });
   }
 
@@ -302,6 +360,24 @@ export class SqlTrackingStore implements TrackingStore {
 
   async deleteAlias(name: string, alias: string, opts: registry.AuditOpts = {}): Promise<void> {
     return this.write((c) => registry.deleteAlias(c, name, alias, opts, clock()));
+  }
+
+  async transitionModelVersionStage(
+    name: string,
+    version: number,
+    stage: ModelStage,
+    opts: { archiveExisting?: boolean; actor?: string; reason?: string } = {},
+  ): Promise<ModelVersion> {
+    registry.checkStage(stage);
+    return this.write((c) => registry.transitionStage(c, name, version, stage, opts, clock()));
+  }
+
+  async createRegisteredModel(
+    name: string,
+    opts: { description?: string; actor?: string } = {},
+  ): Promise<RegisteredModel> {
+    registry.checkModelName(name);
+    return this.write((c) => registry.createRegisteredModel(c, name, opts, clock()));
   }
 
   async getRegisteredModel(name: string): Promise<RegisteredModel> {
@@ -391,5 +467,67 @@ function toRunInfo(r: Row): RunInfo {
     endTime: (r.end_time as string | null) ?? null,
     gitCommit: (r.git_commit as string | null) ?? null,
     error: (r.error as string | null) ?? null,
+    lifecycleStage: (r.lifecycle_stage as RunInfo['lifecycleStage'] | undefined) ?? 'active',
   };
+}
+
+/** Whole runs (info, params, latest metrics, tags, artifacts, inputs) for ids, in that order. */
+async function runDetails(c: SqlConn, ids: string[]): Promise<RunDetail[]> {
+  const byId = new Map<string, RunDetail>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    const marks = chunk.map(() => '?').join(', ');
+    for (const r of await c.all<Row>(`SELECT ${RUN_COLUMNS} WHERE r.id IN (${marks})`, chunk))
+      byId.set(r.id as string, {
+        ...toRunInfo(r),
+        params: {},
+        metrics: {},
+        latestMetrics: [],
+        tags: {},
+        artifacts: [],
+        inputs: [],
+      });
+    const get = (id: unknown) => byId.get(id as string) as RunDetail;
+    for (const r of await c.all<Row>(
+      `SELECT run_id, key, value FROM params WHERE run_id IN (${marks}) ORDER BY run_id, key`,
+      chunk,
+    ))
+      get(r.run_id).params[r.key as string] = r.value as string;
+    for (const r of await c.all<Row>(
+      `SELECT run_id, key, value FROM tags WHERE run_id IN (${marks}) ORDER BY run_id, key`,
+      chunk,
+    ))
+      get(r.run_id).tags[r.key as string] = r.value as string;
+    for (const r of await c.all<Row>(
+      `SELECT run_id, key, value, step, timestamp FROM metrics WHERE id IN (SELECT MAX(id) FROM metrics WHERE run_id IN (${marks}) GROUP BY run_id, key) ORDER BY run_id, key`,
+      chunk,
+    )) {
+      const run = get(r.run_id);
+      const value = Number(r.value);
+      run.metrics[r.key as string] = value;
+      run.latestMetrics.push({
+        key: r.key as string,
+        value,
+        step: Number(r.step),
+        timestamp: r.timestamp as string,
+      });
+    }
+    for (const r of await c.all<Row>(
+      `SELECT run_id, name, sha256, size, uri FROM artifacts WHERE run_id IN (${marks}) ORDER BY run_id, name`,
+      chunk,
+    ))
+      get(r.run_id).artifacts.push(registry.toArtifactRef(r));
+    for (const r of await c.all<Row>(
+      `SELECT run_id, name, sha256, source, row_count, context FROM dataset_inputs WHERE run_id IN (${marks}) ORDER BY run_id, context, name`,
+      chunk,
+    ))
+      get(r.run_id).inputs.push({
+        name: r.name as string,
+        sha256: r.sha256 as string,
+        source: r.source as string,
+        rows: Number(r.row_count),
+        context: r.context as string,
+      });
+  }
+  return ids.map((id) => byId.get(id)).filter((r): r is RunDetail => r !== undefined);
 }

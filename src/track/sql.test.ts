@@ -9,10 +9,11 @@ describe('SQL dialects', () => {
       const pg = renderSql(m.sql, postgresDialect);
       expect(lite).not.toMatch(/\{\{/);
       expect(pg).not.toMatch(/\{\{/);
-      expect(lite).toContain('INTEGER PRIMARY KEY AUTOINCREMENT');
-      expect(pg).toContain('BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY');
       expect(pg).not.toMatch(/AUTOINCREMENT|RAISE\(ABORT/);
     }
+    const first = migrations[0].sql;
+    expect(renderSql(first, sqliteDialect)).toContain('INTEGER PRIMARY KEY AUTOINCREMENT');
+    expect(renderSql(first, postgresDialect)).toContain('BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY');
     expect(() => renderSql('{{NOPE}}', sqliteDialect)).toThrow(/unknown SQL token/);
   });
 

@@ -43,6 +43,13 @@ export interface SqlDialect {
   };
   /** The driver's placeholder syntax, from the store's `?`. */
   placeholders(sql: string): string;
+  /**
+   * `expr LIKE pattern` with MLflow's meaning: `%` and `_` wildcards, no escape character,
+   * case-sensitive unless caseInsensitive. Returns the SQL (one `?`) and the value to bind.
+   */
+  like(expr: string, pattern: string, caseInsensitive: boolean): { sql: string; param: string };
+  /** Text ordered by code point (a PostgreSQL database's default collation may follow the locale). */
+  orderText(expr: string): string;
 }
 
 export const sqliteDialect: SqlDialect = {
@@ -59,7 +66,21 @@ export const sqliteDialect: SqlDialect = {
         .join('\n'),
   },
   placeholders: (sql) => sql,
+  // SQLite's LIKE ignores ASCII case, so a case-sensitive LIKE becomes a GLOB over the same pattern
+  like: (expr, pattern, ci) =>
+    ci
+      ? { sql: `LOWER(${expr}) LIKE LOWER(?)`, param: pattern }
+      : { sql: `${expr} GLOB ?`, param: likeToGlob(pattern) },
+  orderText: (expr) => expr,
 };
+
+/** A LIKE pattern as a GLOB: % → *, _ → ?, and GLOB's own *, ? and [ taken literally. */
+export function likeToGlob(pattern: string): string {
+  let out = '';
+  for (const ch of pattern)
+    out += ch === '%' ? '*' : ch === '_' ? '?' : ch === '*' || ch === '?' || ch === '[' ? `[${ch}]` : ch;
+  return out;
+}
 
 /**
  * For issue 5 (PostgresStore). Not exercised yet beyond rendering; the pg driver must also parse
@@ -79,6 +100,8 @@ export const postgresDialect: SqlDialect = {
     let i = 0;
     return sql.replace(/\?/g, () => `$${++i}`);
   },
+  like: (expr, pattern, ci) => ({ sql: `${expr} ${ci ? 'ILIKE' : 'LIKE'} ? ESCAPE ''`, param: pattern }),
+  orderText: (expr) => `${expr} COLLATE "C"`,
 };
 
 /** Migration SQL with the dialect's tokens filled in. */

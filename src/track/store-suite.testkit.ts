@@ -319,6 +319,227 @@ export function describeTrackingStore(name: string, makeStore: () => Promise<Tra
         expect(await store.auditLog()).toEqual(before);
         expect((await store.listRegisteredModels()).map((m) => m.name)).toEqual(['m']);
       });
+
+      it('creates empty registered models once and moves versions between stages with an audit trail', async () => {
+        const m = await store.createRegisteredModel('fraud', { description: 'card fraud' });
+        expect(m).toMatchObject({
+          name: 'fraud',
+          description: 'card fraud',
+          latestVersion: null,
+          aliases: {},
+        });
+        await expect(store.createRegisteredModel('fraud')).rejects.toMatchObject({ code: 'KEEL_E_CONFLICT' });
+        const v1 = await store.createModelVersion({ name: 'fraud', runId: null, artifact: artifact('1') });
+        const v2 = await store.createModelVersion({ name: 'fraud', runId: null, artifact: artifact('2') });
+        expect(v1.stage).toBe('None');
+        expect((await store.transitionModelVersionStage('fraud', 1, 'Production')).stage).toBe('Production');
+        const moved = await store.transitionModelVersionStage('fraud', v2.version, 'Production', {
+          archiveExisting: true,
+          reason: 'better auc',
+        });
+        expect(moved.stage).toBe('Production');
+        expect((await store.getModelVersion('fraud', 1)).stage).toBe('Archived');
+        await expect(store.transitionModelVersionStage('fraud', 1, 'Live' as 'None')).rejects.toMatchObject({
+          code: 'KEEL_E_USAGE',
+        });
+        await expect(store.transitionModelVersionStage('fraud', 9, 'Staging')).rejects.toMatchObject({
+          code: 'KEEL_E_NOT_FOUND',
+        });
+        const log = (await store.auditLog('fraud')).filter((e) => e.action === 'transition_stage');
+        expect(log.map((e) => [e.toVersion, e.reason])).toEqual([
+          [1, 'None -> Production'],
+          [1, 'Production -> Archived'],
+          [2, 'None -> Production: better auc'],
+        ]);
+      });
+    });
+
+    describe('experiments by id and name, run updates and deletion', () => {
+      it('creates experiments once by name and finds them by id and name', async () => {
+        const e = await store.createExperiment('exp');
+        await expect(store.createExperiment('exp')).rejects.toMatchObject({ code: 'KEEL_E_CONFLICT' });
+        expect(await store.getExperiment(e.id)).toEqual(e);
+        expect(await store.getExperimentByName('exp')).toEqual(e);
+        await expect(store.getExperiment('nope')).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
+        await expect(store.getExperimentByName('nope')).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
+      });
+
+      it('updates status, end time and name, and soft-deletes and restores runs', async () => {
+        const run = await store.createRun({ experiment: 'e', startTime: '2020-01-02T03:04:05.006Z' });
+        expect(run.startTime).toBe('2020-01-02T03:04:05.006Z');
+        expect(run.lifecycleStage).toBe('active');
+        const done = await store.updateRun(run.id, {
+          status: 'FINISHED',
+          endTime: '2020-01-02T04:00:00.000Z',
+          name: 'renamed',
+        });
+        expect(done).toMatchObject({
+          status: 'FINISHED',
+          endTime: '2020-01-02T04:00:00.000Z',
+          name: 'renamed',
+        });
+        await expect(store.updateRun(run.id, { status: 'DONE' as 'FINISHED' })).rejects.toMatchObject({
+          code: 'KEEL_E_USAGE',
+        });
+        await expect(store.updateRun('f'.repeat(32), { status: 'FAILED' })).rejects.toMatchObject({
+          code: 'KEEL_E_NOT_FOUND',
+        });
+        await store.deleteRun(run.id);
+        expect((await store.getRun(run.id)).lifecycleStage).toBe('deleted');
+        expect((await store.searchRuns()).runs).toEqual([]);
+        expect((await store.searchRuns({ runViewType: 'DELETED_ONLY' })).runs.map((r) => r.id)).toEqual([
+          run.id,
+        ]);
+        await store.restoreRun(run.id);
+        expect((await store.searchRuns()).runs.map((r) => r.id)).toEqual([run.id]);
+        await expect(store.deleteRun('f'.repeat(32))).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
+      });
+    });
+
+    describe('searchRuns', () => {
+      /** Six runs over two experiments with metrics, params and tags to filter on. */
+      async function seed() {
+        const rows = [
+          { exp: 'a', model: 'gbdt', team: 'risk', auc: 0.91, status: 'FINISHED' },
+          { exp: 'a', model: 'gbdt', team: 'Risk', auc: 0.85, status: 'FINISHED' },
+          { exp: 'a', model: 'logreg', team: 'risk', auc: 0.78, status: 'FAILED' },
+          { exp: 'a', model: 'rf', team: 'growth', auc: null, status: 'RUNNING' },
+          { exp: 'b', model: 'gbdt', team: 'risk', auc: 0.95, status: 'FINISHED' },
+          { exp: 'b', model: 'gbdt_v2', team: 'risk', auc: 0.6, status: 'FINISHED' },
+        ] as const;
+        const ids: string[] = [];
+        for (const [i, r] of rows.entries()) {
+          const run = await store.createRun({ experiment: r.exp, name: `run${i}`, tags: { team: r.team } });
+          await store.logParams(run.id, { model: r.model, depth: i });
+          if (r.auc !== null) {
+            await store.logMetrics(run.id, { auc: r.auc - 0.5 }, 0); // an earlier point: not the latest
+            await store.logMetrics(run.id, { auc: r.auc, loss: 1 - r.auc }, 1);
+          }
+          if (r.status !== 'RUNNING') await store.endRun(run.id, r.status);
+          ids.push(run.id);
+        }
+        const a = (await store.getExperimentByName('a')).id;
+        const b = (await store.getExperimentByName('b')).id;
+        return { ids, a, b };
+      }
+      const names = (p: { runs: { name: string | null }[] }) => p.runs.map((r) => r.name);
+
+      it('filters on the latest metric value, params, tags and attributes, in one or more experiments', async () => {
+        const { a, b } = await seed();
+        const both = [a, b];
+        const q = (filter: string, orderBy?: string[]) =>
+          store.searchRuns({ experimentIds: both, filter, orderBy }).then(names);
+        expect(
+          await q("metrics.auc > 0.8 and params.model = 'gbdt' and tags.team = 'risk'", ['metrics.auc DESC']),
+        ).toEqual(['run4', 'run0']);
+        expect(await q('metrics.auc >= 0.85', ['metrics.auc'])).toEqual(['run1', 'run0', 'run4']);
+        expect(await q('metrics.auc < 0.5')).toEqual([]); // the earlier, lower points do not count
+        expect(await q("attributes.status = 'FAILED'")).toEqual(['run2']);
+        expect(await q("attributes.status != 'FINISHED'", ['attributes.run_name'])).toEqual(['run2', 'run3']);
+        expect(await q("params.model LIKE 'gbdt%'", ['attributes.run_name'])).toEqual([
+          'run0',
+          'run1',
+          'run4',
+          'run5',
+        ]);
+        expect(await q("params.model LIKE 'gbdt_'")).toEqual([]); // _ is one character
+        expect(await q("tags.team LIKE 'risk'", ['attributes.run_name'])).toEqual([
+          'run0',
+          'run2',
+          'run4',
+          'run5',
+        ]);
+        expect(await q("tags.team ILIKE 'RISK'", ['attributes.run_name'])).toEqual([
+          'run0',
+          'run1',
+          'run2',
+          'run4',
+          'run5',
+        ]);
+        expect(await q("params.model != 'gbdt'", ['attributes.run_name'])).toEqual(['run2', 'run3', 'run5']);
+        expect(await q("params.missing != 'x'")).toEqual([]); // a run without the param never matches
+        expect(await q("attributes.run_name IN ('run1', 'run3')", ['attributes.run_name DESC'])).toEqual([
+          'run3',
+          'run1',
+        ]);
+        expect(await q('metrics.loss <= 0.1', ['metrics.loss'])).toEqual(['run4', 'run0']);
+        expect(names(await store.searchRuns({ experimentIds: [b], orderBy: ['metrics.auc DESC'] }))).toEqual([
+          'run4',
+          'run5',
+        ]);
+        // runs without the metric come last in either direction; default order is newest first
+        expect(names(await store.searchRuns({ experimentIds: [a], orderBy: ['metrics.auc ASC'] }))).toEqual([
+          'run2',
+          'run1',
+          'run0',
+          'run3',
+        ]);
+        expect(names(await store.searchRuns({ experimentIds: [a] }))).toEqual([
+          'run3',
+          'run2',
+          'run1',
+          'run0',
+        ]);
+        expect(names(await store.searchRuns({ experimentIds: [a], orderBy: ['params.depth DESC'] }))).toEqual(
+          ['run3', 'run2', 'run1', 'run0'],
+        );
+        const run = (await store.searchRuns({ filter: "attributes.run_name = 'run0'" })).runs[0];
+        expect(run).toMatchObject({
+          params: { model: 'gbdt', depth: '0' },
+          metrics: { auc: 0.91 },
+          tags: { team: 'risk' },
+        });
+        expect(run.latestMetrics.find((m) => m.key === 'auc')).toMatchObject({ value: 0.91, step: 1 });
+        expect(run).toEqual(await store.getRun(run.id));
+      });
+
+      it('compares times in milliseconds and ids, and refuses bad filters with their position', async () => {
+        const { ids } = await seed();
+        const start = Date.parse((await store.getRun(ids[2])).startTime);
+        expect(
+          names(
+            await store.searchRuns({
+              filter: `attributes.start_time >= ${start}`,
+              orderBy: ['attributes.start_time'],
+            }),
+          ),
+        ).toEqual(['run2', 'run3', 'run4', 'run5']);
+        expect(names(await store.searchRuns({ filter: `attributes.run_id = '${ids[1]}'` }))).toEqual([
+          'run1',
+        ]);
+        await expect(store.searchRuns({ filter: 'metrics.auc >> 1' })).rejects.toMatchObject({
+          code: 'KEEL_E_USAGE',
+          details: { position: 13 },
+        });
+      });
+
+      it('pages through results with tokens that belong to one search', async () => {
+        await seed();
+        const seen: string[] = [];
+        let token: string | null = null;
+        let pages = 0;
+        do {
+          const page: Awaited<ReturnType<TrackingStore['searchRuns']>> = await store.searchRuns({
+            orderBy: ['attributes.run_name'],
+            maxResults: 4,
+            pageToken: token,
+          });
+          seen.push(...names(page).map(String));
+          token = page.nextPageToken;
+          pages++;
+        } while (token);
+        expect(pages).toBe(2);
+        expect(seen).toEqual(['run0', 'run1', 'run2', 'run3', 'run4', 'run5']);
+        const first = await store.searchRuns({ orderBy: ['attributes.run_name'], maxResults: 4 });
+        await expect(
+          store.searchRuns({
+            orderBy: ['attributes.run_name DESC'],
+            maxResults: 4,
+            pageToken: first.nextPageToken,
+          }),
+        ).rejects.toThrow(/different search/);
+        expect((await store.searchRuns({ maxResults: 6 })).nextPageToken).toBeNull();
+      });
     });
   });
 }

@@ -23,7 +23,11 @@ export interface RunInfo {
   endTime: string | null;
   gitCommit: string | null;
   error: string | null;
+  /** 'deleted' after deleteRun (MLflow's soft delete); searches skip deleted runs by default. */
+  lifecycleStage: LifecycleStage;
 }
+
+export type LifecycleStage = 'active' | 'deleted';
 
 export interface MetricPoint {
   key: string;
@@ -63,6 +67,8 @@ export interface RunDetail extends RunInfo {
   params: Record<string, string>;
   /** The last value of each metric. */
   metrics: Record<string, number>;
+  /** The last point of each metric (value, step, timestamp), by key. */
+  latestMetrics: MetricPoint[];
   tags: Record<string, string>;
   artifacts: ArtifactRef[];
   inputs: DatasetInput[];
@@ -85,6 +91,32 @@ export interface ModelVersion {
   createdAt: string;
   description: string | null;
   aliases: string[];
+  /** MLflow's legacy stage: 'None', 'Staging', 'Production' or 'Archived'. */
+  stage: ModelStage;
+}
+
+export type ModelStage = 'None' | 'Staging' | 'Production' | 'Archived';
+
+/** searchRuns: MLflow's filter syntax, order-by clauses and opaque page tokens. */
+export interface SearchRunsOptions {
+  /** Experiment ids to search; empty or absent = every experiment. */
+  experimentIds?: string[];
+  /** e.g. `metrics.auc > 0.8 and params.model = 'gbdt' and attributes.status = 'FINISHED'`. */
+  filter?: string;
+  /** e.g. ['metrics.auc DESC', 'attributes.start_time']; ties end with start_time DESC, run id. */
+  orderBy?: string[];
+  /** Default 1000, at most 50,000. */
+  maxResults?: number;
+  /** The nextPageToken of the previous page of the same search. */
+  pageToken?: string | null;
+  /** Default ACTIVE_ONLY. */
+  runViewType?: 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
+}
+
+export interface RunPage {
+  runs: RunDetail[];
+  /** null on the last page. */
+  nextPageToken: string | null;
 }
 
 export interface AuditEntry {
@@ -108,6 +140,12 @@ export interface AuditEntry {
 export interface TrackingStore {
   // experiments
   getOrCreateExperiment(name: string): Promise<Experiment>;
+  /** A new experiment; KEEL_E_CONFLICT when the name is taken. */
+  createExperiment(name: string): Promise<Experiment>;
+  /** By id; KEEL_E_NOT_FOUND when unknown. */
+  getExperiment(id: string): Promise<Experiment>;
+  /** By name; KEEL_E_NOT_FOUND when unknown. */
+  getExperimentByName(name: string): Promise<Experiment>;
   listExperiments(): Promise<Experiment[]>;
   // runs
   createRun(opts: {
@@ -115,7 +153,19 @@ export interface TrackingStore {
     name?: string;
     tags?: Record<string, string>;
     gitCommit?: string | null;
+    /** ISO time; defaults to now. */
+    startTime?: string;
   }): Promise<RunInfo>;
+  /** MLflow's UpdateRun: set any of status, end time and name (no transition rules). */
+  updateRun(
+    runId: string,
+    changes: { status?: RunStatus; endTime?: string | null; name?: string },
+  ): Promise<RunInfo>;
+  /** Soft delete (lifecycle 'deleted'); restoreRun undoes it. */
+  deleteRun(runId: string): Promise<void>;
+  restoreRun(runId: string): Promise<void>;
+  /** Runs matching an MLflow filter, ordered and paged (see SearchRunsOptions). */
+  searchRuns(opts?: SearchRunsOptions): Promise<RunPage>;
   logParams(runId: string, params: Record<string, ParamValue>): Promise<void>;
   logMetrics(runId: string, metrics: Record<string, number>, step?: number): Promise<void>;
   /** Many metric points (history kept, in order) in one transaction: all or none are written. */
@@ -154,6 +204,18 @@ export interface TrackingStore {
     opts?: { actor?: string; reason?: string },
   ): Promise<void>;
   deleteAlias(name: string, alias: string, opts?: { actor?: string; reason?: string }): Promise<void>;
+  /** MLflow's transition-stage; with archiveExisting, other versions in that stage become Archived. */
+  transitionModelVersionStage(
+    name: string,
+    version: number,
+    stage: ModelStage,
+    opts?: { archiveExisting?: boolean; actor?: string; reason?: string },
+  ): Promise<ModelVersion>;
+  /** A registered model with no versions yet; KEEL_E_CONFLICT when it exists. */
+  createRegisteredModel(
+    name: string,
+    opts?: { description?: string; actor?: string },
+  ): Promise<RegisteredModel>;
   getRegisteredModel(name: string): Promise<RegisteredModel>;
   listRegisteredModels(): Promise<RegisteredModel[]>;
   /** Newest version first. */
