@@ -7,6 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { categoricalColumn, Frame, numericColumn, stringColumn } from '../data/frame.js';
+import type { ColumnSpec } from '../data/schema.js';
+import { generateChurn } from '../data/synth.js';
+import { FeaturePipeline } from './features.js';
+import { LogisticRegression } from './logistic.js';
+import { Model } from './model.js';
 import {
   ColumnTransformer,
   frameToMatrix,
@@ -381,5 +386,135 @@ describe('ColumnTransformer and TransformerChain', () => {
       }).fit(frame),
     ).toThrow(/output column "age" comes from both step "a" and step "b"/);
     expect(() => make().transform(frame)).toThrow(/ColumnTransformer is not fitted/);
+  });
+});
+
+describe('FeaturePipeline options (optional; defaults and old documents unchanged)', () => {
+  const specs: ColumnSpec[] = [
+    { name: 'n', type: 'number', nullable: true, role: 'feature' },
+    { name: 'c', type: 'category', nullable: true, allowed: ['x', 'y', 'z', 'w'], role: 'feature' },
+  ];
+  const dict = ['x', 'y', 'z', 'w'];
+  const train = new Frame(
+    ['n', 'c'],
+    [numericColumn([1, 2, null, 4, 2, 10]), categoricalColumn(['x', 'y', null, 'x', 'x', 'z'], dict)],
+  );
+  const y = [1, 0, 1, 1, 0, 0];
+  const col = (m: { data: Float64Array; nCols: number; nRows: number }, j: number) =>
+    Array.from({ length: m.nRows }, (_, r) => m.data[r * m.nCols + j]);
+
+  it('reads a document written before the options existed, and a default pipeline still writes that form', () => {
+    // as Keel wrote it before (params without optional keys, one-hot steps without infrequent/handleUnknown)
+    const old = {
+      params: { impute: 'median', scale: true, missingIndicator: true },
+      steps: [
+        { kind: 'numeric', column: 'n', fill: 2, mean: 3, std: 2, indicator: true },
+        { kind: 'onehot', column: 'c', categories: ['x', 'y'] },
+      ],
+    };
+    const p = FeaturePipeline.fromJSON(old, specs);
+    const later = new Frame(['n', 'c'], [numericColumn([5, null]), categoricalColumn(['z', 'y'], dict)]);
+    const m = p.transform(later);
+    expect(m.names).toEqual(['n', 'n=missing', 'c=x', 'c=y']);
+    expect(Array.from(m.data)).toEqual([1, 0, 0, 0, -0.5, 1, 0, 1]); // unseen z: zeros, as before
+    expect(p.toJSON()).toEqual(old);
+    const fresh = new FeaturePipeline({ columns: specs }).fit(train).toJSON() as {
+      params: object;
+      steps: object[];
+    };
+    expect(Object.keys(fresh.params)).toEqual(['impute', 'scale', 'missingIndicator']);
+    expect(fresh.steps[1]).toEqual({ kind: 'onehot', column: 'c', categories: ['x', 'y', 'z'] });
+  });
+
+  it('imputes most_frequent or a constant and scales min-max to [0, 1]', () => {
+    const mf = new FeaturePipeline({ columns: specs, impute: 'most_frequent', scale: false }).fit(train);
+    expect(col(mf.transform(train), 0)).toEqual([1, 2, 2, 4, 2, 10]);
+    const k = new FeaturePipeline({
+      columns: specs,
+      impute: 'constant',
+      fillValue: -1,
+      scaler: 'minmax',
+    }).fit(train);
+    expect(col(k.transform(train), 0)).toEqual([2 / 11, 3 / 11, 0, 5 / 11, 3 / 11, 1]);
+  });
+
+  it('one-hot: rare categories grouped, unknown categories rejected by name or counted as infrequent', () => {
+    const p = new FeaturePipeline({ columns: specs, minFrequency: 2, handleUnknown: 'error' }).fit(train);
+    expect(p.featureNames_).toEqual(['n', 'n=missing', 'c=x', 'c=infrequent']);
+    const m = p.transform(train);
+    expect(col(m, 2)).toEqual([1, 0, 0, 1, 1, 0]);
+    expect(col(m, 3)).toEqual([0, 1, 0, 0, 0, 1]);
+    const unseen = new Frame(['n', 'c'], [numericColumn([1, 1]), categoricalColumn(['x', 'w'], dict)]);
+    expect(() => p.transform(unseen)).toThrow(/column "c" has category "w" at row 2, not seen in training/);
+    const inf = new FeaturePipeline({
+      columns: specs,
+      minFrequency: 2,
+      handleUnknown: 'infrequent_if_exist',
+    }).fit(train);
+    expect(col(inf.transform(unseen), 3)).toEqual([0, 1]);
+    const back = FeaturePipeline.fromJSON(JSON.parse(JSON.stringify(inf.toJSON())), specs);
+    expect(Array.from(back.transform(unseen).data)).toEqual(Array.from(inf.transform(unseen).data));
+  });
+
+  it('ordinal: sorted codes, missing and unseen to unknownValue (or an error)', () => {
+    const p = new FeaturePipeline({ columns: specs, encoding: 'ordinal', unknownValue: -7 }).fit(train);
+    expect(p.featureNames_).toEqual(['n', 'n=missing', 'c']);
+    const unseen = new Frame(
+      ['n', 'c'],
+      [numericColumn([1, 1, 1]), categoricalColumn(['z', 'w', null], dict)],
+    );
+    expect(col(p.transform(unseen), 2)).toEqual([2, -7, -7]);
+    const strict = new FeaturePipeline({ columns: specs, encoding: 'ordinal', handleUnknown: 'error' }).fit(
+      train,
+    );
+    expect(() => strict.transform(unseen)).toThrow(/category "w" at row 2/);
+    expect(() =>
+      new FeaturePipeline({ columns: specs, encoding: 'ordinal', handleUnknown: 'infrequent_if_exist' }).fit(
+        train,
+      ),
+    ).toThrow(/one-hot encoding only/);
+  });
+
+  it('target: needs y, cross-fits in fitTransform, and a model document carries it exactly', () => {
+    expect(() => new FeaturePipeline({ columns: specs, encoding: 'target' }).fit(train)).toThrow(
+      /needs the target: fit\(frame, y\)/,
+    );
+    const small = new FeaturePipeline({ columns: specs, encoding: 'target', targetSmooth: 0 }).fit(train, y);
+    // m = 0: the plain mean of y per category; missing gets the overall mean 3/6
+    expect(col(small.transform(train), 2)).toEqual([2 / 3, 0, 0.5, 2 / 3, 2 / 3, 0]);
+    const data = generateChurn({ rows: 600, seed: 4 });
+    const inputs: ColumnSpec[] = ['tenure', 'monthly_charges', 'contract', 'payment_method'].map((name) => ({
+      name,
+      type: data.col(name).kind === 'numeric' ? 'number' : 'category',
+      nullable: true,
+      role: 'feature',
+    }));
+    const target = Float64Array.from(data.categorical('churn').codes);
+    const pipeline = new FeaturePipeline({
+      columns: inputs,
+      encoding: 'target',
+      targetSmooth: 5,
+      targetCv: 3,
+      seed: 2,
+    });
+    const Xtrain = pipeline.fitTransform(data, target);
+    const Xplain = pipeline.transform(data);
+    const j = pipeline.featureNames_.indexOf('contract');
+    expect(col(Xtrain, j)).not.toEqual(col(Xplain, j)); // cross-fitted training column
+    expect(new Set(col(Xplain, j)).size).toBe(3); // three contracts, one value each
+    const model = new Model({
+      pipeline,
+      classifier: new LogisticRegression().fit(Xtrain, target),
+      signature: { inputs, target: { name: 'churn', classes: ['No', 'Yes'], positive: 'Yes' } },
+    });
+    const doc = JSON.parse(JSON.stringify(model.toJSON()));
+    expect(doc.pipeline.params).toMatchObject({ encoding: 'target', targetSmooth: 5, targetCv: 3, seed: 2 });
+    expect(Array.from(Model.fromJSON(doc).predictFrame(data).probability)).toEqual(
+      Array.from(model.predictFrame(data).probability),
+    );
+    const step = doc.pipeline.steps.find((s: { column: string }) => s.column === 'contract');
+    expect(step).toMatchObject({ kind: 'target', categories: ['Month-to-month', 'One year', 'Two year'] });
+    step.encodings.pop();
+    expect(() => Model.fromJSON(doc)).toThrow(/one encoding per category/);
   });
 });
