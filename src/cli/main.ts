@@ -12,6 +12,7 @@ import { registerModelsCommands } from './commands/models.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerRunsCommands } from './commands/runs.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerTrainCommand } from './commands/train.js';
 
 export function buildProgram(): Command {
   const program = new Command('keel')
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerInitCommand(program);
   registerDemoCommand(program);
   registerRunCommand(program);
+  registerTrainCommand(program);
   registerRunsCommands(program);
   registerModelsCommands(program);
   registerDataCommands(program);

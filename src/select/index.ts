@@ -36,3 +36,5 @@ export {
 } from './space.js';
 export type { Fold, SplitInput, Splitter } from './splitters.js';
 export { groupKFold, kFold, repeatedStratifiedKFold, stratifiedKFold, timeSeriesSplit } from './splitters.js';
+export type { TrainTableOptions, TrainTableResult } from './train-table.js';
+export { choosePositive, modelNameFromFile, trainTable } from './train-table.js';

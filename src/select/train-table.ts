@@ -1,0 +1,298 @@
+/**
+ * `keel train` as a library function: a CSV nobody wrote a pipeline for → inferred schema,
+ * a binary target, a search across model families with stratified CV, everything tracked, the
+ * winner refitted on all rows and registered as a model version.
+ */
+import { basename, extname } from 'node:path';
+import { KeelError } from '../core/index.js';
+import { type ColumnSpec, categoricalColumn, type Frame, readCsv } from '../data/index.js';
+import { FeaturePipeline, Model, type Signature } from '../learn/index.js';
+import type { ArtifactStore, TrackingStore } from '../track/index.js';
+import { type SearchMethod, type SearchResult, search, type Trial } from './search.js';
+import { defaultFamilies, type ModelFamily } from './space.js';
+import { stratifiedKFold } from './splitters.js';
+
+export interface TrainTableOptions {
+  file: string;
+  target: string;
+  drop?: string[];
+  /** The positive class (default: a yes/true/1-like class, else the minority class). */
+  positive?: string;
+  trials?: number;
+  timeBudgetMs?: number;
+  folds?: number;
+  seed?: number;
+  method?: SearchMethod;
+  /** Registered model name (default from the file name). */
+  name?: string;
+  experiment?: string;
+  families?: ModelFamily[];
+  /** Stop a trial after two folds when it trails the best by more than this ROC-AUC (default 0.03). */
+  pruneMargin?: number;
+  store: TrackingStore;
+  artifacts: ArtifactStore;
+  gitCommit?: string | null;
+  /** Notes about the data and progress lines, for stderr. */
+  onMessage?: (line: string) => void;
+  onTrial?: (trial: Trial, search: { done: number; planned: number; best: Trial | null }) => void;
+}
+
+export interface TrainTableResult {
+  runId: string;
+  model: { name: string; version: number };
+  search: SearchResult;
+  target: { name: string; positive: string; negative: string; positives: number };
+  rows: number;
+  features: ColumnSpec[];
+  notes: string[];
+  seconds: number;
+}
+
+const YES_LIKE = /^(yes|y|true|t|1|1\.0|positive|pos)$/i;
+/** Text columns with at most this many distinct values become categories; more is free text, ignored. */
+const MAX_TEXT_CATEGORIES = 200;
+
+/** A valid registry name from a file name: `data/Telco Churn.csv` → `Telco-Churn`. */
+export function modelNameFromFile(file: string): string {
+  const stem = basename(file, extname(file))
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .replace(/-+$/, '');
+  return stem || 'model';
+}
+
+/** The positive class: the given one, else the one yes/true/1-like class, else the minority (ties: the later name). */
+export function choosePositive(
+  counts: Map<string, number>,
+  given?: string,
+): { positive: string; negative: string; why: string } {
+  const classes = [...counts.keys()].sort();
+  if (given !== undefined) {
+    if (!counts.has(given))
+      throw new KeelError(
+        'KEEL_E_USAGE',
+        `--positive "${given}" is not a class of the target (classes: ${classes.join(', ')})`,
+      );
+    return { positive: given, negative: classes.find((c) => c !== given) as string, why: '--positive' };
+  }
+  const yes = classes.filter((c) => YES_LIKE.test(c));
+  if (yes.length === 1)
+    return { positive: yes[0], negative: classes.find((c) => c !== yes[0]) as string, why: 'yes-like label' };
+  const [a, b] = classes;
+  const minority = (counts.get(a) as number) < (counts.get(b) as number) ? a : b;
+  return { positive: minority, negative: minority === a ? b : a, why: 'minority class' };
+}
+
+function missingCount(frame: Frame, name: string): number {
+  const c = frame.col(name);
+  let n = 0;
+  if (c.kind === 'numeric') for (const v of c.values) n += Number.isNaN(v) ? 1 : 0;
+  else if (c.kind === 'categorical') for (const v of c.codes) n += v < 0 ? 1 : 0;
+  else for (const v of c.values) n += v === null ? 1 : 0;
+  return n;
+}
+
+/** Read, prepare, search, refit and register. Throws KeelError naming the file or column on bad input. */
+export async function trainTable(options: TrainTableOptions): Promise<TrainTableResult> {
+  const t0 = performance.now();
+  const { file, target } = options;
+  const say = options.onMessage ?? (() => {});
+  const notes: string[] = [];
+  const note = (s: string) => {
+    notes.push(s);
+    say(s);
+  };
+  const read = await readCsv(file);
+  let frame = read.frame;
+  if (!frame.has(target))
+    throw new KeelError(
+      'KEEL_E_USAGE',
+      `--target "${target}" is not a column of ${file} (columns: ${frame.names.join(', ')})`,
+    );
+  for (const d of options.drop ?? [])
+    if (!frame.has(d)) throw new KeelError('KEEL_E_USAGE', `--drop "${d}" is not a column of ${file}`);
+  if (frame.nRows === 0) throw new KeelError('KEEL_E_FILE_EMPTY', `${file} has no data rows`, { file });
+
+  // The target: rows without a label are left out; two classes are required.
+  const labels: (string | null)[] = Array.from({ length: frame.nRows }, (_, r) => {
+    const v = frame.value(target, r);
+    return v === null ? null : String(v);
+  });
+  const counts = new Map<string, number>();
+  for (const l of labels) if (l !== null) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const unlabeled = labels.filter((l) => l === null).length;
+  if (counts.size < 2)
+    throw new KeelError(
+      'KEEL_E_TARGET',
+      counts.size === 0
+        ? `the target "${target}" in ${file} is missing in every row`
+        : `the target "${target}" in ${file} has a single class "${[...counts.keys()][0]}": nothing to learn`,
+    );
+  if (counts.size > 2)
+    throw new KeelError(
+      'KEEL_E_TARGET',
+      `the target "${target}" in ${file} has ${counts.size} classes; keel train handles two (a binary target)`,
+    );
+  const { positive, negative, why } = choosePositive(counts, options.positive);
+  const folds = options.folds ?? 5;
+  for (const [c, n] of counts)
+    if (n < folds)
+      throw new KeelError(
+        'KEEL_E_TARGET',
+        `the target "${target}" in ${file} has only ${n} rows of class "${c}", fewer than the ${folds} folds`,
+      );
+  if (unlabeled > 0) {
+    note(`${unlabeled} rows have no "${target}" value and are left out`);
+    frame = frame.take(Int32Array.from(labels.flatMap((l, r) => (l === null ? [] : [r]))));
+  }
+  const kept = labels.filter((l): l is string => l !== null);
+  const y = Float64Array.from(kept, (l) => (l === positive ? 1 : 0));
+  const positives = y.reduce((a, b) => a + b, 0);
+  note(
+    `target "${target}": positive class "${positive}" (${why}; ${positives} of ${y.length} rows), negative "${negative}"`,
+  );
+
+  // The inputs: inferred types; ids and dropped columns out; text columns as categories.
+  const dropped = new Set(options.drop ?? []);
+  const features: ColumnSpec[] = [];
+  const ignored: string[] = [];
+  for (const spec of read.schema.columns) {
+    if (spec.name === target || dropped.has(spec.name)) continue;
+    if (spec.role === 'id') {
+      ignored.push(`${spec.name} (a unique text id)`);
+      continue;
+    }
+    if (spec.type === 'string') {
+      const col = frame.col(spec.name);
+      const values = col.kind === 'string' ? col.values : [];
+      const distinct = new Set(values.filter((v) => v !== null));
+      if (distinct.size > MAX_TEXT_CATEGORIES) {
+        ignored.push(`${spec.name} (free text, ${distinct.size} distinct values)`);
+        continue;
+      }
+      const column = categoricalColumn(values);
+      frame = frame.withColumn(spec.name, column);
+      features.push({ ...spec, type: 'category', allowed: [...column.categories] });
+      continue;
+    }
+    features.push(spec);
+  }
+  if (features.length === 0)
+    throw new KeelError(
+      'KEEL_E_INPUT',
+      `${file} has no usable input columns besides the target "${target}"`,
+      {
+        file,
+      },
+    );
+  if (ignored.length > 0) note(`not used as inputs: ${ignored.join(', ')}`);
+  const cats = features.filter((f) => f.type === 'category').map((f) => f.name);
+  if (cats.length > 0) note(`categories (one-hot encoded): ${cats.join(', ')}`);
+  const missing = features
+    .map((f) => [f.name, missingCount(frame, f.name)] as const)
+    .filter(([, n]) => n > 0);
+  if (missing.length > 0)
+    note(
+      `missing values (blank, ?, NA, N/A, NaN, null): ${missing.map(([c, n]) => `${c} ${n}`).join(', ')}; ` +
+        'numbers get the median plus a missing indicator, categories no one-hot bit',
+    );
+
+  const store = options.store;
+  const experiment = options.experiment ?? 'train';
+  const name = options.name ?? modelNameFromFile(file);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name))
+    throw new KeelError(
+      'KEEL_E_USAGE',
+      `--name "${name}" is not a valid model name (letters, digits, _ . -)`,
+    );
+  const seed = options.seed ?? 42;
+  const run = await store.createRun({
+    experiment,
+    name: `train ${basename(file)}`,
+    tags: { 'keel.command': 'train', 'keel.target': target, 'keel.positive': positive },
+    gitCommit: options.gitCommit ?? null,
+  });
+  try {
+    await store.logDatasetInput(run.id, {
+      name: basename(file),
+      sha256: read.source.sha256,
+      source: file,
+      rows: frame.nRows,
+      context: 'train',
+    });
+    await store.logParams(run.id, {
+      'data.file': file,
+      'data.rows': frame.nRows,
+      'data.features': features.length,
+      target,
+      positive,
+      'cv.folds': folds,
+      seed,
+    });
+    await store.logMetrics(run.id, {
+      'data.positives': positives,
+      'data.positive_rate': positives / y.length,
+    });
+    await store.setTags(run.id, { 'keel.notes': notes.join('\n') });
+    const splitter = stratifiedKFold({ k: folds, seed });
+    const families = options.families ?? defaultFamilies();
+    const result = await search({ frame, y, columns: features }, splitter, {
+      families,
+      method: options.method ?? 'random',
+      trials: options.trials,
+      timeBudgetMs: options.timeBudgetMs,
+      seed,
+      pruneMargin: options.pruneMargin ?? 0.03,
+      tracking: { store, artifacts: options.artifacts, experiment, parentRunId: run.id },
+      onTrial: options.onTrial,
+    });
+
+    // Refit the winner on every row and register it.
+    const best = result.best;
+    const family = families.find((f) => f.name === best.family) as ModelFamily;
+    say(`refitting ${best.family} on all ${frame.nRows} rows`);
+    const pipeline = new FeaturePipeline({ columns: features }).fit(frame);
+    const classifier = family.make(best.params, seed).fit(pipeline.transform(frame), y);
+    const signature: Signature = {
+      inputs: features,
+      target: { name: target, classes: [negative, positive], positive },
+    };
+    const model = new Model({
+      pipeline,
+      classifier,
+      signature,
+      metadata: {
+        candidate: best.family,
+        params: best.params,
+        runId: run.id,
+        trainedAt: new Date().toISOString(),
+        trainRows: frame.nRows,
+        cv: { splitter: splitter.name, roc_auc: best.mean.roc_auc, roc_auc_std: best.std.roc_auc },
+      },
+    });
+    const artifact = await options.artifacts.put('model/model.json', JSON.stringify(model.toJSON()));
+    await store.logArtifact(run.id, artifact);
+    const mv = await store.createModelVersion({
+      name,
+      runId: run.id,
+      artifact,
+      description: `${best.family}, CV roc_auc ${best.mean.roc_auc.toFixed(4)} ± ${best.std.roc_auc.toFixed(4)} (keel train)`,
+      actor: 'keel train',
+    });
+    await store.setTags(run.id, { 'keel.model': `${name}/${mv.version}` });
+    await store.endRun(run.id, 'FINISHED');
+    return {
+      runId: run.id,
+      model: { name, version: mv.version },
+      search: result,
+      target: { name: target, positive, negative, positives },
+      rows: frame.nRows,
+      features,
+      notes,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } catch (e) {
+    await store.endRun(run.id, 'FAILED', e instanceof Error ? e.message : String(e)).catch(() => {});
+    throw e;
+  }
+}
