@@ -1,10 +1,24 @@
 /**
- * All trees of an ensemble concatenated into one set of flat arrays (leaves have feature -1),
- * so prediction walks typed arrays with absolute node indices.
+ * All trees of an ensemble concatenated into flat typed arrays, so prediction walks arrays, not
+ * objects. Two layouts behind one API:
+ *
+ * - **complete** (every tree at most COMPLETE_MAX_DEPTH deep, i.e. boosted trees): each tree is
+ *   stored as a complete binary tree of its own depth d, children of node n at 2n+1 and 2n+2, a
+ *   leaf above depth d padded into a pass-through split (threshold +Infinity, missing goes left)
+ *   down to the bottom level. Scoring a row is exactly d steps with no leaf test and no child
+ *   loads: `n = 2n + 1 + (v > t || (v is NaN && missing goes right))`.
+ * - **linked** (deep trees, i.e. random forests): explicit left/right indices, leaves have
+ *   feature -1.
+ *
+ * Both give the same sums as walking the trees one by one (pinned in tests).
  */
 import type { Tree } from './tree.js';
 
-export interface FlatForest {
+/** Trees up to this depth use the complete layout (2^d leaves per tree). */
+export const COMPLETE_MAX_DEPTH = 10;
+
+export interface LinkedForest {
+  layout: 'linked';
   roots: Int32Array;
   feature: Int32Array;
   threshold: Float64Array;
@@ -14,10 +28,46 @@ export interface FlatForest {
   value: Float64Array;
 }
 
-export function flatten(trees: readonly Tree[]): FlatForest {
+export interface CompleteForest {
+  layout: 'complete';
+  /** Per tree: its depth, the offset of its internal nodes and of its leaves. */
+  depth: Int32Array;
+  nodeOffset: Int32Array;
+  leafOffset: Int32Array;
+  feature: Int32Array;
+  threshold: Float64Array;
+  /** 1 when a missing value goes right at that node. */
+  missingRight: Uint8Array;
+  leaf: Float64Array;
+}
+
+export type FlatForest = LinkedForest | CompleteForest;
+
+/** Depth of a tree (a single leaf has depth 0). */
+export function treeDepth(t: Tree): number {
+  let max = 0;
+  const stack: number[] = [0, 0];
+  while (stack.length) {
+    const d = stack.pop()!;
+    const n = stack.pop()!;
+    if (t.feature[n] === -1) {
+      if (d > max) max = d;
+    } else stack.push(t.left[n], d + 1, t.right[n], d + 1);
+  }
+  return max;
+}
+
+export function flatten(trees: readonly Tree[], layout?: FlatForest['layout']): FlatForest {
+  const depths = trees.map(treeDepth);
+  const chosen = layout ?? (depths.every((d) => d <= COMPLETE_MAX_DEPTH) ? 'complete' : 'linked');
+  return chosen === 'complete' ? flattenComplete(trees, depths) : flattenLinked(trees);
+}
+
+function flattenLinked(trees: readonly Tree[]): LinkedForest {
   let total = 0;
   for (const t of trees) total += t.feature.length;
-  const f: FlatForest = {
+  const f: LinkedForest = {
+    layout: 'linked',
     roots: new Int32Array(trees.length),
     feature: new Int32Array(total),
     threshold: new Float64Array(total),
@@ -42,10 +92,64 @@ export function flatten(trees: readonly Tree[]): FlatForest {
   return f;
 }
 
+function flattenComplete(trees: readonly Tree[], depths: number[]): CompleteForest {
+  const k = trees.length;
+  const depth = Int32Array.from(depths);
+  const nodeOffset = new Int32Array(k);
+  const leafOffset = new Int32Array(k);
+  let nodes = 0;
+  let leaves = 0;
+  for (let t = 0; t < k; t++) {
+    nodeOffset[t] = nodes;
+    leafOffset[t] = leaves;
+    nodes += (1 << depth[t]) - 1;
+    leaves += 1 << depth[t];
+  }
+  const f: CompleteForest = {
+    layout: 'complete',
+    depth,
+    nodeOffset,
+    leafOffset,
+    feature: new Int32Array(nodes),
+    threshold: new Float64Array(nodes).fill(Number.POSITIVE_INFINITY),
+    missingRight: new Uint8Array(nodes),
+    leaf: new Float64Array(leaves),
+  };
+  trees.forEach((tree, t) => {
+    const d = depth[t];
+    const firstLeaf = (1 << d) - 1;
+    // (source node, position in the complete tree); a source leaf fills the whole left-most path
+    // below its position with pass-through splits (the +Infinity default) and every bottom slot
+    // under it with its value, so any path ends on it.
+    const stack: number[] = [0, 0];
+    while (stack.length) {
+      const pos = stack.pop()!;
+      const src = stack.pop()!;
+      if (tree.feature[src] === -1) {
+        let lo = pos;
+        let hi = pos;
+        while (lo < firstLeaf) {
+          lo = 2 * lo + 1;
+          hi = 2 * hi + 2;
+        }
+        f.leaf.fill(tree.value[src], leafOffset[t] + lo - firstLeaf, leafOffset[t] + hi - firstLeaf + 1);
+        continue;
+      }
+      const at = nodeOffset[t] + pos;
+      f.feature[at] = tree.feature[src];
+      f.threshold[at] = tree.threshold[src];
+      f.missingRight[at] = tree.defaultLeft[src] ? 0 : 1;
+      stack.push(tree.left[src], 2 * pos + 1, tree.right[src], 2 * pos + 2);
+    }
+  });
+  return f;
+}
+
 /**
- * out[i] += the sum of every tree's leaf value for row i of data (nCols wide). Tree by tree: one
- * tree's nodes stay in L1 cache while the rows stream past (faster than row by row once the whole
- * ensemble outgrows L2).
+ * out[i] += the sum of every tree's leaf value for row i of data (nCols wide), trees added in
+ * order (so the sums are the same in both layouts). Complete layout: blocks of 64 rows stay in L1
+ * cache while every tree advances all their paths one level at a time (independent loads overlap
+ * instead of waiting on each other). Linked layout: tree by tree over all rows.
  */
 export function addForest(
   f: FlatForest,
@@ -54,6 +158,94 @@ export function addForest(
   nCols: number,
   out: Float64Array,
 ): void {
+  if (f.layout === 'complete') addComplete(f, data, nRows, nCols, out);
+  else addLinked(f, data, nRows, nCols, out);
+}
+
+/** Rows scored together: their paths advance level by level, independent loads overlap. */
+const BLOCK = 64;
+const scratch = new Int32Array(BLOCK);
+
+function addComplete(f: CompleteForest, data: Float64Array, nRows: number, nCols: number, out: Float64Array) {
+  const { depth, nodeOffset, leafOffset, feature, threshold, missingRight, leaf } = f;
+  const nTrees = depth.length;
+  if (nRows < 8) {
+    // a handful of rows (online serving): four trees at a time when they have the same depth, so
+    // four independent paths overlap instead of one path waiting on each load
+    for (let i = 0, base = 0; i < nRows; i++, base += nCols) {
+      let sum = out[i];
+      let t = 0;
+      for (; t + 3 < nTrees; t += 4) {
+        const d = depth[t];
+        if (depth[t + 1] !== d || depth[t + 2] !== d || depth[t + 3] !== d) break;
+        const o0 = nodeOffset[t];
+        const o1 = nodeOffset[t + 1];
+        const o2 = nodeOffset[t + 2];
+        const o3 = nodeOffset[t + 3];
+        let n0 = 0;
+        let n1 = 0;
+        let n2 = 0;
+        let n3 = 0;
+        for (let l = 0; l < d; l++) {
+          const a0 = o0 + n0;
+          const a1 = o1 + n1;
+          const a2 = o2 + n2;
+          const a3 = o3 + n3;
+          const v0 = data[base + feature[a0]];
+          const v1 = data[base + feature[a1]];
+          const v2 = data[base + feature[a2]];
+          const v3 = data[base + feature[a3]];
+          n0 = 2 * n0 + 1 + (+(v0 > threshold[a0]) | (+Number.isNaN(v0) & missingRight[a0]));
+          n1 = 2 * n1 + 1 + (+(v1 > threshold[a1]) | (+Number.isNaN(v1) & missingRight[a1]));
+          n2 = 2 * n2 + 1 + (+(v2 > threshold[a2]) | (+Number.isNaN(v2) & missingRight[a2]));
+          n3 = 2 * n3 + 1 + (+(v3 > threshold[a3]) | (+Number.isNaN(v3) & missingRight[a3]));
+        }
+        const first = (1 << d) - 1;
+        // added in tree order, as the other paths do
+        sum += leaf[leafOffset[t] - first + n0];
+        sum += leaf[leafOffset[t + 1] - first + n1];
+        sum += leaf[leafOffset[t + 2] - first + n2];
+        sum += leaf[leafOffset[t + 3] - first + n3];
+      }
+      for (; t < nTrees; t++) {
+        const d = depth[t];
+        const no = nodeOffset[t];
+        let n = 0;
+        for (let l = 0; l < d; l++) {
+          const at = no + n;
+          const v = data[base + feature[at]];
+          n = 2 * n + 1 + (+(v > threshold[at]) | (+Number.isNaN(v) & missingRight[at]));
+        }
+        sum += leaf[leafOffset[t] - ((1 << d) - 1) + n];
+      }
+      out[i] = sum;
+    }
+    return;
+  }
+  const idx = scratch;
+  for (let b = 0; b < nRows; b += BLOCK) {
+    const m = Math.min(BLOCK, nRows - b);
+    const base0 = b * nCols;
+    for (let t = 0; t < nTrees; t++) {
+      const d = depth[t];
+      const no = nodeOffset[t];
+      idx.fill(0, 0, m);
+      for (let l = 0; l < d; l++) {
+        for (let r = 0, base = base0; r < m; r++, base += nCols) {
+          const n = idx[r];
+          const at = no + n;
+          const v = data[base + feature[at]];
+          // v > t is false for NaN: a missing value goes left unless the node says right
+          idx[r] = 2 * n + 1 + (+(v > threshold[at]) | (+Number.isNaN(v) & missingRight[at]));
+        }
+      }
+      const lo = leafOffset[t] - ((1 << d) - 1);
+      for (let r = 0; r < m; r++) out[b + r] += leaf[lo + idx[r]];
+    }
+  }
+}
+
+function addLinked(f: LinkedForest, data: Float64Array, nRows: number, nCols: number, out: Float64Array) {
   const { roots, feature, threshold, left, right, defaultLeft, value } = f;
   for (let k = 0; k < roots.length; k++) {
     const root = roots[k];
