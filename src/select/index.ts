@@ -10,6 +10,16 @@ export type {
 } from './cross-validate.js';
 export { aggregate, crossValidate, evaluateFolds, metricNames, prepareFolds } from './cross-validate.js';
 export type {
+  BootstrapMetric,
+  ChampionGateOptions,
+  GateCheck,
+  GateVerdict,
+  PairedBootstrap,
+  PairedBootstrapOptions,
+  Threshold,
+} from './gates.js';
+export { absoluteGate, assertGate, championGate, pairedBootstrap, recordGate, verdict } from './gates.js';
+export type {
   LeaderboardRow,
   SearchMethod,
   SearchOptions,
