@@ -1,3 +1,11 @@
+export type { PermutationImportance, ShapValues, TreeEnsemble } from './explain/index.js';
+export {
+  ensembleOf,
+  meanAbsShap,
+  permutationImportance,
+  treeExpectedValue,
+  treeShap,
+} from './explain/index.js';
 export type { FeaturePipelineParams } from './features.js';
 export { FeaturePipeline } from './features.js';
 export type { RandomForestParams } from './forest.js';
