@@ -12,6 +12,7 @@ import { registerModelsCommands } from './commands/models.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerRunsCommands } from './commands/runs.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerServerCommand } from './commands/server.js';
 import { registerTrainCommand } from './commands/train.js';
 
 export function buildProgram(): Command {
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerModelsCommands(program);
   registerDataCommands(program);
   registerServeCommand(program);
+  registerServerCommand(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

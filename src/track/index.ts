@@ -3,5 +3,12 @@ export { gitCommit } from './git.js';
 export { openArtifactStore, openStore } from './open.js';
 export { PostgresStore } from './postgres-store.js';
 export { formatModelDetail, formatModelsList, formatRunDetail, formatRunsList } from './render.js';
+export {
+  type Comparison,
+  parseEntityFilter,
+  parseFilter,
+  parseOrderBy,
+  searchError,
+} from './search-filter.js';
 export { DEFAULT_STORE_PATH, SqliteStore } from './sqlite-store.js';
 export type * from './types.js';

@@ -139,6 +139,8 @@ class Parser {
     private readonly input: string,
     private readonly what: string,
     private readonly tokens: Token[],
+    /** false: any attribute name, values unchecked (registry and experiment searches check them). */
+    private readonly runs = true,
   ) {}
 
   peek(): Token {
@@ -211,7 +213,9 @@ class Parser {
           ? 'expected a value, found the end of the filter'
           : 'expected a quoted string or a number',
       );
-    checkValue(this, id, op, value, v.pos);
+    if (this.runs) checkValue(this, id, op, value, v.pos);
+    else if (typeof value === 'number' && (op === 'LIKE' || op === 'ILIKE'))
+      throw this.fail(v.pos, `${op} compares with a quoted pattern`);
     return { entity: id.entity, key: id.key, op, value, position: id.pos };
   }
 
@@ -288,6 +292,15 @@ function checkValue(
 export function parseFilter(filter: string | undefined | null): Comparison[] {
   if (filter == null || filter.trim() === '') return [];
   return new Parser(filter, 'filter', tokenize(filter, 'filter')).filter();
+}
+
+/**
+ * Parse a filter over other entities (experiments, registered models, model versions): the same
+ * syntax, any bare attribute name, values unchecked; `what` names it in errors.
+ */
+export function parseEntityFilter(filter: string | undefined | null, what = 'filter'): Comparison[] {
+  if (filter == null || filter.trim() === '') return [];
+  return new Parser(filter, what, tokenize(filter, what), false).filter();
 }
 
 /** Parse one order-by clause such as `metrics.auc DESC` or `attributes.start_time`. */

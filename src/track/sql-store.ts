@@ -184,30 +184,23 @@ export class SqlTrackingStore implements TrackingStore {
   async logParams(runId: string, params: Record<string, ParamValue>): Promise<void> {
     return this.write(async (c) => {
       await requireRun(c, runId);
-      const old = new Map(
-        (
-          await c.all<{ key: string; value: string }>('SELECT key, value FROM params WHERE run_id = ?', [
-            runId,
-          ])
-        ).map((r) => [r.key, r.value]),
+      await putParams(c, runId, params);
+    });
+  }
+
+  async logBatch(
+    runId: string,
+    batch: { metrics?: MetricInput[]; params?: Record<string, ParamValue>; tags?: Record<string, string> },
+  ): Promise<void> {
+    const rows = metricRows(runId, batch.metrics ?? [], clock());
+    return this.write(async (c) => {
+      await requireRun(c, runId);
+      await putParams(c, runId, batch.params ?? {});
+      await putTags(c, runId, batch.tags ?? {});
+      await c.runMany(
+        'INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)',
+        rows,
       );
-      const rows: unknown[][] = [];
-      for (const [key, v] of Object.entries(params)) {
-        if (!['string', 'number', 'boolean'].includes(typeof v))
-          throw new KeelError('KEEL_E_INPUT', `param "${key}" must be a string, number or boolean`, {
-            path: ['params', key],
-          });
-        const value = String(v);
-        const before = old.get(key);
-        if (before === undefined) rows.push([runId, key, value]);
-        else if (before !== value)
-          throw new KeelError(
-            'KEEL_E_CONFLICT',
-            `param "${key}" of run ${runId} is already "${before}"; it cannot change to "${value}"`,
-            { path: ['params', key] },
-          );
-      }
-      await c.runMany('INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)', rows);
     });
   }
 
@@ -219,23 +212,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async logMetricBatch(runId: string, points: MetricInput[]): Promise<void> {
-    const ts = clock();
-    const rows = points.map((p, i): unknown[] => {
-      if (typeof p.value !== 'number' || Number.isNaN(p.value))
-        throw new KeelError('KEEL_E_INPUT', `metric "${p.key}" must be a number, got ${String(p.value)}`, {
-          path: ['metrics', i, p.key],
-        });
-      const step = p.step ?? 0;
-      if (!Number.isSafeInteger(step))
-        throw new KeelError('KEEL_E_INPUT', `metric "${p.key}" step must be an integer, got ${step}`, {
-          path: ['metrics', i, 'step'],
-        });
-      if (typeof p.key !== 'string' || p.key === '')
-        throw new KeelError('KEEL_E_INPUT', 'a metric key must be a non-empty string', {
-          path: ['metrics', i],
-        });
-      return [runId, p.key, p.value, step, p.timestamp ?? ts];
-    });
+    const rows = metricRows(runId, points, clock());
     return this.write(async (c) => {
       await requireRun(c, runId);
       await c.runMany(
@@ -414,6 +391,52 @@ async function experiment(c: SqlConn, name: string): Promise<Experiment> {
   return toExperiment(
     (await c.get<Row>('SELECT id, name, created_at FROM experiments WHERE name = ?', [name]))!,
   );
+}
+
+/** Validated metric rows (run_id, key, value, step, timestamp); ts for points without one. */
+function metricRows(runId: string, points: MetricInput[], ts: string): unknown[][] {
+  return points.map((p, i): unknown[] => {
+    if (typeof p.value !== 'number' || Number.isNaN(p.value))
+      throw new KeelError('KEEL_E_INPUT', `metric "${p.key}" must be a number, got ${String(p.value)}`, {
+        path: ['metrics', i, p.key],
+      });
+    const step = p.step ?? 0;
+    if (!Number.isSafeInteger(step))
+      throw new KeelError('KEEL_E_INPUT', `metric "${p.key}" step must be an integer, got ${step}`, {
+        path: ['metrics', i, 'step'],
+      });
+    if (typeof p.key !== 'string' || p.key === '')
+      throw new KeelError('KEEL_E_INPUT', 'a metric key must be a non-empty string', {
+        path: ['metrics', i],
+      });
+    return [runId, p.key, p.value, step, p.timestamp ?? ts];
+  });
+}
+
+/** New params; the same value again is a no-op, a different value a KEEL_E_CONFLICT. */
+async function putParams(c: SqlConn, runId: string, params: Record<string, ParamValue>): Promise<void> {
+  const old = new Map(
+    (
+      await c.all<{ key: string; value: string }>('SELECT key, value FROM params WHERE run_id = ?', [runId])
+    ).map((r) => [r.key, r.value]),
+  );
+  const rows: unknown[][] = [];
+  for (const [key, v] of Object.entries(params)) {
+    if (!['string', 'number', 'boolean'].includes(typeof v))
+      throw new KeelError('KEEL_E_INPUT', `param "${key}" must be a string, number or boolean`, {
+        path: ['params', key],
+      });
+    const value = String(v);
+    const before = old.get(key);
+    if (before === undefined) rows.push([runId, key, value]);
+    else if (before !== value)
+      throw new KeelError(
+        'KEEL_E_CONFLICT',
+        `param "${key}" of run ${runId} is already "${before}"; it cannot change to "${value}"`,
+        { path: ['params', key] },
+      );
+  }
+  await c.runMany('INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)', rows);
 }
 
 async function putTags(c: SqlConn, runId: string, tags: Record<string, string>): Promise<void> {

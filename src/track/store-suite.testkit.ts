@@ -396,6 +396,37 @@ export function describeTrackingStore(name: string, makeStore: () => Promise<Tra
       });
     });
 
+    describe('logBatch', () => {
+      it('writes metrics, params and tags of one run together, or nothing of them', async () => {
+        const run = await store.createRun({ experiment: 'e' });
+        await store.logBatch(run.id, {
+          metrics: [
+            { key: 'loss', value: 0.5, step: 0, timestamp: '2026-01-01T00:00:00.000Z' },
+            { key: 'loss', value: 0.4, step: 1 },
+          ],
+          params: { lr: 0.1 },
+          tags: { team: 'risk' },
+        });
+        const got = await store.getRun(run.id);
+        expect(got).toMatchObject({ params: { lr: '0.1' }, tags: { team: 'risk' }, metrics: { loss: 0.4 } });
+        expect((await store.metricHistory(run.id, 'loss'))[0].timestamp).toBe('2026-01-01T00:00:00.000Z');
+        await expect(
+          store.logBatch(run.id, {
+            metrics: [{ key: 'auc', value: 0.9 }],
+            params: { lr: 0.2 },
+            tags: { x: 'y' },
+          }),
+        ).rejects.toMatchObject({ code: 'KEEL_E_CONFLICT' });
+        await expect(
+          store.logBatch(run.id, { metrics: [{ key: 'auc', value: Number.NaN }] }),
+        ).rejects.toMatchObject({
+          code: 'KEEL_E_INPUT',
+        });
+        expect(await store.getRun(run.id)).toEqual(got);
+        await expect(store.logBatch('f'.repeat(32), {})).rejects.toMatchObject({ code: 'KEEL_E_NOT_FOUND' });
+      });
+    });
+
     describe('searchRuns', () => {
       /** Six runs over two experiments with metrics, params and tags to filter on. */
       async function seed() {

@@ -171,6 +171,11 @@ export interface TrackingStore {
   /** Many metric points (history kept, in order) in one transaction: all or none are written. */
   logMetricBatch(runId: string, points: MetricInput[]): Promise<void>;
   setTags(runId: string, tags: Record<string, string>): Promise<void>;
+  /** MLflow's log-batch: metrics, params and tags of one run in one transaction (all or none). */
+  logBatch(
+    runId: string,
+    batch: { metrics?: MetricInput[]; params?: Record<string, ParamValue>; tags?: Record<string, string> },
+  ): Promise<void>;
   logDatasetInput(runId: string, input: DatasetInput): Promise<void>;
   /** Record an artifact already written to the artifact store. */
   logArtifact(runId: string, ref: ArtifactRef): Promise<void>;

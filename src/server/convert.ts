@@ -1,0 +1,124 @@
+/**
+ * Keel's records as MLflow REST 2.0 JSON (snake_case, times in milliseconds since the epoch,
+ * versions as strings, key/value lists), following mlflow/protos/service.proto and
+ * model_registry.proto.
+ */
+import type {
+  Experiment,
+  MetricPoint,
+  ModelVersion,
+  RegisteredModel,
+  RunDetail,
+  RunInfo,
+} from '../track/index.js';
+
+export const RUN_NAME_TAG = 'mlflow.runName';
+export const USER_TAG = 'mlflow.user';
+
+export const ms = (iso: string | null): number | null => (iso === null ? null : Date.parse(iso));
+
+export function experimentJson(e: Experiment) {
+  const t = ms(e.createdAt);
+  return {
+    experiment_id: e.id,
+    name: e.name,
+    artifact_location: `mlflow-artifacts:/${e.id}`,
+    lifecycle_stage: 'active',
+    creation_time: t,
+    last_update_time: t,
+    tags: [] as { key: string; value: string }[],
+  };
+}
+
+export function runInfoJson(r: RunInfo, tags: Record<string, string> = {}) {
+  return {
+    run_id: r.id,
+    run_uuid: r.id,
+    run_name: r.name ?? '',
+    experiment_id: r.experimentId,
+    user_id: tags[USER_TAG] ?? '',
+    status: r.status,
+    start_time: ms(r.startTime),
+    ...(r.endTime === null ? {} : { end_time: ms(r.endTime) }),
+    artifact_uri: `mlflow-artifacts:/${r.experimentId}/${r.id}/artifacts`,
+    lifecycle_stage: r.lifecycleStage,
+  };
+}
+
+export const metricJson = (m: MetricPoint) => ({
+  key: m.key,
+  value: m.value,
+  timestamp: Date.parse(m.timestamp),
+  step: m.step,
+});
+
+const kv = (o: Record<string, string>) => Object.entries(o).map(([key, value]) => ({ key, value }));
+
+export function runJson(r: RunDetail) {
+  const tags = { ...r.tags };
+  if (r.name !== null && tags[RUN_NAME_TAG] === undefined) tags[RUN_NAME_TAG] = r.name;
+  return {
+    info: runInfoJson(r, r.tags),
+    data: {
+      metrics: r.latestMetrics.map(metricJson),
+      params: kv(r.params),
+      tags: kv(tags),
+    },
+    inputs: {
+      dataset_inputs: r.inputs.map((d) => ({
+        tags: [{ key: 'mlflow.data.context', value: d.context }],
+        dataset: {
+          name: d.name,
+          digest: d.sha256.slice(0, 16),
+          source_type: 'local',
+          source: JSON.stringify({ uri: d.source }),
+          profile: JSON.stringify({ num_rows: d.rows }),
+        },
+      })),
+    },
+  };
+}
+
+/** Where a version's model lives, as MLflow names it. */
+export function versionSource(v: ModelVersion): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(v.artifact.uri)) return v.artifact.uri;
+  return v.runId ? `runs:/${v.runId}/${v.artifact.name}` : v.artifact.uri;
+}
+
+export function modelVersionJson(v: ModelVersion) {
+  const t = ms(v.createdAt);
+  return {
+    name: v.name,
+    version: String(v.version),
+    creation_timestamp: t,
+    last_updated_timestamp: t,
+    user_id: '',
+    current_stage: v.stage,
+    description: v.description ?? '',
+    source: versionSource(v),
+    run_id: v.runId ?? '',
+    run_link: '',
+    status: 'READY',
+    aliases: v.aliases,
+    tags: [] as { key: string; value: string }[],
+  };
+}
+
+/** latest_versions: the newest version in each stage, as MLflow reports it. */
+export function registeredModelJson(m: RegisteredModel, versions: ModelVersion[]) {
+  const latest = new Map<string, ModelVersion>();
+  for (const v of versions) {
+    const cur = latest.get(v.stage);
+    if (!cur || v.version > cur.version) latest.set(v.stage, v);
+  }
+  const newest = versions.reduce((t, v) => Math.max(t, Date.parse(v.createdAt)), Date.parse(m.createdAt));
+  return {
+    name: m.name,
+    creation_timestamp: ms(m.createdAt),
+    last_updated_timestamp: newest,
+    description: m.description ?? '',
+    latest_versions: [...latest.values()].sort((a, b) => a.version - b.version).map(modelVersionJson),
+    aliases: Object.entries(m.aliases).map(([alias, version]) => ({ alias, version: String(version) })),
+    tags: [] as { key: string; value: string }[],
+  };
+}

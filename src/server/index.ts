@@ -1,0 +1,3 @@
+export { createTrackingApp, type TrackingAppOptions } from './app.js';
+export { parseTokens, type Role, type Token } from './auth.js';
+export { type RunningTrackingServer, startTrackingServer, type TrackingServerOptions } from './server.js';
