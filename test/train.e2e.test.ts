@@ -235,6 +235,7 @@ describe('keel train', () => {
       '--seed',
       '--search',
       '--name',
+      '--workers',
       '--experiment',
       '--json',
       '--quiet',

@@ -14,6 +14,7 @@ import {
   evaluateFolds,
   type FoldResult,
   lowerIsBetter,
+  type MetricName,
   type MetricSpec,
   metricNames,
   type PreparedFold,
@@ -28,6 +29,7 @@ import {
   sampleCandidate,
 } from './space.js';
 import type { Splitter } from './splitters.js';
+import { TrialPool } from './trial-pool.js';
 
 export type SearchMethod = 'random' | 'grid' | 'halving';
 
@@ -62,6 +64,11 @@ export interface SearchOptions {
    */
   pruneMargin?: number;
   tracking?: SearchTracking;
+  /**
+   * Cross-validate this many trials at once on worker threads (default 1: on the calling thread).
+   * Only for the default families and built-in metrics; pruning and mid-trial time stops need 1.
+   */
+  workers?: number;
   /** Called after every trial ends (complete, pruned, halted or timed out). */
   onTrial?: (trial: Trial, search: { done: number; planned: number; best: Trial | null }) => void;
   /** The clock, in milliseconds (tests). */
@@ -109,6 +116,8 @@ export interface SearchResult {
   stoppedBy: 'trials' | 'time' | 'exhausted';
   /** The parent run's leaderboard artifact, when an artifact store was given. */
   artifact?: ArtifactRef;
+  /** Worker threads used (1 = the calling thread). */
+  workers: number;
 }
 
 /** Trial i's own random stream: independent of how many trials ran before it. */
@@ -253,67 +262,108 @@ export async function search(
     return t;
   };
 
-  if (method === 'random' || method === 'grid') {
-    const plan = method === 'grid' ? gridPlan(families, options.gridPoints ?? 3, seed) : null;
-    const limit = Math.min(
-      options.trials ?? (plan ? plan.length : 30),
-      plan ? plan.length : Number.POSITIVE_INFINITY,
-    );
-    if (plan && limit === plan.length) stoppedBy = 'exhausted';
-    for (let i = 0; i < limit; i++) {
-      if (i > 0 && outOfTime()) {
-        stoppedBy = 'time';
-        break;
-      }
-      const c = plan ? plan[i] : randomCandidate(families, i, seed, includeDefaults);
-      const trial = newTrial(i, c);
-      trial.status = runFolds(trial, 0, folds.length, true) ?? 'complete';
-      await finish(trial, limit);
-    }
-  } else if (method === 'halving') {
-    const eta = options.eta ?? 3;
-    if (!(eta >= 2)) throw new KeelError('KEEL_E_USAGE', `successive halving needs eta >= 2, got ${eta}`);
-    const n0 = options.trials ?? 27;
-    const rungs = halvingRungs(folds.length, eta);
-    let alive = Array.from({ length: n0 }, (_, i) =>
-      newTrial(i, randomCandidate(families, i, seed, includeDefaults)),
-    );
-    let done = 0;
-    for (let r = 0; r < rungs.length && alive.length > 0; r++) {
-      const last = r === rungs.length - 1;
-      const survivors: Trial[] = [];
-      for (const t of alive) {
-        if (trials.length > 1 && (done > 0 || r > 0) && outOfTime()) {
+  // Worker threads for the default families and built-in metrics; anything else runs here.
+  const defaults = defaultFamilies();
+  const workers = options.workers ?? 1;
+  const parallel =
+    workers > 1 &&
+    families.every((f) => defaults.includes(f)) &&
+    metrics.every((m): m is MetricName => typeof m === 'string');
+  const pool = parallel ? new TrialPool(workers, folds) : null;
+
+  /** Run folds [from, to) of a trial: on a worker (no mid-trial stops) or here. */
+  const runTrial = async (
+    trial: Trial,
+    from: number,
+    to: number,
+    prune: boolean,
+  ): Promise<TrialStatus | null> => {
+    if (!pool) return runFolds(trial, from, to, prune);
+    const r = await pool.run({
+      family: trial.family,
+      params: trial.params,
+      seed,
+      from,
+      to,
+      metrics: metrics as MetricName[],
+    });
+    trial.folds.push(...r.folds);
+    trial.seconds += r.seconds;
+    Object.assign(trial, aggregate(trial.folds));
+    return null;
+  };
+
+  try {
+    if (method === 'random' || method === 'grid') {
+      const plan = method === 'grid' ? gridPlan(families, options.gridPoints ?? 3, seed) : null;
+      const limit = Math.min(
+        options.trials ?? (plan ? plan.length : 30),
+        plan ? plan.length : Number.POSITIVE_INFINITY,
+      );
+      if (plan && limit === plan.length) stoppedBy = 'exhausted';
+      const inflight = new Set<Promise<void>>();
+      for (let i = 0; i < limit; i++) {
+        if (i > 0 && outOfTime()) {
           stoppedBy = 'time';
-          t.status = 'timeout';
-        } else {
+          break;
+        }
+        const c = plan ? plan[i] : randomCandidate(families, i, seed, includeDefaults);
+        const trial = newTrial(i, c);
+        const p: Promise<void> = runTrial(trial, 0, folds.length, true).then(async (s) => {
+          trial.status = s ?? 'complete';
+          await finish(trial, limit);
+        });
+        inflight.add(p);
+        p.then(
+          () => inflight.delete(p),
+          () => inflight.delete(p),
+        );
+        if (inflight.size >= (pool?.size ?? 1)) await Promise.race(inflight);
+      }
+      await Promise.all(inflight);
+    } else if (method === 'halving') {
+      const eta = options.eta ?? 3;
+      if (!(eta >= 2)) throw new KeelError('KEEL_E_USAGE', `successive halving needs eta >= 2, got ${eta}`);
+      const n0 = options.trials ?? 27;
+      const rungs = halvingRungs(folds.length, eta);
+      let alive = Array.from({ length: n0 }, (_, i) =>
+        newTrial(i, randomCandidate(families, i, seed, includeDefaults)),
+      );
+      for (let r = 0; r < rungs.length && alive.length > 0; r++) {
+        const running: Promise<void>[] = [];
+        for (const [j, t] of alive.entries()) {
+          if ((r > 0 || j > 0) && outOfTime()) {
+            stoppedBy = 'time';
+            t.status = 'timeout';
+            continue;
+          }
           t.rung = r;
-          const s = runFolds(t, t.folds.length, rungs[r], false);
-          if (s) t.status = s;
+          const p = runTrial(t, t.folds.length, rungs[r], false).then((st) => {
+            if (st) t.status = st;
+          });
+          running.push(p);
+          if (!pool) await p;
+          else if (running.length % pool.size === 0) await Promise.race(running);
         }
-        if (t.status === 'complete') survivors.push(t);
-        else {
-          done++;
+        await Promise.all(running);
+        for (const t of alive) if (t.status !== 'complete') await finish(t, n0);
+        const survivors = alive.filter((t) => t.status === 'complete');
+        if (r === rungs.length - 1) {
+          for (const t of survivors) await finish(t, n0);
+          break;
+        }
+        survivors.sort(cmp);
+        const keep = Math.max(1, Math.ceil(survivors.length / eta));
+        for (const t of survivors.slice(keep)) {
+          t.status = 'halted';
           await finish(t, n0);
         }
+        alive = survivors.slice(0, keep);
       }
-      if (last) {
-        for (const t of survivors) {
-          done++;
-          await finish(t, n0);
-        }
-        break;
-      }
-      survivors.sort(cmp);
-      const keep = Math.max(1, Math.ceil(survivors.length / eta));
-      for (const t of survivors.slice(keep)) {
-        t.status = 'halted';
-        done++;
-        await finish(t, n0);
-      }
-      alive = survivors.slice(0, keep);
-    }
-  } else throw new KeelError('KEEL_E_USAGE', `unknown search method "${method}" (random, grid, halving)`);
+    } else throw new KeelError('KEEL_E_USAGE', `unknown search method "${method}" (random, grid, halving)`);
+  } finally {
+    await pool?.close();
+  }
 
   const complete = trials.filter((t) => t.status === 'complete').sort(cmp);
   if (complete.length === 0)
@@ -341,6 +391,7 @@ export async function search(
     leaderboard,
     seconds: (now() - t0) / 1000,
     stoppedBy,
+    workers: pool ? pool.size : 1,
   };
   if (options.tracking) result.artifact = await recordSearch(options.tracking, result);
   return result;

@@ -328,6 +328,24 @@ describe('search', () => {
     expect(c.trials[2].params).not.toEqual(a.trials[2].params);
   });
 
+  it('runs trials on worker threads with the same results as on one thread', async () => {
+    const small = generateChurn({ rows: 400, seed: 8 });
+    const ys = Float64Array.from({ length: 400 }, (_, r) => (small.value('churn', r) === 'Yes' ? 1 : 0));
+    const sp = stratifiedKFold({ k: 3, seed: 1 });
+    const few = prepareFolds({ frame: small, y: ys, columns }, sp);
+    const fams = defaultFamilies();
+    const opts = { families: fams, seed: 5, metrics: ['roc_auc' as const, 'f1' as const] };
+    const serial = await search(few, sp, { ...opts, trials: 4 });
+    const threaded = await search(few, sp, { ...opts, trials: 4, workers: 2 });
+    expect(threaded.workers).toBe(2);
+    expect(serial.workers).toBe(1);
+    expect(threaded.trials.map((t) => [t.family, t.params, t.folds.map((f) => f.metrics)])).toEqual(
+      serial.trials.map((t) => [t.family, t.params, t.folds.map((f) => f.metrics)]),
+    );
+    // custom families cannot cross threads: the search stays on this thread
+    expect((await search(few, sp, { families: fast, trials: 2, workers: 2 })).workers).toBe(1);
+  });
+
   it('stops on the time budget (the first trial always runs)', async () => {
     let t = 0;
     const r = await search(folds, splitter, {

@@ -27,6 +27,8 @@ export interface TrainTableOptions {
   name?: string;
   experiment?: string;
   families?: ModelFamily[];
+  /** Trials cross-validated at once on worker threads (default 1; pruning needs 1). */
+  workers?: number;
   /** Stop a trial after two folds when it trails the best by more than this ROC-AUC (default 0.03). */
   pruneMargin?: number;
   store: TrackingStore;
@@ -243,6 +245,7 @@ export async function trainTable(options: TrainTableOptions): Promise<TrainTable
       timeBudgetMs: options.timeBudgetMs,
       seed,
       pruneMargin: options.pruneMargin ?? 0.03,
+      workers: options.workers,
       tracking: { store, artifacts: options.artifacts, experiment, parentRunId: run.id },
       onTrial: options.onTrial,
     });

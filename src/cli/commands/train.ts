@@ -40,6 +40,7 @@ interface TrainOptions {
   search: SearchMethod;
   name?: string;
   experiment: string;
+  workers: number;
   json?: boolean;
   quiet?: boolean;
 }
@@ -95,6 +96,12 @@ export function registerTrainCommand(program: Command): void {
       },
       'random',
     )
+    .option(
+      '--workers <n>',
+      'cross-validate this many trials at once on worker threads (each starts in about a second; worth it for long searches)',
+      int('--workers', 1),
+      1,
+    )
     .option('--name <model>', 'registered model name (default: the file name without its extension)')
     .option('-e, --experiment <name>', 'experiment to record the runs under', 'train')
     .option(
@@ -119,6 +126,7 @@ export function registerTrainCommand(program: Command): void {
           method: opts.search,
           name: opts.name,
           experiment: opts.experiment,
+          workers: opts.workers,
           store,
           artifacts: ctx.artifacts(),
           gitCommit: gitCommit(ctx.loaded.root),
