@@ -240,6 +240,8 @@ describe('metrics: contracts beyond the fixture', () => {
         ],
       ),
     ).toThrow(/label 3 at row 2 is not a column/);
+    const flat = { nRows: 2, nCols: 2, data: [0.5, 0.5, 0.5, 0.5] };
+    expect(() => rocAucOvr([0, 0], flat)).toThrow(/class 0 is every label in y/);
     expect(() => multiclassLogLoss([0, 1], [[1, 0]])).toThrow(/2 labels but 1 probability rows/);
     expect(() => multiclassLogLoss([0, 1], [[1, 0], [0.5]])).toThrow(/row 2 has 1 columns, expected 2/);
     expect(() => calibrationCurve([0, 1], [0.2, 1.5])).toThrow(/1.5 at row 2 is outside \[0, 1\]/);

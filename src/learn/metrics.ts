@@ -316,6 +316,11 @@ export function rocAucOvr(
       count += yc[i];
       sc[i] = at(i, c);
     }
+    if (count === 0 || count === n)
+      throw new KeelError(
+        'KEEL_E_INPUT',
+        `rocAucOvr: class ${c} ${count === 0 ? 'never occurs' : 'is every label'} in y, so its one-vs-rest ROC-AUC is undefined`,
+      );
     const w = average === 'weighted' ? count / n : 1 / k;
     total += w * rocAuc(yc, sc);
     weightSum += w;

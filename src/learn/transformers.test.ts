@@ -5,6 +5,7 @@
  * fixture cannot show: errors, JSON round trips, target encoding and composition.
  */
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { categoricalColumn, Frame, numericColumn, stringColumn } from '../data/frame.js';
 import type { ColumnSpec } from '../data/schema.js';
@@ -516,5 +517,56 @@ describe('FeaturePipeline options (optional; defaults and old documents unchange
     expect(step).toMatchObject({ kind: 'target', categories: ['Month-to-month', 'One year', 'Two year'] });
     step.encodings.pop();
     expect(() => Model.fromJSON(doc)).toThrow(/one encoding per category/);
+  });
+});
+
+describe('transformer properties', () => {
+  const columnArb = fc.array(fc.oneof(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constant(null)), {
+    minLength: 2,
+    maxLength: 30,
+  });
+
+  it('scalers: min-max fit output lies in [0, 1], standard output has mean 0, and JSON round trips are exact', () => {
+    fc.assert(
+      fc.property(columnArb, (values) => {
+        const frame = new Frame(['v'], [numericColumn(values)]);
+        const mm = new MinMaxScaler().fit(frame);
+        const out = mm.transform(frame).numeric('v');
+        const present = Array.from(out).filter((v) => !Number.isNaN(v));
+        if (!present.every((v) => v >= -1e-12 && v <= 1 + 1e-12)) return false;
+        const std = new StandardScaler().fit(frame);
+        const z = Array.from(std.transform(frame).numeric('v')).filter((v) => !Number.isNaN(v));
+        const mean = z.length ? z.reduce((a, b) => a + b, 0) / z.length : 0;
+        if (Math.abs(mean) > 1e-6) return false;
+        for (const t of [mm, std]) {
+          const back = transformerFromJSON(JSON.parse(JSON.stringify(t.toJSON())));
+          const a = Array.from(back.transform(frame).numeric('v'));
+          const b = Array.from(t.transform(frame).numeric('v'));
+          if (!a.every((v, i) => Object.is(v, b[i]))) return false;
+        }
+        return true;
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('one-hot: each row has exactly one 1 when its category is present (with or without grouping), none when missing', () => {
+    const catArb = fc.array(fc.oneof(fc.constantFrom('a', 'b', 'c', 'd', 'e'), fc.constant(null)), {
+      minLength: 1,
+      maxLength: 40,
+    });
+    fc.assert(
+      fc.property(catArb, fc.integer({ min: 1, max: 5 }), (values, minFrequency) => {
+        const frame = new Frame(['c'], [stringColumn(values)]);
+        const m = frameToMatrix(new OneHotEncoder({ minFrequency }).fitTransform(frame));
+        for (let r = 0; r < m.nRows; r++) {
+          let s = 0;
+          for (let j = 0; j < m.nCols; j++) s += m.data[r * m.nCols + j];
+          if (s !== (values[r] === null ? 0 : 1)) return false;
+        }
+        return true;
+      }),
+      { numRuns: 150 },
+    );
   });
 });
