@@ -15,6 +15,7 @@ import {
   uploadArtifact,
 } from './artifact-routes.js';
 import { authenticator, type Token } from './auth.js';
+import { JsonText } from './convert.js';
 import { ApiError, toApiError } from './errors.js';
 import { describeIssues, mlflowRoutes } from './mlflow-routes.js';
 import { openApiDocument } from './openapi.js';
@@ -97,10 +98,19 @@ export function createTrackingApp(options: TrackingAppOptions): FastifyInstance 
       method: r.method,
       url: r.path,
       config: { write: r.write },
-      handler: async (req) => {
-        const parsed = r.input.safeParse(input(req));
-        if (!parsed.success) throw new ApiError('INVALID_PARAMETER_VALUE', describeIssues(parsed.error));
-        return r.handler(parsed.data, { store, actor: req.actor });
+      handler: async (req, reply) => {
+        let data: unknown;
+        if (r.parse) {
+          const fast = r.parse(input(req));
+          if (!fast.success) throw new ApiError('INVALID_PARAMETER_VALUE', fast.message);
+          data = fast.data;
+        } else {
+          const parsed = r.input.safeParse(input(req));
+          if (!parsed.success) throw new ApiError('INVALID_PARAMETER_VALUE', describeIssues(parsed.error));
+          data = parsed.data;
+        }
+        const out = await r.handler(data, { store, actor: req.actor });
+        return out instanceof JsonText ? reply.type('application/json; charset=utf-8').send(out.text) : out;
       },
     });
   }

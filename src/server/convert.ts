@@ -52,6 +52,35 @@ export const metricJson = (m: MetricPoint) => ({
   step: m.step,
 });
 
+/** A response body already serialised (large lists written without a generic JSON.stringify pass). */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
+/** `{"metrics": [...], "next_page_token"?: ...}` for get-history, built as text: 100k points in a few ms. */
+export function metricHistoryText(points: MetricPoint[], nextPageToken?: string): JsonText {
+  const parts: string[] = new Array(points.length);
+  let lastKey = '';
+  let keyJson = '""';
+  let lastTs = '';
+  let tsMs = 0;
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
+    if (p.key !== lastKey) {
+      lastKey = p.key;
+      keyJson = JSON.stringify(p.key);
+    }
+    if (p.timestamp !== lastTs) {
+      lastTs = p.timestamp;
+      tsMs = Date.parse(p.timestamp);
+    }
+    const v = Number.isFinite(p.value) ? String(p.value) : 'null';
+    parts[i] = `{"key":${keyJson},"value":${v},"timestamp":${tsMs},"step":${p.step}}`;
+  }
+  const next = nextPageToken === undefined ? '' : `,"next_page_token":${JSON.stringify(nextPageToken)}`;
+  return new JsonText(`{"metrics":[${parts.join(',')}]${next}}`);
+}
+
 const kv = (o: Record<string, string>) => Object.entries(o).map(([key, value]) => ({ key, value }));
 
 export function runJson(r: RunDetail) {

@@ -16,7 +16,7 @@ import {
 } from '../track/index.js';
 import {
   experimentJson,
-  metricJson,
+  metricHistoryText,
   modelVersionJson,
   RUN_NAME_TAG,
   registeredModelJson,
@@ -37,6 +37,8 @@ export interface Route<S extends z.ZodType = z.ZodType> {
   write: boolean;
   summary: string;
   input: S;
+  /** A faster validator with the same result as input.safeParse (for 100k-point batches); docs still come from input. */
+  parse?: (raw: unknown) => { success: true; data: z.output<S> } | { success: false; message: string };
   handler: (input: z.output<S>, ctx: RouteContext) => Promise<unknown>;
 }
 
@@ -230,6 +232,89 @@ async function sourceArtifact(store: TrackingStore, source: string, runId: strin
     run.artifacts.find((a) => path === '' || a.name.startsWith(`${path}/`)) ??
     null
   );
+}
+
+interface MetricIn {
+  key: string;
+  value: number;
+  timestamp?: number;
+  step?: number;
+}
+
+/** An int64 field as protobuf JSON writes it (a number or a string of digits); undefined if absent, NaN if bad. */
+function int64Of(v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : Number.NaN;
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
+  return Number.NaN;
+}
+
+function doubleOf(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (
+    typeof v === 'string' &&
+    (/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v) || ['NaN', 'Infinity', '-Infinity'].includes(v))
+  )
+    return Number(v);
+  return undefined;
+}
+
+/** log-batch validated by hand: zod takes ~10x longer on a 100,000-point batch. */
+type LogBatchIn = {
+  run_id: string;
+  metrics: MetricIn[];
+  params: { key: string; value: string }[];
+  tags: { key: string; value: string }[];
+};
+
+function parseLogBatch(
+  raw: unknown,
+): { success: true; data: LogBatchIn } | { success: false; message: string } {
+  const o = (raw ?? {}) as Record<string, unknown>;
+  const fail = (message: string) => ({ success: false as const, message });
+  const runId = o.run_id ?? o.run_uuid;
+  if (typeof runId !== 'string' || runId === '')
+    return fail("run_id: missing value for required parameter 'run_id'");
+  const list = (name: string) => {
+    const v = o[name];
+    return v === undefined || v === null ? [] : Array.isArray(v) ? v : null;
+  };
+  const ms = list('metrics');
+  const ps = list('params');
+  const ts = list('tags');
+  if (!ms || !ps || !ts) return fail('metrics, params and tags must be lists');
+  const metrics: MetricIn[] = new Array(ms.length);
+  for (let i = 0; i < ms.length; i++) {
+    const m = ms[i] as Record<string, unknown> | null;
+    if (typeof m !== 'object' || m === null) return fail(`metrics.${i}: expected an object`);
+    if (typeof m.key !== 'string' || m.key === '')
+      return fail(`metrics.${i}.key: missing value for required parameter 'key'`);
+    const value = doubleOf(m.value);
+    if (value === undefined)
+      return fail(`metrics.${i}.value: expected a number, got ${JSON.stringify(m.value)}`);
+    const timestamp = int64Of(m.timestamp);
+    const step = int64Of(m.step);
+    if (Number.isNaN(timestamp) || Number.isNaN(step))
+      return fail(`metrics.${i}: timestamp and step must be integers`);
+    metrics[i] = { key: m.key, value, timestamp, step };
+  }
+  const kvs = (items: unknown[], name: string) => {
+    const out: { key: string; value: string }[] = [];
+    for (const [i, x] of items.entries()) {
+      const e = x as Record<string, unknown> | null;
+      if (typeof e !== 'object' || e === null || typeof e.key !== 'string' || e.key === '')
+        return `${name}.${i}.key: missing value for required parameter 'key'`;
+      if (typeof e.value !== 'string' && typeof e.value !== 'number')
+        return `${name}.${i}.value: expected a string`;
+      out.push({ key: e.key, value: String(e.value) });
+    }
+    return out;
+  };
+  const params = kvs(ps, 'params');
+  if (typeof params === 'string') return fail(params);
+  const tags = kvs(ts, 'tags');
+  if (typeof tags === 'string') return fail(tags);
+  return { success: true, data: { run_id: runId, metrics, params, tags } };
 }
 
 export const mlflowRoutes: Route[] = [
@@ -477,6 +562,7 @@ export const mlflowRoutes: Route[] = [
         .array(z.object({ key: nonEmpty('key'), value: z.union([str, z.number()]).transform(String) }))
         .default([]),
     }),
+    parse: parseLogBatch,
     handler: async (i, { store }) => {
       const params: Record<string, string> = {};
       for (const p of i.params) {
@@ -514,8 +600,8 @@ export const mlflowRoutes: Route[] = [
     }),
     handler: async (i, { store }) => {
       const points = await store.metricHistory(i.run_id, i.metric_key);
-      const p = page(points, i.max_results ?? points.length, i.page_token);
-      return { metrics: p.items.map(metricJson), ...(p.next ? { next_page_token: p.next } : {}) };
+      const p = page(points, i.max_results ?? Math.max(points.length, 1), i.page_token);
+      return metricHistoryText(p.items, p.next);
     },
   }),
 

@@ -115,11 +115,10 @@ CREATE INDEX audit_log_model ON audit_log(model, id);
   },
   {
     id: 2,
-    name: 'run lifecycle, model version stages, metric search index',
+    name: 'run lifecycle, model version stages',
     sql: `
 ALTER TABLE runs ADD COLUMN lifecycle_stage TEXT NOT NULL DEFAULT 'active';
 ALTER TABLE model_versions ADD COLUMN stage TEXT NOT NULL DEFAULT 'None';
-CREATE INDEX metrics_key_run ON metrics(key, run_id, id);
 `,
   },
 ];

@@ -10,6 +10,8 @@ import { KeelError } from '../core/errors.js';
 import { postgresDialect, type SqlConn, type SqlDriver } from './sql.js';
 
 const INT8 = 20;
+const MAX_PARAMS = 65_535; // PostgreSQL's limit of bound parameters per statement
+const ROWS_PER_INSERT = 2000;
 const MIGRATION_LOCK = 7_260_311; // pg_advisory_xact_lock key while migrations run
 
 export interface PgDriverOptions {
@@ -86,8 +88,18 @@ export class PgDriver implements SqlDriver {
       all: async <T>(sql: string, params?: unknown[]) => (await q(sql, params)).rows as T[],
       get: async <T>(sql: string, params?: unknown[]) => (await q(sql, params)).rows[0] as T | undefined,
       run: async (sql, params) => ({ changes: (await q(sql, params)).rowCount ?? 0 }),
+      // a plain INSERT … VALUES (…) goes as multi-row INSERTs of up to ROWS_PER_INSERT rows
       runMany: async (sql, rows) => {
-        for (const r of rows) await q(sql, r);
+        const m = /^(INSERT INTO \w+ \([^)]*\) VALUES )(\([^)]*\))(.*)$/s.exec(sql);
+        if (!m || rows.length < 2) {
+          for (const r of rows) await q(sql, r);
+          return;
+        }
+        const per = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(MAX_PARAMS / rows[0].length)));
+        for (let i = 0; i < rows.length; i += per) {
+          const chunk = rows.slice(i, i + per);
+          await q(`${m[1]}${Array(chunk.length).fill(m[2]).join(', ')}${m[3]}`, chunk.flat());
+        }
       },
       exec: async (sql) => {
         try {

@@ -9,6 +9,8 @@ import Database from 'better-sqlite3';
 import { KeelError, toKeelError } from '../core/errors.js';
 import { type SqlConn, type SqlDriver, sqliteDialect } from './sql.js';
 
+const ROWS_PER_INSERT = 200;
+
 export class SqliteDriver implements SqlDriver {
   readonly dialect = sqliteDialect;
   readonly db: Database.Database;
@@ -43,9 +45,17 @@ export class SqliteDriver implements SqlDriver {
       all: async <T>(sql: string, params: unknown[] = []) => stmt(sql).all(...params) as T[],
       get: async <T>(sql: string, params: unknown[] = []) => stmt(sql).get(...params) as T | undefined,
       run: async (sql, params = []) => ({ changes: stmt(sql).run(...params).changes }),
+      // a plain INSERT … VALUES (…) goes ROWS_PER_INSERT rows per statement (fewer VM round trips)
       runMany: async (sql, rows) => {
+        const m = /^(INSERT INTO \w+ \([^)]*\) VALUES )(\([^)]*\))(.*)$/s.exec(sql);
+        let i = 0;
+        if (m && rows.length >= ROWS_PER_INSERT) {
+          const many = stmt(`${m[1]}${Array(ROWS_PER_INSERT).fill(m[2]).join(', ')}${m[3]}`);
+          for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT)
+            many.run(...rows.slice(i, i + ROWS_PER_INSERT).flat());
+        }
         const s = stmt(sql);
-        for (const r of rows) s.run(...r);
+        for (; i < rows.length; i++) s.run(...rows[i]);
       },
       exec: async (sql) => {
         this.db.exec(sql);
