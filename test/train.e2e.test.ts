@@ -87,12 +87,15 @@ describe('keel train', () => {
     expect(aucs).toEqual([...aucs].sort((a, b) => b - a));
     expect(doc.model_version).toBe(1);
     expect(doc.model_name).toBe('churn');
+    expect(doc.gate.passed).toBe(true);
+    expect(doc.gate.reasons[0]).toMatch(/^pass: roc_auc 0\.\d{4} >= 0\.7$/);
 
     const store = await openStore(join(dir, '.keel', 'keel.db'));
     try {
       const run = await store.getRun(doc.run_id);
       expect(run.status).toBe('FINISHED');
       expect(run.tags['keel.best_model']).toBe(doc.best.model);
+      expect(run.tags['keel.gate']).toBe('passed');
       expect(run.metrics['best.cv.roc_auc.mean']).toBeCloseTo(doc.best.roc_auc, 12);
       expect(run.inputs[0].rows).toBe(1500);
       expect(run.artifacts.map((a) => a.name).sort()).toEqual([
@@ -189,9 +192,39 @@ describe('keel train', () => {
       join(dir, 'ab.csv'),
       `x,label\n${Array.from({ length: 60 }, (_, i) => `${i},${i % 4 === 0 ? 'rare' : 'common'}`).join('\n')}\n`,
     );
+    // x carries no signal: the project's quality gate (min_roc_auc 0.7) stops it and nothing is registered.
     const m = await keelIn('train', 'ab.csv', '--target', 'label', '--trials', '1', '--folds', '3', '--json');
-    expect(m.code).toBe(0);
     expect(m.err).toMatch(/positive class "rare" \(minority class; 15 of 60 rows\)/);
+    expect(m.code).toBe(1);
+    expect(m.err).toMatch(
+      /error: quality gate failed for logistic_regression \(mean CV metrics in ab.csv\); nothing was registered: FAIL: roc_auc 0\.\d+ >= 0\.7/,
+    );
+    expect(m.out).toBe('');
+    const store = await openStore(join(dir, '.keel', 'keel.db'));
+    try {
+      await expect(store.getRegisteredModel('ab')).rejects.toThrow(/ab/);
+      const failed = (await store.listRuns({ experiment: 'train', limit: 5 })).find(
+        (x) => x.name === 'train ab.csv',
+      );
+      expect(failed?.status).toBe('FAILED');
+      expect((await store.getRun(failed?.id as string)).tags['keel.gate']).toBe('failed');
+    } finally {
+      await store.close();
+    }
+    const ungated = await keelIn(
+      'train',
+      'ab.csv',
+      '--target',
+      'label',
+      '--trials',
+      '1',
+      '--folds',
+      '3',
+      '--no-gate',
+      '--json',
+    );
+    expect(ungated.code).toBe(0);
+    expect(JSON.parse(ungated.out.trim()).gate).toBeNull();
   });
 
   it('bad input: one clear line naming the file or column, non-zero exit', async () => {

@@ -8,6 +8,7 @@ import { KeelError } from '../core/index.js';
 import { type ColumnSpec, categoricalColumn, type Frame, readCsv } from '../data/index.js';
 import { FeaturePipeline, Model, type Signature } from '../learn/index.js';
 import type { ArtifactStore, TrackingStore } from '../track/index.js';
+import { absoluteGate, assertGate, type GateVerdict, recordGate, type Threshold } from './gates.js';
 import { type SearchMethod, type SearchResult, search, type Trial } from './search.js';
 import { defaultFamilies, type ModelFamily } from './space.js';
 import { stratifiedKFold } from './splitters.js';
@@ -27,6 +28,11 @@ export interface TrainTableOptions {
   name?: string;
   experiment?: string;
   families?: ModelFamily[];
+  /**
+   * Absolute thresholds on the winner's mean CV metrics (e.g. from keel.yaml `gate:`). The verdict
+   * is recorded on the parent run; a failed gate ends the run FAILED and registers nothing.
+   */
+  gate?: Threshold[];
   /** Trials cross-validated at once on worker threads (default 1; pruning needs 1). */
   workers?: number;
   /** Stop a trial after two folds when it trails the best by more than this ROC-AUC (default 0.03). */
@@ -48,6 +54,7 @@ export interface TrainTableResult {
   features: ColumnSpec[];
   notes: string[];
   seconds: number;
+  gate?: GateVerdict;
 }
 
 const YES_LIKE = /^(yes|y|true|t|1|1\.0|positive|pos)$/i;
@@ -250,8 +257,18 @@ export async function trainTable(options: TrainTableOptions): Promise<TrainTable
       onTrial: options.onTrial,
     });
 
-    // Refit the winner on every row and register it.
     const best = result.best;
+    let gate: GateVerdict | undefined;
+    if (options.gate && options.gate.length > 0) {
+      gate = absoluteGate(best.mean, options.gate);
+      await recordGate(store, run.id, gate);
+      say(
+        `quality gate (mean CV metrics of ${best.family}): ${gate.passed ? 'passed' : 'FAILED'}; ${gate.reasons.join('; ')}`,
+      );
+      assertGate(gate, `${best.family} (mean CV metrics in ${file}); nothing was registered`);
+    }
+
+    // Refit the winner on every row and register it.
     const family = families.find((f) => f.name === best.family) as ModelFamily;
     say(`refitting ${best.family} on all ${frame.nRows} rows`);
     const pipeline = new FeaturePipeline({ columns: features }).fit(frame);
@@ -293,6 +310,7 @@ export async function trainTable(options: TrainTableOptions): Promise<TrainTable
       features,
       notes,
       seconds: (performance.now() - t0) / 1000,
+      ...(gate ? { gate } : {}),
     };
   } catch (e) {
     await store.endRun(run.id, 'FAILED', e instanceof Error ? e.message : String(e)).catch(() => {});

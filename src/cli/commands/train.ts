@@ -41,6 +41,7 @@ interface TrainOptions {
   name?: string;
   experiment: string;
   workers: number;
+  gate: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -102,6 +103,10 @@ export function registerTrainCommand(program: Command): void {
       int('--workers', 1),
       1,
     )
+    .option(
+      '--no-gate',
+      'skip the quality gate (keel.yaml gate: min_roc_auc, min_f1, max_log_loss on the mean CV metrics)',
+    )
     .option('--name <model>', 'registered model name (default: the file name without its extension)')
     .option('-e, --experiment <name>', 'experiment to record the runs under', 'train')
     .option(
@@ -127,6 +132,13 @@ export function registerTrainCommand(program: Command): void {
           name: opts.name,
           experiment: opts.experiment,
           workers: opts.workers,
+          gate: opts.gate
+            ? [
+                { metric: 'roc_auc', min: ctx.config.gate.min_roc_auc },
+                { metric: 'f1', min: ctx.config.gate.min_f1 },
+                { metric: 'log_loss', max: ctx.config.gate.max_log_loss },
+              ]
+            : undefined,
           store,
           artifacts: ctx.artifacts(),
           gitCommit: gitCommit(ctx.loaded.root),
@@ -182,6 +194,7 @@ export function trainJson(r: TrainTableResult) {
     })),
     run_id: r.runId,
     model_version: r.model.version,
+    gate: r.gate ? { passed: r.gate.passed, reasons: r.gate.reasons } : null,
     model_name: r.model.name,
     target: r.target,
     rows: r.rows,
