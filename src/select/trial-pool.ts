@@ -26,12 +26,14 @@ export class TrialPool {
   constructor(
     readonly size: number,
     folds: readonly PreparedFold[],
+    /** The worker script (tests pass one that fails, to exercise the fallback). */
+    script: URL = new URL('./trial-worker.mjs', import.meta.url),
   ) {
     this.wire = folds.map(toWire);
     for (let i = 0; i < size; i++) {
       let worker: Worker;
       try {
-        worker = new Worker(new URL('./trial-worker.mjs', import.meta.url), {
+        worker = new Worker(script, {
           workerData: { folds: this.wire },
         });
       } catch {

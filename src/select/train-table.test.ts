@@ -1,0 +1,113 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../core/index.js';
+import { churnSchema, featureSpecs, generateChurn } from '../data/index.js';
+import { openArtifactStore, openStore } from '../track/index.js';
+import { choosePositive, modelNameFromFile, prepareFolds, stratifiedKFold, trainTable } from './index.js';
+import { logisticFamily } from './space.js';
+import { TrialPool } from './trial-pool.js';
+import { runTask, toWire } from './trial-runner.js';
+
+describe('trainTable helpers', () => {
+  it('names models after files and picks the positive class', () => {
+    expect(modelNameFromFile('data/Telco Churn (v2).csv')).toBe('Telco-Churn-v2');
+    expect(modelNameFromFile('/x/__.csv')).toBe('model');
+    const counts = (o: Record<string, number>) => new Map(Object.entries(o));
+    expect(choosePositive(counts({ no: 90, yes: 10 }))).toEqual({
+      positive: 'yes',
+      negative: 'no',
+      why: 'yes-like label',
+    });
+    expect(choosePositive(counts({ '0': 10, '1': 90 })).positive).toBe('1');
+    expect(choosePositive(counts({ TRUE: 50, FALSE: 50 })).positive).toBe('TRUE');
+    expect(choosePositive(counts({ cat: 30, dog: 70 }))).toEqual({
+      positive: 'cat',
+      negative: 'dog',
+      why: 'minority class',
+    });
+    expect(choosePositive(counts({ a: 5, b: 5 })).positive).toBe('b');
+    expect(choosePositive(counts({ no: 9, yes: 1 }), 'no').positive).toBe('no');
+    expect(() => choosePositive(counts({ no: 9, yes: 1 }), 'maybe')).toThrow(
+      /--positive "maybe" is not a class/,
+    );
+  });
+});
+
+describe('trainTable', () => {
+  it('text columns: few values become categories, free text and ids are left out; unlabeled rows are dropped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-train-table-'));
+    const rng = new Rng(3);
+    const lines = ['id,city,note,score,label'];
+    for (let i = 0; i < 300; i++) {
+      const city = `city${i % 60}`;
+      const score = rng.normal() + (i % 60 < 20 ? 1.2 : 0);
+      const label = i % 50 === 7 ? '' : score + 0.5 * rng.normal() > 0.6 ? 'churned' : 'stayed';
+      lines.push(`u${i},${city},note ${i % 250},${i % 17 === 0 ? '?' : score.toFixed(3)},${label}`);
+    }
+    const file = join(dir, 'mixed.csv');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const store = await openStore(join(dir, 'keel.db'));
+    const messages: string[] = [];
+    try {
+      const r = await trainTable({
+        file,
+        target: 'label',
+        trials: 2,
+        folds: 3,
+        families: [logisticFamily],
+        store,
+        artifacts: openArtifactStore(join(dir, 'artifacts')),
+        onMessage: (m) => messages.push(m),
+        gate: [{ metric: 'roc_auc', min: 0.6 }],
+      });
+      expect(r.rows).toBe(294);
+      expect(r.features.map((f) => [f.name, f.type])).toEqual([
+        ['city', 'category'],
+        ['score', 'number'],
+      ]);
+      expect(r.features[0].allowed).toHaveLength(60);
+      expect(messages.join('\n')).toMatch(/6 rows have no "label" value and are left out/);
+      expect(messages.join('\n')).toMatch(
+        /not used as inputs: id \(a unique text id\), note \(free text, \d+ distinct values\)/,
+      );
+      expect(messages.join('\n')).toMatch(/missing values .*: score 18;/);
+      expect(r.target.positive).toBe('churned');
+      expect(r.gate?.passed).toBe(true);
+      expect(r.search.best.mean.roc_auc).toBeGreaterThan(0.7);
+      expect(r.model).toEqual({ name: 'mixed', version: 1 });
+      const run = await store.getRun(r.runId);
+      expect(run.params['data.features']).toBe('2');
+      expect(run.tags['keel.notes']).toMatch(/left out/);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('TrialPool', () => {
+  it('runs the work on the calling thread when its worker cannot start', async () => {
+    const frame = generateChurn({ rows: 300, seed: 2 });
+    const y = Float64Array.from({ length: 300 }, (_, r) => (frame.value('churn', r) === 'Yes' ? 1 : 0));
+    const folds = prepareFolds({ frame, y, columns: featureSpecs(churnSchema()) }, stratifiedKFold({ k: 3 }));
+    const pool = new TrialPool(1, folds, new URL('data:text/javascript,throw new Error("no worker here")'));
+    try {
+      const task = {
+        family: 'logistic_regression',
+        params: { C: 1 },
+        seed: 1,
+        from: 0,
+        to: 3,
+        metrics: ['roc_auc' as const],
+      };
+      const r = await pool.run(task);
+      expect(pool.fallbacks).toBe(1);
+      const direct = runTask(folds.map(toWire), { ...task, id: 0 });
+      expect('folds' in direct && direct.folds.map((f) => f.metrics)).toEqual(r.folds.map((f) => f.metrics));
+      await expect(pool.run({ ...task, family: 'nope' })).rejects.toThrow(/unknown model family "nope"/);
+    } finally {
+      await pool.close();
+    }
+  });
+});
