@@ -4,6 +4,7 @@
  * Every error leaves through one handler as MLflow's `{"error_code", "message"}`.
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { KeelError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { ArtifactStore, TrackingStore } from '../track/index.js';
 import {
@@ -19,6 +20,7 @@ import { JsonText } from './convert.js';
 import { ApiError, toApiError } from './errors.js';
 import { describeIssues, mlflowRoutes } from './mlflow-routes.js';
 import { openApiDocument } from './openapi.js';
+import { decodeNumbers, encodeNumbers, RPC, STORE_METHODS } from './rpc.js';
 
 export interface TrackingAppOptions {
   store: TrackingStore;
@@ -42,6 +44,15 @@ declare module 'fastify' {
 }
 
 const VERSION = '0.1.0';
+
+/** Store methods that write the audit log, and the index of their options argument (with actor). */
+const AUDITED: Record<string, number> = {
+  createModelVersion: 0,
+  createRegisteredModel: 1,
+  setAlias: 3,
+  deleteAlias: 2,
+  transitionModelVersionStage: 3,
+};
 
 export function createTrackingApp(options: TrackingAppOptions): FastifyInstance {
   const { store, artifacts } = options;
@@ -79,7 +90,11 @@ export function createTrackingApp(options: TrackingAppOptions): FastifyInstance 
       e = new ApiError('BAD_REQUEST', msg, f.statusCode);
     } else e = toApiError(err);
     if (e.status >= 500) log.error({ err, url: req.url }, 'tracking request failed');
-    return reply.status(e.status).send({ error_code: e.errorCode, message: e.message });
+    const keel =
+      err instanceof KeelError && e.status < 500
+        ? { keel_code: err.code, ...(err.details === undefined ? {} : { keel_details: err.details }) }
+        : {};
+    return reply.status(e.status).send({ error_code: e.errorCode, message: e.message, ...keel });
   });
   app.setNotFoundHandler((req, reply) =>
     reply
@@ -112,6 +127,26 @@ export function createTrackingApp(options: TrackingAppOptions): FastifyInstance 
         const out = await r.handler(data, { store, actor: req.actor });
         return out instanceof JsonText ? reply.type('application/json; charset=utf-8').send(out.text) : out;
       },
+    });
+  }
+
+  // ---- Keel's store protocol (the HTTP client's) ----
+  for (const [method, { write }] of Object.entries(STORE_METHODS)) {
+    app.post(`${RPC}/${method}`, { config: { write } }, async (req, reply) => {
+      const args = (req.body as { args?: unknown } | undefined)?.args ?? [];
+      if (!Array.isArray(args) || args.length > 5)
+        throw new ApiError(
+          'INVALID_PARAMETER_VALUE',
+          'send {"args": [...]}: the arguments of the store method',
+        );
+      // with auth on, the audit log names the token's owner, whatever actor the caller wrote
+      const at = AUDITED[method];
+      if (options.tokens?.length && at !== undefined)
+        args[at] = { ...((args[at] as object | undefined) ?? {}), actor: req.actor };
+      const fn = (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method];
+      const result = await fn.apply(store, decodeNumbers(args) as unknown[]);
+      const text = result === undefined ? '{}' : JSON.stringify({ result }, encodeNumbers);
+      return reply.type('application/json; charset=utf-8').send(text);
     });
   }
 

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ARTIFACTS } from './artifact-routes.js';
 import type { Route } from './mlflow-routes.js';
+import { STORE_METHODS } from './rpc.js';
 
 const errorSchema = {
   type: 'object',
@@ -115,6 +116,27 @@ export function openApiDocument(routes: Route[], version: string): Record<string
         { name: 'path', in: 'query', required: false, schema: { type: 'string' } },
       ],
       responses: { '200': { description: 'the entries' }, ...errors },
+    },
+  };
+  paths['/api/2.0/keel/store/{method}'] = {
+    post: {
+      summary:
+        "Keel's own client protocol: call one TrackingStore method with {args: [...]}, get {result}; errors add keel_code. Read methods need a read token, the others a write token.",
+      tags: ['keel'],
+      parameters: [
+        {
+          name: 'method',
+          in: 'path',
+          required: true,
+          schema: { type: 'string', enum: Object.keys(STORE_METHODS) },
+        },
+      ],
+      requestBody: {
+        content: {
+          'application/json': { schema: { type: 'object', properties: { args: { type: 'array' } } } },
+        },
+      },
+      responses: { '200': { description: '{"result": ...}' }, ...errors },
     },
   };
   paths['/health'] = {

@@ -1,5 +1,6 @@
 export { DEFAULT_ARTIFACTS_ROOT, FsArtifactStore } from './artifacts.js';
 export { gitCommit } from './git.js';
+export { decodeNumbers, encodeNumbers, HttpStore, type HttpStoreOptions } from './http-store.js';
 export { openArtifactStore, openStore } from './open.js';
 export { PostgresStore } from './postgres-store.js';
 export { formatModelDetail, formatModelsList, formatRunDetail, formatRunsList } from './render.js';

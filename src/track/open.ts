@@ -1,15 +1,19 @@
 import { KeelError } from '../core/errors.js';
 import { DEFAULT_ARTIFACTS_ROOT, FsArtifactStore } from './artifacts.js';
+import { HttpStore } from './http-store.js';
 import { PostgresStore } from './postgres-store.js';
 import { DEFAULT_STORE_PATH, SqliteStore } from './sqlite-store.js';
 import type { ArtifactStore, TrackingStore } from './types.js';
 
 /**
  * A tracking store from a URL, migrated before this resolves: a file path, `sqlite:PATH` or
- * `:memory:` (SQLite), or `postgres://user@host:port/db[?schema=name]` (PostgreSQL; the optional
- * schema keeps several stores apart in one database).
+ * `:memory:` (SQLite), `postgres://user@host:port/db[?schema=name]` (PostgreSQL; the optional
+ * schema keeps several stores apart in one database) or `http(s)://host:port` (a `keel server`:
+ * remote mode). KEEL_TRACKING_URI, when set, wins over url (as MLFLOW_TRACKING_URI does for MLflow).
  */
-export async function openStore(url: string = DEFAULT_STORE_PATH): Promise<TrackingStore> {
+export async function openStore(given: string = DEFAULT_STORE_PATH): Promise<TrackingStore> {
+  const url = process.env.KEEL_TRACKING_URI || given;
+  if (/^https?:\/\//i.test(url)) return new HttpStore(url);
   if (/^postgres(ql)?:\/\//i.test(url)) {
     const u = new URL(url);
     const schema = u.searchParams.get('schema') ?? undefined;

@@ -1,0 +1,195 @@
+/**
+ * The tracking server over HTTP on loopback, against issue 5's targets: log-batch of 100,000
+ * metric points (SQLite ≤ 1 s, PostgreSQL ≤ 2 s), get-history of a 100,000-point metric
+ * (≤ 200 ms) and a search over 10,000 runs with a metric filter and ordering (≤ 200 ms).
+ * The server runs in this process on 127.0.0.1 (port 0); PostgreSQL cases run when the machine's
+ * server answers (KEEL_TEST_POSTGRES overrides the URL), each in a fresh schema dropped afterwards.
+ * No peer is measured (MLflow is not installed here): `peer` is null, `goal`/`must` are the targets.
+ *
+ *   node --import tsx bench/track.ts [--rounds 3] [--runs 10000] [--points 100000]
+ * writes bench/results/track.json.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createTrackingApp } from '../src/server/index.js';
+import { openArtifactStore, openStore, type TrackingStore } from '../src/track/index.js';
+import { argList, machine, median, root } from './util.js';
+
+const args = process.argv.slice(2);
+const rounds = Number(argList(args, '--rounds', ['3'])[0]);
+const nRuns = Number(argList(args, '--runs', ['10000'])[0]);
+const nPoints = Number(argList(args, '--points', ['100000'])[0]);
+const pgUrl = process.env.KEEL_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+interface Row {
+  case: string;
+  unit: string;
+  keel: number;
+  peer: null;
+  peer_name: null;
+  ratio: null;
+  better: 'lower';
+  goal: number;
+  must: number;
+}
+
+async function pgReachable(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function timed(fn: () => Promise<void>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+async function post(base: string, path: string, body: string): Promise<unknown> {
+  const r = await fetch(`${base}/api/2.0/mlflow/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  const json = await r.json();
+  if (r.status !== 200) throw new Error(`${path}: ${r.status} ${JSON.stringify(json).slice(0, 300)}`);
+  return json;
+}
+
+async function benchBackend(name: string, storeUrl: string, goals: { batch: number }): Promise<Row[]> {
+  const store: TrackingStore = await openStore(storeUrl);
+  const dir = mkdtempSync(join(tmpdir(), 'keel-bench-track-'));
+  const app = createTrackingApp({ store, artifacts: openArtifactStore(join(dir, 'artifacts')) });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  const rows: Row[] = [];
+  const row = (c: string, ms: number[], goal: number): Row => {
+    const keel = median(ms) / 1000;
+    console.log(
+      `${name.padEnd(10)} ${c.padEnd(34)} ${ms.map((x) => x.toFixed(0)).join(', ')} ms  (median ${(keel * 1000).toFixed(0)} ms, must ≤ ${goal * 1000} ms)`,
+    );
+    return {
+      case: c,
+      unit: 's',
+      keel: Math.round(keel * 10000) / 10000,
+      peer: null,
+      peer_name: null,
+      ratio: null,
+      better: 'lower',
+      goal,
+      must: goal,
+    };
+  };
+  try {
+    const exp = (
+      (await post(base, 'experiments/create', JSON.stringify({ name: 'bench' }))) as { experiment_id: string }
+    ).experiment_id;
+    const t0 = Date.now();
+    const metrics = Array.from({ length: nPoints }, (_, i) => ({
+      key: 'loss',
+      value: 1 / (i + 1),
+      timestamp: t0 + i,
+      step: i,
+    }));
+    const batchMs: number[] = [];
+    const historyMs: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const run = (await post(base, 'runs/create', JSON.stringify({ experiment_id: exp }))) as {
+        run: { info: { run_id: string } };
+      };
+      const runId = run.run.info.run_id;
+      const body = JSON.stringify({ run_id: runId, metrics });
+      batchMs.push(await timed(async () => void (await post(base, 'runs/log-batch', body))));
+      historyMs.push(
+        await timed(async () => {
+          const h = (await (
+            await fetch(`${base}/api/2.0/mlflow/metrics/get-history?run_id=${runId}&metric_key=loss`)
+          ).json()) as { metrics: unknown[] };
+          if (h.metrics.length !== nPoints) throw new Error(`history has ${h.metrics.length} points`);
+        }),
+      );
+    }
+    rows.push(row(`log-batch-${nPoints / 1000}k-${name.toLowerCase()}`, batchMs, goals.batch));
+    rows.push(row(`get-history-${nPoints / 1000}k-${name.toLowerCase()}`, historyMs, 0.2));
+
+    // 10,000 runs with params and metrics, written through the store (8 at a time)
+    const tSeed = performance.now();
+    for (let i = 0; i < nRuns; i += 8) {
+      await Promise.all(
+        Array.from({ length: Math.min(8, nRuns - i) }, async (_, j) => {
+          const k = i + j;
+          const r = await store.createRun({
+            experiment: 'search',
+            name: `run${k}`,
+            tags: { team: k % 3 ? 'risk' : 'growth' },
+          });
+          await store.logBatch(r.id, {
+            metrics: [
+              { key: 'auc', value: ((k * 7919) % 1000) / 1000, step: 0 },
+              { key: 'loss', value: k / nRuns, step: 0 },
+            ],
+            params: { model: ['gbdt', 'rf', 'logreg'][k % 3], depth: k % 10 },
+          });
+        }),
+      );
+    }
+    console.log(
+      `${name.padEnd(10)} seeded ${nRuns} runs in ${((performance.now() - tSeed) / 1000).toFixed(1)} s`,
+    );
+    const searchExp = (await store.getExperimentByName('search')).id;
+    const search = JSON.stringify({
+      experiment_ids: [searchExp],
+      filter: "metrics.auc > 0.5 and params.model = 'gbdt'",
+      order_by: ['metrics.auc DESC'],
+      max_results: 100,
+    });
+    const searchMs: number[] = [];
+    for (let r = 0; r < Math.max(rounds, 5); r++)
+      searchMs.push(
+        await timed(async () => {
+          const res = (await post(base, 'runs/search', search)) as { runs: unknown[] };
+          if (res.runs.length !== 100) throw new Error(`search found ${res.runs.length} runs`);
+        }),
+      );
+    rows.push(row(`search-${nRuns / 1000}k-runs-${name.toLowerCase()}`, searchMs, 0.2));
+  } finally {
+    await app.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+const rows: Row[] = [];
+const liteDir = mkdtempSync(join(tmpdir(), 'keel-bench-sqlite-'));
+rows.push(...(await benchBackend('SQLite', join(liteDir, 'keel.db'), { batch: 1 })));
+rmSync(liteDir, { recursive: true, force: true });
+if (await pgReachable()) {
+  const schema = `keel_bench_${randomBytes(4).toString('hex')}`;
+  try {
+    rows.push(...(await benchBackend('PostgreSQL', `${pgUrl}?schema=${schema}`, { batch: 2 })));
+  } finally {
+    const c = new pg.Client({ connectionString: pgUrl });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await c.end();
+  }
+} else console.log(`PostgreSQL at ${pgUrl} does not answer: its cases are skipped`);
+
+const out = { date: new Date().toISOString(), machine: machine(), rows };
+mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+writeFileSync(join(root, 'bench', 'results', 'track.json'), `${JSON.stringify(out, null, 2)}\n`);
+const failed = rows.filter((r) => r.keel > r.must);
+console.log(
+  failed.length === 0
+    ? 'every case meets its must'
+    : `over the must: ${failed.map((r) => r.case).join(', ')}`,
+);
