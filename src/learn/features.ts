@@ -96,6 +96,10 @@ function stepNames(s: FittedStep): string[] {
   }
 }
 
+function oneHotWidth(s: OneHotStep): number {
+  return s.categories.length + (s.infrequent && s.infrequent.length > 0 ? 1 : 0);
+}
+
 export class FeaturePipeline {
   readonly params: FeaturePipelineParams;
   steps_: FittedStep[] = [];
@@ -266,37 +270,26 @@ export class FeaturePipeline {
           column: s.column,
         });
       const map = this.codeMap(s, col.categories);
-      const unknownAt = (r: number) => {
-        const value = col.categories[col.codes[r]];
-        throw new KeelError(
-          'KEEL_E_INPUT',
-          `column "${s.column}" has category "${value}" at row ${r + 1}, not seen in training (handleUnknown: 'error')`,
-          { column: s.column, row: r + 1 },
-          { details: { value } },
-        );
-      };
+      const codes = col.codes;
       if (s.kind === 'onehot') {
-        const width = stepNames(s).length;
-        const unknownTo =
-          s.handleUnknown === 'infrequent_if_exist' && width > s.categories.length ? s.categories.length : -1;
         for (let r = 0; r < n; r++) {
-          const code = col.codes[r];
-          if (code < 0) continue;
-          let k = map[code];
-          if (k === UNKNOWN) {
-            if (s.handleUnknown === 'error') unknownAt(r);
-            k = unknownTo;
-          }
+          const k = codes[r] >= 0 ? map[codes[r]] : -1;
           if (k >= 0) data[r * d + j + k] = 1;
+          else if (k === UNKNOWN) unknownCategory(s.column, col.categories[codes[r]], r);
         }
-        j += width;
-      } else {
+        j += oneHotWidth(s);
+      } else if (s.kind === 'ordinal') {
         for (let r = 0; r < n; r++) {
-          const code = col.codes[r];
-          const k = code >= 0 ? map[code] : MISSING;
-          if (k === UNKNOWN && s.kind === 'ordinal' && s.handleUnknown === 'error') unknownAt(r);
-          data[r * d + j] =
-            s.kind === 'ordinal' ? (k >= 0 ? k : s.unknownValue) : k >= 0 ? s.encodings[k] : s.fallback;
+          const k = codes[r] >= 0 ? map[codes[r]] : -1;
+          if (k === UNKNOWN) unknownCategory(s.column, col.categories[codes[r]], r);
+          data[r * d + j] = k >= 0 ? k : s.unknownValue;
+        }
+        j += 1;
+      } else {
+        const enc = s.encodings;
+        for (let r = 0; r < n; r++) {
+          const k = codes[r] >= 0 ? map[codes[r]] : -1;
+          data[r * d + j] = k >= 0 ? enc[k] : s.fallback;
         }
         j += 1;
       }
@@ -305,9 +298,11 @@ export class FeaturePipeline {
   }
 
   /**
-   * From a frame's category codes to output positions (≥ 0; UNKNOWN for a category not seen in
-   * training), cached per (step, dictionary array): serving builds every request's frame on the
-   * signature's `allowed` list, so the map is built once per model and column, not per request.
+   * From a frame's category codes to output positions, cached per (step, dictionary array):
+   * serving builds every request's frame on the signature's `allowed` list, so the map is built
+   * once per model and column, not per request. A category not seen in training maps to where
+   * handleUnknown sends it: −1 (nothing; ordinal/target: their unknown value), the one-hot
+   * infrequent column, or UNKNOWN (an error naming it).
    */
   private readonly codeMaps = new WeakMap<
     Exclude<FittedStep, NumericStep>,
@@ -324,7 +319,8 @@ export class FeaturePipeline {
     let map = entry.byDict.get(dict);
     if (!map) {
       const pos = entry.pos;
-      map = Int32Array.from(dict, (c) => pos.get(c) ?? UNKNOWN);
+      const unknownTo = unknownPosition(s);
+      map = Int32Array.from(dict, (c) => pos.get(c) ?? unknownTo);
       entry.byDict.set(dict, map);
     }
     return map;
@@ -345,7 +341,7 @@ export class FeaturePipeline {
           .numeric(s.column);
         for (let r = 0; r < m.nRows; r++) m.data[r * m.nCols + j] = cross[r];
       }
-      j += stepNames(s).length;
+      j += s.kind === 'numeric' ? (s.indicator ? 2 : 1) : s.kind === 'onehot' ? oneHotWidth(s) : 1;
     }
     return m;
   }
@@ -386,8 +382,28 @@ export class FeaturePipeline {
   }
 }
 
-const MISSING = -1;
+function unknownCategory(column: string, value: string, r: number): never {
+  throw new KeelError(
+    'KEEL_E_INPUT',
+    `column "${column}" has category "${value}" at row ${r + 1}, not seen in training (handleUnknown: 'error')`,
+    { column, row: r + 1 },
+    { details: { value } },
+  );
+}
+
 const UNKNOWN = -2;
+
+function unknownPosition(s: Exclude<FittedStep, NumericStep>): number {
+  if (s.kind === 'target') return -1;
+  if (s.handleUnknown === 'error') return UNKNOWN;
+  if (
+    s.kind === 'onehot' &&
+    s.handleUnknown === 'infrequent_if_exist' &&
+    oneHotWidth(s) > s.categories.length
+  )
+    return s.categories.length;
+  return -1;
+}
 
 const FeaturePipelineJSON = z.object({
   params: z.object({
