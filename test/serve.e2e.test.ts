@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/track/index.js';
 import { keel, repoRoot } from './cli.js';
@@ -23,10 +24,17 @@ describe('keel serve --model churn@production (subprocess)', () => {
         '0',
         '--poll',
         '0.2',
+        '--prediction-log',
+        'predictions.db',
       ],
       {
         cwd: dir,
-        env: { ...process.env, KEEL_LOG_FORMAT: 'json', KEEL_LOG_LEVEL: 'warn' },
+        env: {
+          ...process.env,
+          KEEL_LOG_FORMAT: 'json',
+          KEEL_LOG_LEVEL: 'warn',
+          KEEL_SERVE_API_KEYS: 'e2e-key, other-key',
+        },
       },
     );
     url = await new Promise<string>((resolve, reject) => {
@@ -50,7 +58,7 @@ describe('keel serve --model churn@production (subprocess)', () => {
   const predict = (body: unknown) =>
     fetch(`${url}/v1/models/churn/predict`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-api-key': 'e2e-key' },
       body: JSON.stringify(body),
     });
   const good = {
@@ -86,6 +94,16 @@ describe('keel serve --model churn@production (subprocess)', () => {
     );
   });
 
+  it('refuses /v1/* without one of the API keys from KEEL_SERVE_API_KEYS', async () => {
+    const r = await fetch(`${url}/v1/models/churn/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(good),
+    });
+    expect(r.status).toBe(401);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('KEEL_E_UNAUTHORIZED');
+  });
+
   it('hot-swaps when the production alias moves in the registry', async () => {
     expect(keel(['demo', '--rows', '1500', '--seed', '9', '--quiet'], dir).code).toBe(0);
     const store = await openStore(join(dir, '.keel', 'keel.db'));
@@ -97,7 +115,9 @@ describe('keel serve --model churn@production (subprocess)', () => {
     let version = 0;
     for (let i = 0; i < 50 && version !== 2; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      const list = (await (await fetch(`${url}/v1/models`)).json()) as { models: { version: number }[] };
+      const list = (await (
+        await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer other-key' } })
+      ).json()) as { models: { version: number }[] };
       version = list.models[0].version;
     }
     expect(version).toBe(2);
@@ -109,5 +129,15 @@ describe('keel serve --model churn@production (subprocess)', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    // the prediction log was flushed on the way out: the 2 + 1 records scored above, by version
+    const db = new Database(join(dir, 'predictions.db'), { readonly: true });
+    const rows = db
+      .prepare('SELECT version, count(*) AS n FROM predictions GROUP BY version ORDER BY version')
+      .all();
+    db.close();
+    expect(rows).toEqual([
+      { version: 1, n: 2 },
+      { version: 2, n: 1 },
+    ]);
   });
 });

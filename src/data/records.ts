@@ -28,6 +28,29 @@ export interface RecordsOptions {
 
 const NUMBER_RE = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
 
+/** What a signature needs per request, built once per specs array (signatures are long-lived). */
+interface Compiled {
+  names: string[];
+  known: Set<string>;
+  catIndex: (Map<string, number> | null)[];
+}
+const compiledSpecs = new WeakMap<readonly ColumnSpec[], Compiled>();
+
+function compile(specs: readonly ColumnSpec[]): Compiled {
+  let c = compiledSpecs.get(specs);
+  if (!c) {
+    c = {
+      names: specs.map((s) => s.name),
+      known: new Set(specs.map((s) => s.name)),
+      catIndex: specs.map((s) =>
+        s.type === 'category' && s.allowed ? new Map(s.allowed.map((v, i) => [v, i])) : null,
+      ),
+    };
+    compiledSpecs.set(specs, c);
+  }
+  return c;
+}
+
 export function recordsToFrame(
   records: unknown[],
   specs: readonly ColumnSpec[],
@@ -39,7 +62,8 @@ export function recordsToFrame(
     if (errors.length < max) errors.push(e);
   };
   const n = records.length;
-  const known = new Set(specs.map((s) => s.name));
+  const { names, known, catIndex } = compile(specs);
+  const nSpecs = specs.length;
   const cols: Column[] = specs.map((s) =>
     s.type === 'category'
       ? { kind: 'categorical', codes: new Int32Array(n), categories: s.allowed ?? [] }
@@ -47,10 +71,7 @@ export function recordsToFrame(
         ? { kind: 'string', values: new Array<string | null>(n).fill(null) }
         : { kind: 'numeric', values: new Float64Array(n) },
   );
-  const catIndex = specs.map((s) =>
-    s.type === 'category' && s.allowed ? new Map(s.allowed.map((c, i) => [c, i])) : null,
-  );
-  const dynamicCats: string[][] = specs.map(() => []);
+  let dynamicCats: string[][] | null = null;
   for (let i = 0; i < n; i++) {
     const rec = records[i];
     if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) {
@@ -62,9 +83,10 @@ export function recordsToFrame(
       for (const k of Object.keys(obj))
         if (!known.has(k))
           add({ index: i, field: k, rule: 'unknown_field', message: `"${k}" is not an input of this model` });
-    specs.forEach((spec, c) => {
+    for (let c = 0; c < nSpecs; c++) {
+      const spec = specs[c];
       const col = cols[c];
-      const v = obj[spec.name];
+      const v = obj[names[c]];
       if (v === undefined || v === null || (typeof v === 'number' && Number.isNaN(v))) {
         if (!spec.nullable)
           add({
@@ -74,9 +96,10 @@ export function recordsToFrame(
             message: `"${spec.name}" is required${v === null ? ' (null is not allowed)' : ''}`,
           });
         setMissing(col, i);
-        return;
+        continue;
       }
-      if (spec.type === 'number' || spec.type === 'integer') {
+      const type = spec.type;
+      if (type === 'number' || type === 'integer') {
         const x =
           typeof v === 'number' ? v : typeof v === 'string' && NUMBER_RE.test(v) ? Number(v) : Number.NaN;
         if (!Number.isFinite(x)) {
@@ -84,60 +107,61 @@ export function recordsToFrame(
             i,
             spec,
             'type',
-            `"${spec.name}" must be ${spec.type === 'integer' ? 'an integer' : 'a number'}`,
+            `"${spec.name}" must be ${type === 'integer' ? 'an integer' : 'a number'}`,
             v,
             col,
           );
-          return;
+          continue;
         }
-        if (spec.type === 'integer' && !Number.isInteger(x)) {
+        if (type === 'integer' && !Number.isInteger(x)) {
           fail(i, spec, 'type', `"${spec.name}" must be an integer`, v, col);
-          return;
+          continue;
         }
         if (spec.min !== undefined && x < spec.min) {
           fail(i, spec, 'min', `"${spec.name}" must be >= ${spec.min}`, v, col);
-          return;
+          continue;
         }
         if (spec.max !== undefined && x > spec.max) {
           fail(i, spec, 'max', `"${spec.name}" must be <= ${spec.max}`, v, col);
-          return;
+          continue;
         }
         (col as { values: Float64Array }).values[i] = x;
-      } else if (spec.type === 'boolean') {
-        const b = toBool(v);
-        if (b === null) {
-          fail(i, spec, 'type', `"${spec.name}" must be true or false`, v, col);
-          return;
-        }
-        (col as { values: Float64Array }).values[i] = b;
-      } else if (spec.type === 'category') {
+      } else if (type === 'category') {
         if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
           fail(i, spec, 'type', `"${spec.name}" must be a string`, v, col);
-          return;
+          continue;
         }
-        const s = String(v);
+        const str = typeof v === 'string' ? v : String(v);
         const idx = catIndex[c];
         if (idx) {
-          const code = idx.get(s);
+          const code = idx.get(str);
           if (code === undefined) {
             fail(i, spec, 'allowed', `"${spec.name}" must be one of: ${spec.allowed!.join(', ')}`, v, col);
-            return;
+            continue;
           }
           (col as { codes: Int32Array }).codes[i] = code;
         } else {
+          dynamicCats ??= specs.map(() => []);
           const d = dynamicCats[c];
-          let code = d.indexOf(s);
-          if (code < 0) code = d.push(s) - 1;
+          let code = d.indexOf(str);
+          if (code < 0) code = d.push(str) - 1;
           (col as { codes: Int32Array }).codes[i] = code;
         }
+      } else if (type === 'boolean') {
+        const b = toBool(v);
+        if (b === null) {
+          fail(i, spec, 'type', `"${spec.name}" must be true or false`, v, col);
+          continue;
+        }
+        (col as { values: Float64Array }).values[i] = b;
       } else {
         if (typeof v !== 'string' && typeof v !== 'number') {
           fail(i, spec, 'type', `"${spec.name}" must be a string`, v, col);
-          return;
+          continue;
         }
         (col as unknown as { values: (string | null)[] }).values[i] = String(v);
       }
-    });
+    }
   }
   function fail(
     i: number,
@@ -151,16 +175,13 @@ export function recordsToFrame(
     setMissing(col, i);
   }
   if (errors.length > 0) return { frame: null, errors };
-  const finalCols = cols.map((col, c) =>
-    col.kind === 'categorical' && !catIndex[c] ? { ...col, categories: dynamicCats[c] } : col,
-  );
-  return {
-    frame: new Frame(
-      specs.map((s) => s.name),
-      finalCols,
-    ),
-    errors,
-  };
+  const dyn = dynamicCats;
+  const finalCols = dyn
+    ? cols.map((col, c) =>
+        col.kind === 'categorical' && !catIndex[c] ? { ...col, categories: dyn[c] } : col,
+      )
+    : cols;
+  return { frame: new Frame(names, finalCols), errors };
 }
 
 function setMissing(col: Column, i: number): void {

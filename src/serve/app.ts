@@ -4,12 +4,19 @@
  * `{ error: { code, message, fields? } }` with a 4xx status for bad input: never a stack trace,
  * never a 500 for anything a client sent.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { type ErrorCode, KeelError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { type FieldError, recordsToFrame } from '../data/records.js';
 import type { ModelHost } from './model-host.js';
+import type { PredictionLog } from './prediction-log.js';
 
 export interface AppOptions {
   models: ModelHost;
@@ -20,6 +27,17 @@ export interface AppOptions {
   maxBatch?: number;
   /** Also export Node process metrics (default true). */
   processMetrics?: boolean;
+  /** Append every scored record to this log (off the response path). */
+  predictionLog?: PredictionLog;
+  /**
+   * API keys: when set, /v1/* needs `Authorization: Bearer KEY` or `X-API-Key: KEY` (401 otherwise);
+   * /health, /ready, /metrics and /openapi.json stay open for probes and scrapers.
+   */
+  apiKeys?: readonly string[];
+  /** Origins allowed by CORS (`*` for any); unset = no CORS headers. */
+  corsOrigins?: readonly string[];
+  /** At most `max` requests to /v1/* per client (API key, else IP address) per `windowMs` (429 beyond). */
+  rateLimit?: { max: number; windowMs: number };
 }
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -80,8 +98,43 @@ export function createApp(options: AppOptions): FastifyInstance {
     return c;
   };
 
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1_048_576, return503OnClosing: true });
+  const predictionLog = options.predictionLog;
+  if (predictionLog) {
+    let seen = 0;
+    new Counter({
+      name: 'keel_prediction_log_dropped_total',
+      help: 'Prediction log rows dropped because the queue was full or the sink failed',
+      registers: [registry],
+      collect() {
+        this.inc(predictionLog.dropped - seen);
+        seen = predictionLog.dropped;
+      },
+    });
+  }
+
+  // request ids: the caller's X-Request-Id when it is sane, else a process prefix and a counter
+  const idPrefix = randomBytes(4).toString('hex');
+  let idCounter = 0;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit ?? 1_048_576,
+    return503OnClosing: true,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && h.length > 0 && h.length <= 128 && /^[\w.:-]+$/.test(h)
+        ? h
+        : `${idPrefix}-${(++idCounter).toString(36)}`;
+    },
+  });
   const log = options.logger ?? silentLogger;
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.header('x-request-id', req.id);
+    done();
+  });
+  if (options.corsOrigins && options.corsOrigins.length > 0) installCors(app, options.corsOrigins);
+  if (options.apiKeys && options.apiKeys.length > 0) installApiKeys(app, options.apiKeys);
+  if (options.rateLimit) installRateLimit(app, options.rateLimit);
   // JSON only: any other content type gets a 415 instead of being read as text
   app.removeContentTypeParser('text/plain');
 
@@ -139,6 +192,7 @@ export function createApp(options: AppOptions): FastifyInstance {
       inputs: m.predictor.signature.inputs.map((i) => i.name),
     })),
   }));
+  app.get('/openapi.json', async () => openApiDocument(host));
   app.get('/metrics', async (_req, reply) =>
     reply.header('content-type', registry.contentType).send(await registry.metrics()),
   );
@@ -191,8 +245,255 @@ export function createApp(options: AppOptions): FastifyInstance {
     if (positives > 0) m.positive.inc(positives);
     if (positives < probability.length) m.negative.inc(probability.length - positives);
     m.ok.inc();
-    m.latency.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    m.latency.observe(seconds);
+    if (predictionLog) {
+      const ts = Date.now();
+      const latencyMs = seconds * 1000;
+      for (let i = 0; i < probability.length; i++)
+        predictionLog.append({
+          ts,
+          requestId: req.id,
+          model: entry.name,
+          version: entry.version,
+          input: records[i],
+          probability: probability[i],
+          label: label[i],
+          latencyMs,
+        });
+    }
     return { model: entry.name, version: entry.version, predictions: out };
   });
   return app;
+}
+
+/** CORS for the listed origins (or `*`): headers on every answer, 204 to preflight requests. */
+function installCors(app: FastifyInstance, origins: readonly string[]): void {
+  const any = origins.includes('*');
+  const allowed = new Set(origins);
+  app.addHook('onRequest', (req, reply, done) => {
+    const origin = req.headers.origin;
+    if (origin && (any || allowed.has(origin))) {
+      reply.header('access-control-allow-origin', any ? '*' : origin);
+      if (!any) reply.header('vary', 'Origin');
+      reply.header('access-control-expose-headers', 'x-request-id, retry-after');
+      if (req.method === 'OPTIONS') {
+        reply
+          .header('access-control-allow-methods', 'GET, POST, OPTIONS')
+          .header('access-control-allow-headers', 'content-type, authorization, x-api-key, x-request-id')
+          .header('access-control-max-age', '600')
+          .status(204)
+          .send();
+        return;
+      }
+    }
+    done();
+  });
+  // preflight requests reach the hook above only for routes that exist
+  app.options('/*', (_req, reply) => {
+    reply.status(204).send();
+  });
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest();
+
+/** Bearer or X-API-Key authentication for /v1/*; keys compared in constant time over their hashes. */
+function installApiKeys(app: FastifyInstance, keys: readonly string[]): void {
+  const hashes = keys.map(sha);
+  app.addHook('onRequest', (req, reply, done) => {
+    if (!req.url.startsWith('/v1/') || req.method === 'OPTIONS') return done();
+    const key = clientKey(req);
+    if (key !== null) {
+      const h = sha(key);
+      if (hashes.some((k) => timingSafeEqual(k, h))) return done();
+    }
+    reply
+      .status(401)
+      .header('www-authenticate', 'Bearer realm="keel"')
+      .send({
+        error: {
+          code: 'KEEL_E_UNAUTHORIZED',
+          message:
+            key === null
+              ? 'this server needs an API key: send Authorization: Bearer <key> or X-API-Key: <key>'
+              : 'the API key is not valid',
+        },
+      });
+  });
+}
+
+function clientKey(req: FastifyRequest): string | null {
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim();
+  const k = req.headers['x-api-key'];
+  return typeof k === 'string' && k.length > 0 ? k : null;
+}
+
+/** Fixed-window request counting per client on /v1/*; 429 with Retry-After beyond the limit. */
+function installRateLimit(app: FastifyInstance, limit: { max: number; windowMs: number }): void {
+  let windowStart = Date.now();
+  let counts = new Map<string, number>();
+  app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done) => {
+    if (!req.url.startsWith('/v1/')) return done();
+    const now = Date.now();
+    if (now - windowStart >= limit.windowMs) {
+      windowStart = now - ((now - windowStart) % limit.windowMs);
+      counts = new Map(); // memory stays bounded by the clients of one window
+    }
+    const key = clientKey(req) ?? req.ip;
+    const n = (counts.get(key) ?? 0) + 1;
+    counts.set(key, n);
+    reply.header('x-ratelimit-limit', String(limit.max));
+    reply.header('x-ratelimit-remaining', String(Math.max(0, limit.max - n)));
+    if (n <= limit.max) return done();
+    const retry = Math.max(1, Math.ceil((windowStart + limit.windowMs - now) / 1000));
+    reply
+      .status(429)
+      .header('retry-after', String(retry))
+      .send({
+        error: {
+          code: 'KEEL_E_RATE_LIMITED',
+          message: `more than ${limit.max} requests in ${limit.windowMs} ms: retry in ${retry} s`,
+        },
+      });
+  });
+}
+
+/** OpenAPI 3.1 for the routes, with each served model's input schema taken from its signature. */
+export function openApiDocument(host: ModelHost): Record<string, unknown> {
+  const error = {
+    type: 'object',
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: {
+          code: { type: 'string' },
+          message: { type: 'string' },
+          fields: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                index: { type: 'integer' },
+                field: { type: 'string' },
+                rule: { type: 'string' },
+                message: { type: 'string' },
+              },
+            },
+          },
+        },
+      },
+    },
+  };
+  const schemas: Record<string, unknown> = { Error: error };
+  const paths: Record<string, unknown> = {
+    '/health': { get: { summary: 'Liveness', responses: { '200': { description: 'alive' } } } },
+    '/ready': {
+      get: {
+        summary: 'Readiness: at least one model loaded',
+        responses: { '200': { description: 'ready' }, '503': { description: 'no model loaded' } },
+      },
+    },
+    '/metrics': {
+      get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } },
+    },
+    '/v1/models': {
+      get: { summary: 'The models served and since when', responses: { '200': { description: 'models' } } },
+    },
+  };
+  for (const m of host.list()) {
+    const props: Record<string, unknown> = {};
+    const required: string[] = [];
+    for (const c of m.predictor.signature.inputs) {
+      const base: Record<string, unknown> =
+        c.type === 'number'
+          ? { type: 'number' }
+          : c.type === 'integer'
+            ? { type: 'integer' }
+            : c.type === 'boolean'
+              ? { type: 'boolean' }
+              : c.type === 'category' && c.allowed
+                ? { type: 'string', enum: c.allowed }
+                : { type: 'string' };
+      if (c.min !== undefined) base.minimum = c.min;
+      if (c.max !== undefined) base.maximum = c.max;
+      props[c.name] = c.nullable ? { anyOf: [base, { type: 'null' }] } : base;
+      if (!c.nullable) required.push(c.name);
+    }
+    const rec = `${m.name}Record`;
+    schemas[rec] = { type: 'object', properties: props, required };
+    const [neg, pos] = m.predictor.signature.target.classes;
+    paths[`/v1/models/${m.name}/predict`] = {
+      post: {
+        summary: `Score records with ${m.name} (version ${m.version})`,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                oneOf: [
+                  { $ref: `#/components/schemas/${rec}` },
+                  { type: 'array', items: { $ref: `#/components/schemas/${rec}` } },
+                  {
+                    type: 'object',
+                    required: ['records'],
+                    properties: {
+                      records: { type: 'array', items: { $ref: `#/components/schemas/${rec}` } },
+                    },
+                  },
+                ],
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'one prediction per record, in order',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    model: { type: 'string' },
+                    version: { type: 'integer' },
+                    predictions: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        properties: {
+                          probability: { type: 'number', description: `P(${pos})` },
+                          label: { type: 'string', enum: [neg, pos] },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          '400': {
+            description: 'field errors',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+          },
+          '401': { description: 'missing or wrong API key (when keys are configured)' },
+          '413': { description: 'body too large' },
+          '415': { description: 'not JSON' },
+          '429': { description: 'rate limited' },
+        },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Keel prediction API', version: '1' },
+    paths,
+    components: {
+      schemas,
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      },
+    },
+  };
 }

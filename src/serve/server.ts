@@ -1,5 +1,5 @@
 import type { Logger } from '../core/logger.js';
-import { createApp } from './app.js';
+import { type AppOptions, createApp } from './app.js';
 import type { ModelHost } from './model-host.js';
 
 export interface ServerOptions {
@@ -8,6 +8,10 @@ export interface ServerOptions {
   models: ModelHost;
   logger?: Logger;
   bodyLimit?: number;
+  predictionLog?: AppOptions['predictionLog'];
+  apiKeys?: AppOptions['apiKeys'];
+  corsOrigins?: AppOptions['corsOrigins'];
+  rateLimit?: AppOptions['rateLimit'];
   /** Close gracefully on SIGTERM and SIGINT: stop accepting, finish requests in flight, exit. */
   handleSignals?: boolean;
   onClose?: () => Promise<void> | void;
@@ -19,12 +23,22 @@ export interface RunningServer {
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const app = createApp({ models: options.models, logger: options.logger, bodyLimit: options.bodyLimit });
+  const app = createApp({
+    models: options.models,
+    logger: options.logger,
+    bodyLimit: options.bodyLimit,
+    predictionLog: options.predictionLog,
+    apiKeys: options.apiKeys,
+    corsOrigins: options.corsOrigins,
+    rateLimit: options.rateLimit,
+  });
   const address = await app.listen({ host: options.host, port: options.port });
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
       await app.close();
+      // requests have drained: everything they logged is queued; write it before exiting
+      await options.predictionLog?.close();
       await options.onClose?.();
     })();
     return closing;
