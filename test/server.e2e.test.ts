@@ -663,6 +663,100 @@ describe('tracking server auth', () => {
   });
 });
 
+describe('durability', () => {
+  it('loses nothing from 8 concurrent writers logging metrics over HTTP', async () => {
+    const server = await startTrackingServer({
+      port: 0,
+      store: join(tmp(), 'keel.db'),
+      artifacts: tmp(),
+      tokens: [],
+    });
+    const api = client(server.url);
+    const exp = (await api.post('experiments/create', { name: 'load' })).body.experiment_id;
+    const runId = (await api.post('runs/create', { experiment_id: exp })).body.run.info.run_id;
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let b = 0; b < 5; b++) {
+          const metrics = Array.from({ length: 50 }, (_, i) => ({
+            key: `w${w}`,
+            value: b * 50 + i,
+            timestamp: 1,
+            step: b * 50 + i,
+          }));
+          const r = await api.post('runs/log-batch', { run_id: runId, metrics });
+          expect(r.status).toBe(200);
+          await api.post('runs/log-metric', {
+            run_id: runId,
+            key: 'single',
+            value: w,
+            timestamp: 1,
+            step: b,
+          });
+        }
+      }),
+    );
+    for (let w = 0; w < 8; w++) {
+      const h = (await api.get('metrics/get-history', { run_id: runId, metric_key: `w${w}` })).body.metrics;
+      expect(h.map((m: { step: number }) => m.step)).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    }
+    expect(
+      (await api.get('metrics/get-history', { run_id: runId, metric_key: 'single' })).body.metrics.length,
+    ).toBe(40);
+    await server.close();
+  });
+
+  it('leaves a consistent store when the server is killed with SIGKILL during batch writes', async () => {
+    const dir = tmp();
+    const db = join(dir, 'keel.db');
+    const child = spawn(
+      process.execPath,
+      ['bin/keel.js', 'server', '--port', '0', '--store', db, '--artifacts', join(dir, 'art')],
+      {
+        cwd: join(import.meta.dirname, '..'),
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let err = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /server on (http:\/\/\S+)/.exec(err);
+        if (m) resolve(m[1]);
+      });
+      child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+    });
+    const api = client(url);
+    const exp = (await api.post('experiments/create', { name: 'kill' })).body.experiment_id;
+    const runId = (await api.post('runs/create', { experiment_id: exp })).body.run.info.run_id;
+    const BATCH = 5000;
+    const metrics = Array.from({ length: BATCH }, (_, i) => ({ key: 'm', value: i, timestamp: 1, step: i }));
+    const exited = new Promise((resolve) => {
+      child.removeAllListeners('exit');
+      child.on('exit', resolve);
+    });
+    // keep batches flowing, and kill the server while they do
+    const writers = Array.from({ length: 4 }, async () => {
+      for (;;) {
+        const r = await api.post('runs/log-batch', { run_id: runId, metrics }).catch(() => null);
+        if (!r) return;
+      }
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    child.kill('SIGKILL');
+    await exited;
+    await Promise.all(writers);
+    const { SqliteStore } = await import('../src/track/index.js');
+    const store = new SqliteStore(db);
+    expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    const points = await store.metricHistory(runId, 'm');
+    // every batch is all or nothing: whole batches only, each in order
+    expect(points.length % BATCH).toBe(0);
+    expect(points.length).toBeGreaterThan(0);
+    expect(points.findIndex((p, i) => p.step !== i % BATCH)).toBe(-1);
+    await store.close();
+  }, 20_000);
+});
+
 describe('keel server as a process', () => {
   it('answers /health once ready and exits cleanly on SIGTERM', async () => {
     const dir = tmp();

@@ -129,8 +129,9 @@ export class PgDriver implements SqlDriver {
       } catch (e) {
         await client.query('ROLLBACK').catch(() => {});
         const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;
-        if ((code === '40001' || code === '40P01') && attempt < 8) {
-          await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+        // n contending transactions on one key commit at least one per round: allow plenty of rounds
+        if ((code === '40001' || code === '40P01') && attempt < 40) {
+          await new Promise((r) => setTimeout(r, 5 + Math.random() * Math.min(200, 20 * (attempt + 1))));
           continue;
         }
         throw e;
