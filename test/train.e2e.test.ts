@@ -2,7 +2,7 @@
  * `keel train` end to end: the real binary on synthetic churn data (with '?', 'NA' and blank
  * cells), the command in-process for bad input and tracking, and the real Telco data.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -100,8 +100,13 @@ describe('keel train', () => {
       expect(run.inputs[0].rows).toBe(1500);
       expect(run.artifacts.map((a) => a.name).sort()).toEqual([
         'model/model.json',
+        'reports/evaluation.html',
+        'reports/evaluation.json',
         'select/leaderboard.json',
       ]);
+      expect(run.metrics['oof.roc_auc']).toBeCloseTo(doc.report.oof_roc_auc, 12);
+      expect(doc.report.oof_roc_auc_ci[0]).toBeLessThan(doc.report.oof_roc_auc);
+      expect(readFileSync(doc.report.html, 'utf8')).toMatch(/^<!doctype html>/);
       const children = (await store.listRuns({ experiment: 'train' })).filter((x) => x.id !== doc.run_id);
       expect(children).toHaveLength(3);
       for (const c of children)
@@ -253,6 +258,9 @@ describe('keel train', () => {
     const drop = await keelIn('train', 'churn.csv', '--target', 'churn', '--drop', 'zzz');
     expect(drop.code).toBe(2);
     expect(drop.err).toMatch(/--drop "zzz" is not a column of churn.csv/);
+    const slice = await keelIn('train', 'churn.csv', '--target', 'churn', '--slice', 'tenure');
+    expect(slice.code).toBe(2);
+    expect(slice.err).toMatch(/--slice "tenure" is not a category input column of churn.csv/);
   });
 
   it('--help explains every option', async () => {
@@ -269,6 +277,9 @@ describe('keel train', () => {
       '--search',
       '--name',
       '--workers',
+      '--slice',
+      '--report',
+      '--no-gate',
       '--experiment',
       '--json',
       '--quiet',
@@ -279,6 +290,7 @@ describe('keel train', () => {
 
   it.skipIf(!telco)('the real Telco data: best 5-fold CV ROC-AUC >= 0.83 with three trials', async () => {
     const t = performance.now();
+    const html = join(dir, 'telco-report.html');
     const r = await keelIn(
       'train',
       telco as string,
@@ -289,6 +301,10 @@ describe('keel train', () => {
       '--json',
       '--name',
       'telco',
+      '--slice',
+      'Contract',
+      '--report',
+      html,
     );
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out.trim().split('\n').at(-1) as string);
@@ -298,6 +314,10 @@ describe('keel train', () => {
     expect(doc.target).toMatchObject({ positive: 'Yes', positives: 1869 });
     expect(r.err).toMatch(/missing values .*TotalCharges 11/);
     expect(r.err).toMatch(/not used as inputs: customerID/);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('<td>Month-to-month</td>');
+    expect(doc.report.html).toBe(html);
+    expect(doc.report.threshold).toBeGreaterThan(0);
     expect(performance.now() - t).toBeLessThan(30_000);
   });
 });

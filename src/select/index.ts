@@ -19,6 +19,8 @@ export type {
   Threshold,
 } from './gates.js';
 export { absoluteGate, assertGate, championGate, pairedBootstrap, recordGate, verdict } from './gates.js';
+export type { EvaluationReport, MetricWithCi, ReportInput } from './report.js';
+export { evaluationReport, renderReportHtml } from './report.js';
 export type {
   LeaderboardRow,
   SearchMethod,

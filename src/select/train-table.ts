@@ -6,9 +6,11 @@
 import { basename, extname } from 'node:path';
 import { KeelError } from '../core/index.js';
 import { type ColumnSpec, categoricalColumn, type Frame, readCsv } from '../data/index.js';
-import { FeaturePipeline, Model, type Signature } from '../learn/index.js';
-import type { ArtifactStore, TrackingStore } from '../track/index.js';
+import { FeaturePipeline, Model, permutationImportance, type Signature } from '../learn/index.js';
+import type { ArtifactRef, ArtifactStore, TrackingStore } from '../track/index.js';
+import { prepareFolds } from './cross-validate.js';
 import { absoluteGate, assertGate, type GateVerdict, recordGate, type Threshold } from './gates.js';
+import { type EvaluationReport, evaluationReport, renderReportHtml } from './report.js';
 import { type SearchMethod, type SearchResult, search, type Trial } from './search.js';
 import { defaultFamilies, type ModelFamily } from './space.js';
 import { stratifiedKFold } from './splitters.js';
@@ -33,6 +35,8 @@ export interface TrainTableOptions {
    * is recorded on the parent run; a failed gate ends the run FAILED and registers nothing.
    */
   gate?: Threshold[];
+  /** Category input columns to break the report's metrics down by. */
+  slices?: string[];
   /** Trials cross-validated at once on worker threads (default 1; pruning needs 1). */
   workers?: number;
   /** Stop a trial after two folds when it trails the best by more than this ROC-AUC (default 0.03). */
@@ -55,6 +59,7 @@ export interface TrainTableResult {
   notes: string[];
   seconds: number;
   gate?: GateVerdict;
+  report: { data: EvaluationReport; json: ArtifactRef; html: ArtifactRef };
 }
 
 const YES_LIKE = /^(yes|y|true|t|1|1\.0|positive|pos)$/i;
@@ -194,6 +199,10 @@ export async function trainTable(options: TrainTableOptions): Promise<TrainTable
         file,
       },
     );
+  const sliceColumns = options.slices ?? [];
+  for (const c of sliceColumns)
+    if (!features.some((f) => f.name === c && f.type === 'category'))
+      throw new KeelError('KEEL_E_USAGE', `--slice "${c}" is not a category input column of ${file}`);
   if (ignored.length > 0) note(`not used as inputs: ${ignored.join(', ')}`);
   const cats = features.filter((f) => f.type === 'category').map((f) => f.name);
   if (cats.length > 0) note(`categories (one-hot encoded): ${cats.join(', ')}`);
@@ -244,8 +253,9 @@ export async function trainTable(options: TrainTableOptions): Promise<TrainTable
     });
     await store.setTags(run.id, { 'keel.notes': notes.join('\n') });
     const splitter = stratifiedKFold({ k: folds, seed });
+    const prepared = prepareFolds({ frame, y, columns: features }, splitter);
     const families = options.families ?? defaultFamilies();
-    const result = await search({ frame, y, columns: features }, splitter, {
+    const result = await search(prepared, splitter, {
       families,
       method: options.method ?? 'random',
       trials: options.trials,
@@ -268,11 +278,57 @@ export async function trainTable(options: TrainTableOptions): Promise<TrainTable
       assertGate(gate, `${best.family} (mean CV metrics in ${file}); nothing was registered`);
     }
 
+    // The evaluation report from the winner's out-of-fold predictions (every row scored by a model
+    // that did not see it), with permutation importance on the first fold.
+    const winner = families.find((f) => f.name === best.family) as ModelFamily;
+    say(`evaluation report: out-of-fold predictions of ${best.family}`);
+    const oof = new Float64Array(frame.nRows);
+    let importance: Record<string, number> = {};
+    for (const f of prepared) {
+      const clf = winner.make(best.params, seed).fit(f.train, f.yTrain);
+      const proba = clf.predictProba(f.test);
+      for (let i = 0; i < proba.length; i++) oof[f.testRows[i]] = proba[i];
+      if (f.fold === 0)
+        importance = permutationImportance((X) => clf.predictProba(X), f.test, f.yTest, {
+          nRepeats: 3,
+          seed,
+        }).mean;
+    }
+    const report = evaluationReport({
+      title: `${best.family} on ${basename(file)}: out-of-fold evaluation (${splitter.name})`,
+      y,
+      proba: oof,
+      classes: { positive, negative },
+      importance: { method: 'permutation, mean drop in ROC-AUC on fold 1', values: importance },
+      slices: sliceColumns.map((column) => ({
+        column,
+        values: Array.from({ length: frame.nRows }, (_, r) => {
+          const v = frame.value(column, r);
+          return v === null ? null : String(v);
+        }),
+      })),
+      bootstrap: { resamples: 200, seed },
+      notes,
+    });
+    const reportJson = await options.artifacts.put(
+      'reports/evaluation.json',
+      JSON.stringify(report, null, 2),
+    );
+    const reportHtml = await options.artifacts.put('reports/evaluation.html', renderReportHtml(report));
+    await store.logArtifact(run.id, reportJson);
+    await store.logArtifact(run.id, reportHtml);
+    await store.logMetrics(run.id, {
+      'oof.roc_auc': report.metrics.roc_auc.value,
+      'oof.roc_auc.ci_low': report.metrics.roc_auc.ci[0],
+      'oof.roc_auc.ci_high': report.metrics.roc_auc.ci[1],
+      'oof.threshold': report.threshold.value,
+      'oof.f1': report.metrics.f1.value,
+    });
+
     // Refit the winner on every row and register it.
-    const family = families.find((f) => f.name === best.family) as ModelFamily;
     say(`refitting ${best.family} on all ${frame.nRows} rows`);
     const pipeline = new FeaturePipeline({ columns: features }).fit(frame);
-    const classifier = family.make(best.params, seed).fit(pipeline.transform(frame), y);
+    const classifier = winner.make(best.params, seed).fit(pipeline.transform(frame), y);
     const signature: Signature = {
       inputs: features,
       target: { name: target, classes: [negative, positive], positive },
@@ -288,6 +344,7 @@ export async function trainTable(options: TrainTableOptions): Promise<TrainTable
         trainedAt: new Date().toISOString(),
         trainRows: frame.nRows,
         cv: { splitter: splitter.name, roc_auc: best.mean.roc_auc, roc_auc_std: best.std.roc_auc },
+        chosenThreshold: report.threshold.value,
       },
     });
     const artifact = await options.artifacts.put('model/model.json', JSON.stringify(model.toJSON()));
@@ -311,6 +368,7 @@ export async function trainTable(options: TrainTableOptions): Promise<TrainTable
       notes,
       seconds: (performance.now() - t0) / 1000,
       ...(gate ? { gate } : {}),
+      report: { data: report, json: reportJson, html: reportHtml },
     };
   } catch (e) {
     await store.endRun(run.id, 'FAILED', e instanceof Error ? e.message : String(e)).catch(() => {});

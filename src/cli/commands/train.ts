@@ -1,4 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Command, Option } from 'commander';
+import { resolvePath } from '../../config/index.js';
 import { KeelError } from '../../core/index.js';
 // renderTable is not in core's public index; the other commands import core files directly too.
 import { renderTable } from '../../core/table.js';
@@ -42,6 +45,8 @@ interface TrainOptions {
   experiment: string;
   workers: number;
   gate: boolean;
+  slice: string[];
+  report?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -104,6 +109,13 @@ export function registerTrainCommand(program: Command): void {
       1,
     )
     .option(
+      '--slice <column>',
+      'break the evaluation report down by this category column (repeatable)',
+      collect,
+      [],
+    )
+    .option('--report <file.html>', 'also write the HTML evaluation report to this file')
+    .option(
       '--no-gate',
       'skip the quality gate (keel.yaml gate: min_roc_auc, min_f1, max_log_loss on the mean CV metrics)',
     )
@@ -132,6 +144,7 @@ export function registerTrainCommand(program: Command): void {
           name: opts.name,
           experiment: opts.experiment,
           workers: opts.workers,
+          slices: opts.slice,
           gate: opts.gate
             ? [
                 { metric: 'roc_auc', min: ctx.config.gate.min_roc_auc },
@@ -152,8 +165,13 @@ export function registerTrainCommand(program: Command): void {
                     (s.best ? `  best ${fmt(s.best.mean.roc_auc)}` : ''),
                 ),
         });
+        const artifactsRoot = resolvePath(ctx.loaded, ctx.config.artifacts);
+        const reportPath = opts.report ?? join(artifactsRoot, result.report.html.uri);
+        if (opts.report) writeFileSync(opts.report, await ctx.artifacts().get(result.report.html));
         process.stdout.write(
-          opts.json ? `${JSON.stringify(trainJson(result))}\n` : `${formatTrain(result)}\n`,
+          opts.json
+            ? `${JSON.stringify(trainJson(result, reportPath))}\n`
+            : `${formatTrain(result, reportPath)}\n`,
         );
       } finally {
         await ctx.close();
@@ -170,7 +188,7 @@ function shortParams(p: Record<string, unknown>): string {
 }
 
 /** The `--json` document: best model, leaderboard, run id, model version. */
-export function trainJson(r: TrainTableResult) {
+export function trainJson(r: TrainTableResult, reportPath: string = r.report.html.uri) {
   const best = r.search.best;
   return {
     best: {
@@ -195,6 +213,13 @@ export function trainJson(r: TrainTableResult) {
     run_id: r.runId,
     model_version: r.model.version,
     gate: r.gate ? { passed: r.gate.passed, reasons: r.gate.reasons } : null,
+    report: {
+      html: reportPath,
+      json: r.report.json.uri,
+      threshold: r.report.data.threshold.value,
+      oof_roc_auc: r.report.data.metrics.roc_auc.value,
+      oof_roc_auc_ci: r.report.data.metrics.roc_auc.ci,
+    },
     model_name: r.model.name,
     target: r.target,
     rows: r.rows,
@@ -204,7 +229,7 @@ export function trainJson(r: TrainTableResult) {
   };
 }
 
-export function formatTrain(r: TrainTableResult, top = 10): string {
+export function formatTrain(r: TrainTableResult, reportPath: string = r.report.html.uri, top = 10): string {
   const s = r.search;
   const rows = s.leaderboard
     .slice(0, top)
@@ -219,6 +244,7 @@ export function formatTrain(r: TrainTableResult, top = 10): string {
       shortParams(row.params),
     ]);
   const best = s.best;
+  const m = r.report.data.metrics;
   const hidden = s.leaderboard.length - Math.min(top, s.leaderboard.length);
   return [
     `Leaderboard (${s.splitter}, ${s.trials.length} trials in ${formatSeconds(s.seconds)}, mean over folds):`,
@@ -226,6 +252,9 @@ export function formatTrain(r: TrainTableResult, top = 10): string {
     ...(hidden > 0 ? [`(${hidden} more in the run's select/leaderboard.json)`] : []),
     '',
     `Best: ${best.family}, CV ROC-AUC ${fmt(best.mean.roc_auc)} ± ${fmt(best.std.roc_auc)}`,
+    `Out-of-fold ROC-AUC ${fmt(m.roc_auc.value)} (95% CI ${fmt(m.roc_auc.ci[0])}–${fmt(m.roc_auc.ci[1])}); ` +
+      `at the max-F1 threshold ${fmt(r.report.data.threshold.value)}: F1 ${fmt(m.f1.value)}, recall ${fmt(m.recall.value)}`,
+    `Report (HTML): ${reportPath}`,
     `Run: ${r.runId}`,
     `Registered: ${r.model.name} version ${r.model.version} (refitted on all ${r.rows} rows; no alias set)`,
   ].join('\n');
