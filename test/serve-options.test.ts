@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRateLimit } from '../src/cli/commands/serve.js';
+import { parseCanary, parseRateLimit } from '../src/cli/commands/serve.js';
 import { keel } from './cli.js';
 
 describe('keel serve options', () => {
@@ -10,6 +10,13 @@ describe('keel serve options', () => {
     expect(parseRateLimit('5/h')).toEqual({ max: 5, windowMs: 3_600_000 });
     for (const bad of ['100', '0/1s', '10/0s', 'ten/1s', '10/1d'])
       expect(() => parseRateLimit(bad)).toThrow(/--rate-limit expects MAX\/WINDOW/);
+  });
+
+  it('parses canaries as REF=PERCENT', () => {
+    expect(parseCanary('churn@staging=10')).toEqual({ ref: 'churn@staging', weight: 0.1 });
+    expect(parseCanary('churn@4=2.5%')).toEqual({ ref: 'churn@4', weight: 0.025 });
+    for (const bad of ['churn@staging', 'churn@staging=0', 'churn@staging=150', '=10'])
+      expect(() => parseCanary(bad)).toThrow(/--canary expects NAME@ALIAS=PERCENT/);
   });
 
   it('explains the operations options in --help and refuses a bad one with exit code 2', () => {

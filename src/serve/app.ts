@@ -15,8 +15,9 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client
 import { type ErrorCode, KeelError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { type FieldError, recordsToFrame } from '../data/records.js';
-import type { ModelHost } from './model-host.js';
+import type { HostedModel, ModelHost } from './model-host.js';
 import type { PredictionLog } from './prediction-log.js';
+import type { Canary, GuardVerdict } from './traffic.js';
 
 export interface AppOptions {
   models: ModelHost;
@@ -38,6 +39,8 @@ export interface AppOptions {
   corsOrigins?: readonly string[];
   /** At most `max` requests to /v1/* per client (API key, else IP address) per `windowMs` (429 beyond). */
   rateLimit?: { max: number; windowMs: number };
+  /** Called after a canary's guard tripped and routing to it stopped (e.g. to record it in the registry). */
+  onCanaryRollback?: (name: string, canary: HostedModel, verdict: GuardVerdict) => Promise<void> | void;
 }
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -197,14 +200,95 @@ export function createApp(options: AppOptions): FastifyInstance {
     reply.header('content-type', registry.contentType).send(await registry.metrics()),
   );
 
+  const shadowPredictions = new Counter({
+    name: 'keel_shadow_predictions_total',
+    help: 'Rows scored by a shadow model, by model, shadow version and whether its label agreed with the answer',
+    labelNames: ['model', 'version', 'agree'] as const,
+    registers: [registry],
+  });
+  const shadowErrors = new Counter({
+    name: 'keel_shadow_errors_total',
+    help: 'Shadow scorings that failed (never seen by clients)',
+    labelNames: ['model', 'version'] as const,
+    registers: [registry],
+  });
+  const canaryErrors = new Counter({
+    name: 'keel_canary_errors_total',
+    help: 'Canary scorings that failed; the request was answered by the primary version instead',
+    labelNames: ['model', 'version'] as const,
+    registers: [registry],
+  });
+  const canaryRollbacks = new Counter({
+    name: 'keel_canary_rollbacks_total',
+    help: 'Canaries rolled back by their guard',
+    labelNames: ['model', 'version'] as const,
+    registers: [registry],
+  });
+
+  /** Record a canary outcome; on a breach stop routing to it and report the rollback. */
+  const judgeCanary = (name: string, canary: Canary, ok: boolean, latencyMs: number) => {
+    const verdict = canary.guard?.record(ok, latencyMs);
+    if (!verdict) return;
+    if (host.canary(name) === canary) host.clearCanary(name);
+    canaryRollbacks.inc({ model: name, version: String(canary.entry.version) });
+    log.warn(
+      { model: name, version: canary.entry.version, ...verdict },
+      `canary ${name} version ${canary.entry.version} rolled back: ${verdict.reason}`,
+    );
+    Promise.resolve(options.onCanaryRollback?.(name, canary.entry, verdict)).catch((e: unknown) =>
+      log.error({ err: e }, `canary ${name}: recording the rollback failed`),
+    );
+  };
+
+  /** Score with the shadow model after the answer went out; log it, count agreement. */
+  const runShadow = (name: string, records: unknown[], labels: string[], requestId: string) => {
+    const shadow = host.shadow(name);
+    if (!shadow) return;
+    setImmediate(() => {
+      const v = String(shadow.version);
+      try {
+        const t = process.hrtime.bigint();
+        const { frame } = recordsToFrame(records, shadow.predictor.signature.inputs);
+        if (!frame) throw new Error("the records do not fit the shadow model's signature");
+        const r = shadow.predictor.predictFrame(frame);
+        const latencyMs = Number(process.hrtime.bigint() - t) / 1e6;
+        let agree = 0;
+        for (let i = 0; i < r.label.length; i++) if (r.label[i] === labels[i]) agree++;
+        if (agree > 0) shadowPredictions.inc({ model: name, version: v, agree: 'yes' }, agree);
+        if (agree < r.label.length)
+          shadowPredictions.inc({ model: name, version: v, agree: 'no' }, r.label.length - agree);
+        if (predictionLog) {
+          const ts = Date.now();
+          for (let i = 0; i < r.label.length; i++)
+            predictionLog.append({
+              ts,
+              requestId,
+              model: name,
+              version: shadow.version,
+              role: 'shadow',
+              input: records[i],
+              probability: r.probability[i],
+              label: r.label[i],
+              latencyMs,
+            });
+        }
+      } catch (e) {
+        shadowErrors.inc({ model: name, version: v });
+        log.warn({ err: e, model: name, version: shadow.version }, 'shadow scoring failed');
+      }
+    });
+  };
+
   app.post<{ Params: { name: string } }>('/v1/models/:name/predict', async (req, reply) => {
     const t0 = process.hrtime.bigint();
-    const entry = host.get(req.params.name);
-    if (!entry) {
-      requests.inc({ model: req.params.name, version: 'none', status: '404' });
+    const name = req.params.name;
+    const rk = req.headers['x-keel-route-key'];
+    const picked = host.pick(name, typeof rk === 'string' && rk.length > 0 ? rk : req.id);
+    if (!picked) {
+      requests.inc({ model: name, version: 'none', status: '404' });
       throw new KeelError(
         'KEEL_E_NOT_FOUND',
-        `model "${req.params.name}" is not served here (serving: ${
+        `model "${name}" is not served here (serving: ${
           host
             .list()
             .map((m) => m.name)
@@ -212,7 +296,7 @@ export function createApp(options: AppOptions): FastifyInstance {
         })`,
       );
     }
-    const version = String(entry.version);
+    let entry = picked.entry;
     const body = req.body as unknown;
     const records = Array.isArray(body)
       ? body
@@ -220,7 +304,7 @@ export function createApp(options: AppOptions): FastifyInstance {
         ? (body as { records: unknown[] }).records
         : [body];
     const reject = (message: string, fields?: FieldError[]) => {
-      requests.inc({ model: entry.name, version, status: '400' });
+      requests.inc({ model: entry.name, version: String(entry.version), status: '400' });
       for (const f of fields ?? [])
         validationFailures.inc({ model: entry.name, field: f.field || '(record)' });
       return reply
@@ -230,10 +314,39 @@ export function createApp(options: AppOptions): FastifyInstance {
     if (records.length === 0) return reject('send at least one record');
     if (records.length > maxBatch)
       return reject(`a batch holds at most ${maxBatch} records, got ${records.length}`);
-    const { frame, errors } = recordsToFrame(records, entry.predictor.signature.inputs);
+    let { frame, errors } = recordsToFrame(records, entry.predictor.signature.inputs);
     if (!frame)
       return reject(`${errors.length} field error${errors.length === 1 ? '' : 's'} in the request`, errors);
-    const { probability, label } = entry.predictor.predictFrame(frame);
+    let result: { probability: Float64Array; label: string[] };
+    let role: 'primary' | 'canary' = 'primary';
+    if (picked.canary) {
+      const canary = picked.canary;
+      try {
+        result = entry.predictor.predictFrame(frame);
+        role = 'canary';
+        judgeCanary(name, canary, true, Number(process.hrtime.bigint() - t0) / 1e6);
+      } catch (e) {
+        // the canary failed: answer from the primary, count it against the canary
+        canaryErrors.inc({ model: name, version: String(entry.version) });
+        log.warn(
+          { err: e, model: name, version: entry.version },
+          'canary scoring failed; answered by the primary',
+        );
+        judgeCanary(name, canary, false, Number(process.hrtime.bigint() - t0) / 1e6);
+        const primary = host.get(name);
+        if (!primary) throw e;
+        entry = primary;
+        ({ frame, errors } = recordsToFrame(records, entry.predictor.signature.inputs));
+        if (!frame)
+          return reject(
+            `${errors.length} field error${errors.length === 1 ? '' : 's'} in the request`,
+            errors,
+          );
+        result = entry.predictor.predictFrame(frame);
+      }
+    } else result = entry.predictor.predictFrame(frame);
+    const { probability, label } = result;
+    const version = String(entry.version);
     const out = new Array(probability.length);
     const m = metricsFor(entry.name, version, entry.predictor.signature.target.classes);
     let positives = 0;
@@ -256,12 +369,14 @@ export function createApp(options: AppOptions): FastifyInstance {
           requestId: req.id,
           model: entry.name,
           version: entry.version,
+          role,
           input: records[i],
           probability: probability[i],
           label: label[i],
           latencyMs,
         });
     }
+    runShadow(name, records, label, req.id);
     return { model: entry.name, version: entry.version, predictions: out };
   });
   return app;

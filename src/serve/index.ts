@@ -13,3 +13,5 @@ export {
 } from './prediction-log.js';
 export type { RunningServer, ServerOptions } from './server.js';
 export { startServer } from './server.js';
+export type { Canary, GuardOptions, GuardVerdict } from './traffic.js';
+export { CanaryGuard, routePoint } from './traffic.js';

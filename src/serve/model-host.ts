@@ -5,6 +5,7 @@
 import { KeelError } from '../core/errors.js';
 import type { Predictor } from '../learn/types.js';
 import type { ArtifactStore, TrackingStore } from '../track/types.js';
+import { type Canary, CanaryGuard, type GuardOptions, routePoint } from './traffic.js';
 
 export interface HostedModel {
   name: string;
@@ -17,11 +18,14 @@ export interface HostedModel {
 
 export class ModelHost {
   private readonly models = new Map<string, HostedModel>();
+  private readonly canaries = new Map<string, Canary>();
+  private readonly shadows = new Map<string, HostedModel>();
 
   set(name: string, entry: HostedModel): void {
     this.models.set(name, entry);
   }
 
+  /** The primary entry of a name. */
   get(name: string): HostedModel | undefined {
     return this.models.get(name);
   }
@@ -32,6 +36,49 @@ export class ModelHost {
 
   get size(): number {
     return this.models.size;
+  }
+
+  /**
+   * Send `weight` (0..1) of the traffic of `name`, sticky by route key, to `entry`; with guard
+   * options the canary is watched and rolled back on a breach (see CanaryGuard).
+   */
+  setCanary(name: string, entry: HostedModel, weight: number, guard?: GuardOptions): void {
+    if (!(weight >= 0 && weight <= 1))
+      throw new KeelError('KEEL_E_USAGE', `a canary weight is in [0, 1], got ${weight}`);
+    this.canaries.set(name, { entry, weight, guard: guard ? new CanaryGuard(guard) : null });
+  }
+
+  canary(name: string): Canary | undefined {
+    return this.canaries.get(name);
+  }
+
+  /** Stop routing to the canary of `name`; returns what was removed. */
+  clearCanary(name: string): Canary | undefined {
+    const c = this.canaries.get(name);
+    this.canaries.delete(name);
+    return c;
+  }
+
+  /** Score every request of `name` with `entry` as well, off the response path. */
+  setShadow(name: string, entry: HostedModel): void {
+    this.shadows.set(name, entry);
+  }
+
+  shadow(name: string): HostedModel | undefined {
+    return this.shadows.get(name);
+  }
+
+  clearShadow(name: string): void {
+    this.shadows.delete(name);
+  }
+
+  /** The entry that serves this request: the canary when the key's point falls under its weight. */
+  pick(name: string, routeKey: string): { entry: HostedModel; canary: Canary | null } | undefined {
+    const primary = this.models.get(name);
+    if (!primary) return undefined;
+    const c = this.canaries.get(name);
+    if (c && c.weight > 0 && routePoint(routeKey) < c.weight) return { entry: c.entry, canary: c };
+    return { entry: primary, canary: null };
   }
 }
 

@@ -24,6 +24,8 @@ export interface PredictionRecord {
   requestId: string;
   model: string;
   version: number;
+  /** Who scored it: the primary version, a canary, or a shadow (not returned to the client); default primary. */
+  role?: 'primary' | 'canary' | 'shadow';
   input: unknown;
   probability: number;
   label: string;
@@ -142,7 +144,7 @@ export class PredictionLog {
   }
 }
 
-const COLUMNS = 'ts, request_id, model, version, input, probability, label, latency_ms';
+const COLUMNS = 'ts, request_id, model, version, role, input, probability, label, latency_ms';
 
 /** The prediction log in a SQLite file of its own. */
 export class SqlitePredictionSink implements PredictionSink {
@@ -164,6 +166,7 @@ export class SqlitePredictionSink implements PredictionSink {
         request_id TEXT NOT NULL,
         model TEXT NOT NULL,
         version INTEGER NOT NULL,
+        role TEXT NOT NULL,
         input TEXT NOT NULL,
         probability REAL NOT NULL,
         label TEXT NOT NULL,
@@ -178,7 +181,7 @@ export class SqlitePredictionSink implements PredictionSink {
         { cause: e },
       );
     }
-    const stmt = this.db.prepare(`INSERT INTO predictions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    const stmt = this.db.prepare(`INSERT INTO predictions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.insert = this.db.transaction((rows: readonly PredictionRecord[]) => {
       for (const r of rows)
         stmt.run(
@@ -186,6 +189,7 @@ export class SqlitePredictionSink implements PredictionSink {
           r.requestId,
           r.model,
           r.version,
+          r.role ?? 'primary',
           JSON.stringify(r.input),
           r.probability,
           r.label,
@@ -234,6 +238,7 @@ export class PostgresPredictionSink implements PredictionSink {
         request_id TEXT NOT NULL,
         model TEXT NOT NULL,
         version INTEGER NOT NULL,
+        role TEXT NOT NULL,
         input JSONB NOT NULL,
         probability DOUBLE PRECISION NOT NULL,
         label TEXT NOT NULL,
@@ -253,13 +258,14 @@ export class PostgresPredictionSink implements PredictionSink {
     for (const r of rows) {
       const b = values.length;
       tuples.push(
-        `(to_timestamp($${b + 1} / 1000.0), $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8})`,
+        `(to_timestamp($${b + 1} / 1000.0), $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9})`,
       );
       values.push(
         r.ts,
         r.requestId,
         r.model,
         r.version,
+        r.role ?? 'primary',
         JSON.stringify(r.input),
         r.probability,
         r.label,

@@ -12,6 +12,7 @@ export interface ServerOptions {
   apiKeys?: AppOptions['apiKeys'];
   corsOrigins?: AppOptions['corsOrigins'];
   rateLimit?: AppOptions['rateLimit'];
+  onCanaryRollback?: AppOptions['onCanaryRollback'];
   /** Close gracefully on SIGTERM and SIGINT: stop accepting, finish requests in flight, exit. */
   handleSignals?: boolean;
   onClose?: () => Promise<void> | void;
@@ -31,6 +32,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     apiKeys: options.apiKeys,
     corsOrigins: options.corsOrigins,
     rateLimit: options.rateLimit,
+    onCanaryRollback: options.onCanaryRollback,
   });
   const address = await app.listen({ host: options.host, port: options.port });
   let closing: Promise<void> | null = null;

@@ -82,8 +82,41 @@ export function registerServeCommand(program: Command): void {
         .env('KEEL_SERVE_RATE_LIMIT')
         .argParser(parseRateLimit),
     )
+    .option(
+      '--canary <ref=percent>',
+      'send PERCENT of the traffic of NAME to another version, sticky by the X-Keel-Route-Key header\n' +
+        '(else per request), e.g. churn@staging=10; failed canary scorings are answered by the primary',
+      parseCanary,
+    )
+    .option(
+      '--shadow <ref>',
+      'also score every request of NAME with this version after answering (logged, never returned),\n' +
+        'e.g. churn@staging',
+    )
+    .option(
+      '--rollback-error-rate <share>',
+      'roll the canary back when more than this share of its recent requests failed',
+      (v) => parseShare(v, '--rollback-error-rate'),
+      0.05,
+    )
+    .option(
+      '--rollback-p99-ms <ms>',
+      'roll the canary back when its recent p99 scoring latency exceeds this',
+      (v) => parsePositive(v, '--rollback-p99-ms'),
+    )
+    .option(
+      '--rollback-window <requests>',
+      "the canary's recent requests the rollback rules look at (judged from half of it on)",
+      (v) => parsePositive(v, '--rollback-window'),
+      200,
+    )
     .action(
       async (opts: {
+        canary?: { ref: string; weight: number };
+        shadow?: string;
+        rollbackErrorRate: number;
+        rollbackP99Ms?: number;
+        rollbackWindow: number;
         model: string[];
         host?: string;
         port?: number;
@@ -123,6 +156,40 @@ export function registerServeCommand(program: Command): void {
                 logger: ctx.logger,
               })
             : null;
+        const deps = { store, artifacts: ctx.artifacts(), fromJSON: (doc: unknown) => Model.fromJSON(doc) };
+        try {
+          if (opts.canary) {
+            const c = await loadFromRegistry(opts.canary.ref, deps);
+            if (!host.get(c.name))
+              throw new KeelError(
+                'KEEL_E_USAGE',
+                `--canary ${opts.canary.ref}: model ${c.name} is not served (add --model ${c.name}@…)`,
+              );
+            host.setCanary(c.name, c, opts.canary.weight, {
+              maxErrorRate: opts.rollbackErrorRate,
+              maxP99Ms: opts.rollbackP99Ms,
+              window: Math.round(opts.rollbackWindow),
+              minRequests: Math.max(1, Math.round(opts.rollbackWindow / 2)),
+            });
+            ctx.logger.info(
+              `canary: ${Math.round(opts.canary.weight * 1000) / 10}% of ${c.name} to version ${c.version}`,
+            );
+          }
+          if (opts.shadow) {
+            const sh = await loadFromRegistry(opts.shadow, deps);
+            if (!host.get(sh.name))
+              throw new KeelError(
+                'KEEL_E_USAGE',
+                `--shadow ${opts.shadow}: model ${sh.name} is not served (add --model ${sh.name}@…)`,
+              );
+            host.setShadow(sh.name, sh);
+            ctx.logger.info(`shadow: every request of ${sh.name} also scored by version ${sh.version}`);
+          }
+        } catch (e) {
+          watcher?.stop();
+          await ctx.close();
+          throw e;
+        }
         let predictionLog: PredictionLog | undefined;
         try {
           predictionLog = opts.predictionLog
@@ -147,6 +214,15 @@ export function registerServeCommand(program: Command): void {
           apiKeys: opts.apiKey,
           corsOrigins: cors,
           rateLimit: opts.rateLimit,
+          // a rolled-back canary that came through an alias loses the alias: the registry's audit log
+          // then says who (keel serve), when, which version and why
+          onCanaryRollback: async (name, canary, verdict) => {
+            if (!canary.alias) return;
+            await store.deleteAlias(name, canary.alias, {
+              actor: 'keel serve (canary guard)',
+              reason: `automatic rollback: ${verdict.reason}`,
+            });
+          },
           handleSignals: true,
           onClose: () => {
             watcher?.stop();
@@ -172,4 +248,30 @@ export function parseRateLimit(v: string): { max: number; windowMs: number } {
       `--rate-limit expects MAX/WINDOW such as 100/1s or 6000/1m, got "${v}"`,
     );
   return { max, windowMs: n * unit };
+}
+
+/** `churn@staging=10` → the reference and a weight in (0, 1]. */
+export function parseCanary(v: string): { ref: string; weight: number } {
+  const m = /^(.+)=(\d+(?:\.\d+)?)%?$/.exec(v.trim());
+  const pct = m ? Number(m[2]) : Number.NaN;
+  if (!m || !(pct > 0 && pct <= 100))
+    throw new KeelError(
+      'KEEL_E_USAGE',
+      `--canary expects NAME@ALIAS=PERCENT with PERCENT in (0, 100], got "${v}"`,
+    );
+  return { ref: m[1], weight: pct / 100 };
+}
+
+function parseShare(v: string, flag: string): number {
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1))
+    throw new KeelError('KEEL_E_USAGE', `${flag} expects a share in [0, 1], got "${v}"`);
+  return n;
+}
+
+function parsePositive(v: string, flag: string): number {
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n))
+    throw new KeelError('KEEL_E_USAGE', `${flag} expects a positive number, got "${v}"`);
+  return n;
 }
