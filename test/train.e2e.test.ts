@@ -87,6 +87,7 @@ describe('keel train', () => {
     expect(aucs).toEqual([...aucs].sort((a, b) => b - a));
     expect(doc.model_version).toBe(1);
     expect(doc.model_name).toBe('churn');
+    expect(doc.stopped_by).toBe('trials');
     expect(doc.gate.passed).toBe(true);
     expect(doc.gate.reasons[0]).toMatch(/^pass: roc_auc 0\.\d{4} >= 0\.7$/);
 

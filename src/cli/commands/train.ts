@@ -225,6 +225,7 @@ export function trainJson(r: TrainTableResult, reportPath: string = r.report.htm
     rows: r.rows,
     folds: r.search.splitter,
     trials: r.search.trials.length,
+    stopped_by: r.search.stoppedBy,
     seconds: r.seconds,
   };
 }
