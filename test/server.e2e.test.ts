@@ -291,6 +291,12 @@ describe.each(backends)('tracking server over %s', (_name, storeUrl) => {
       body: { error_code: 'RESOURCE_DOES_NOT_EXIST' },
     });
     expect(await api.post('runs/create', { experiment_id: 'nope' })).toMatchObject({ status: 404 });
+    // MLflow clients default to experiment "0": Keel's "Default" experiment
+    const dflt = await api.post('runs/create', { experiment_id: '0' });
+    expect((await api.get('experiments/get', { experiment_id: '0' })).body.experiment).toMatchObject({
+      name: 'Default',
+      experiment_id: dflt.body.run.info.experiment_id,
+    });
     expect(await api.post('runs/update', { status: 'FINISHED' })).toMatchObject({
       status: 400,
       body: { message: expect.stringContaining("'run_id'") },

@@ -78,7 +78,7 @@ export async function uploadArtifact(
   body: Buffer,
 ): Promise<void> {
   const { run, path } = await resolveProxyPath(store, full, false);
-  if (run.status !== 'RUNNING' && run.lifecycleStage === 'deleted')
+  if (run.lifecycleStage === 'deleted')
     throw new ApiError('INVALID_PARAMETER_VALUE', `run ${run.id} is deleted`);
   const ref = await artifacts.put(path, body);
   await store.logArtifact(run.id, ref);

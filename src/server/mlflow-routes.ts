@@ -207,6 +207,13 @@ const STAGES: Record<string, ModelStage> = {
   archived: 'Archived',
 };
 
+/** MLflow clients log to experiment "0" ("Default") unless told otherwise. */
+const DEFAULT_EXPERIMENT_ID = '0';
+
+async function experimentById(store: TrackingStore, id: string) {
+  return id === DEFAULT_EXPERIMENT_ID ? store.getOrCreateExperiment('Default') : store.getExperiment(id);
+}
+
 async function allVersions(store: TrackingStore): Promise<ModelVersion[]> {
   const out: ModelVersion[] = [];
   for (const m of await store.listRegisteredModels()) out.push(...(await store.listModelVersions(m.name)));
@@ -337,7 +344,7 @@ export const mlflowRoutes: Route[] = [
     summary: 'An experiment by id',
     input: z.object({ experiment_id: nonEmpty('experiment_id') }),
     handler: async (i, { store }) => ({
-      experiment: experimentJson(await store.getExperiment(i.experiment_id)),
+      experiment: experimentJson(await experimentById(store, i.experiment_id)),
     }),
   }),
   route({
@@ -386,7 +393,8 @@ export const mlflowRoutes: Route[] = [
     method: 'POST',
     path: `${API}/runs/create`,
     write: true,
-    summary: 'Create a RUNNING run in an experiment (the "Default" experiment when none is given)',
+    summary:
+      'Create a RUNNING run in an experiment (id "0" or none = the "Default" experiment, as in MLflow)',
     input: z.object({
       experiment_id: str.optional(),
       user_id: str.optional(),
@@ -395,9 +403,7 @@ export const mlflowRoutes: Route[] = [
       tags: keyValues,
     }),
     handler: async (i, { store }) => {
-      const exp = i.experiment_id
-        ? await store.getExperiment(i.experiment_id)
-        : await store.getOrCreateExperiment('Default');
+      const exp = await experimentById(store, i.experiment_id || DEFAULT_EXPERIMENT_ID);
       const tags = Object.fromEntries(i.tags.map((t) => [t.key, t.value]));
       if (i.user_id) tags['mlflow.user'] ??= i.user_id;
       const name = i.run_name || tags[RUN_NAME_TAG] || undefined;

@@ -100,6 +100,14 @@ export class PgDriver implements SqlDriver {
           for (const r of rows) await q(sql, r);
           return;
         }
+        const types = columnTypes(rows);
+        if (types) {
+          // one statement, one array parameter per column: binds ~100x less than VALUES lists
+          const cols = types.map((_, j) => rows.map((r) => r[j]));
+          const select = `SELECT * FROM unnest(${types.map((t) => `?::${t}[]`).join(', ')})`;
+          await q(`${m[1].replace(/VALUES $/, '')}${select}${m[3]}`, cols);
+          return;
+        }
         const per = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(MAX_PARAMS / rows[0].length)));
         for (let i = 0; i < rows.length; i += per) {
           const chunk = rows.slice(i, i + per);
@@ -161,6 +169,18 @@ export class PgDriver implements SqlDriver {
     await this.ready.catch(() => {});
     await this.pool.end();
   }
+}
+
+/** text or float8 per column when every row has a string (or every row a number) there; else null. */
+function columnTypes(rows: unknown[][]): ('text' | 'float8')[] | null {
+  const types: ('text' | 'float8')[] = [];
+  for (let j = 0; j < rows[0].length; j++) {
+    const t = typeof rows[0][j];
+    if (t !== 'string' && t !== 'number') return null;
+    for (const r of rows) if (typeof r[j] !== t) return null;
+    types.push(t === 'string' ? 'text' : 'float8');
+  }
+  return types;
 }
 
 /** Keep KeelErrors; turn database errors into KEEL_E_STORE, keeping the SQLSTATE for retries. */
