@@ -48,7 +48,7 @@ export {
   rocAucOvr,
   uniqueLabels,
 } from './metrics.js';
-export type { ModelDocument } from './model.js';
+export type { Explanation, ModelDocument } from './model.js';
 export { MODEL_FORMAT, MODEL_FORMAT_VERSION, Model, registerClassifierKind } from './model.js';
 export type { SplitIndices } from './split.js';
 export { stratifiedSplit } from './split.js';

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { KeelError } from '../core/errors.js';
 import type { Frame } from '../data/frame.js';
 import { ColumnSpecSchema } from '../data/schema.js';
+import { treeShap } from './explain/treeshap.js';
 import { FeaturePipeline } from './features.js';
 import { RandomForestClassifier } from './forest.js';
 import { GradientBoostingClassifier } from './gbdt.js';
@@ -43,6 +44,17 @@ const ModelDocumentSchema = z.object({
 });
 export type ModelDocument = z.infer<typeof ModelDocumentSchema>;
 
+export interface Explanation {
+  /** The input columns, in signature order. */
+  inputs: string[];
+  baseValue: number;
+  /** What baseValue + Σ contributions adds up to. */
+  output: 'margin' | 'probability';
+  /** contributions[row * inputs.length + column] */
+  contributions: Float64Array;
+  nRows: number;
+}
+
 export class Model implements Predictor {
   readonly pipeline: FeaturePipeline;
   readonly classifier: Classifier;
@@ -73,6 +85,50 @@ export class Model implements Predictor {
     const [neg, pos] = this.signature.target.classes;
     const label = Array.from(probability, (p) => (p >= this.threshold ? pos : neg));
     return { probability, label };
+  }
+
+  /**
+   * Per-row feature contributions, summed back from the encoded features to the input columns
+   * (one-hot columns and missing indicators add up into their source column). Tree models: exact
+   * TreeSHAP on the log-odds margin (gradient boosting) or the probability (random forest), so
+   * baseValue + Σ contributions is that output. Logistic regression: coefficient × encoded value,
+   * baseValue the intercept (contributions against an all-zero encoded row: the training mean of
+   * a standardized column), adding up to the margin too.
+   */
+  explain(frame: Frame): Explanation {
+    const X = this.pipeline.transform(frame);
+    const inputs = this.signature.inputs.map((c) => c.name);
+    // encoded feature j → input column (the longest input name it equals or starts with "name=")
+    const owner = X.names.map((f) => {
+      let best = -1;
+      for (let c = 0; c < inputs.length; c++)
+        if (
+          (f === inputs[c] || f.startsWith(`${inputs[c]}=`)) &&
+          (best < 0 || inputs[c].length > inputs[best].length)
+        )
+          best = c;
+      return best;
+    });
+    const k = inputs.length;
+    const contributions = new Float64Array(X.nRows * k);
+    let baseValue: number;
+    let output: Explanation['output'];
+    const c = this.classifier;
+    if (c instanceof GradientBoostingClassifier || c instanceof RandomForestClassifier) {
+      const shap = treeShap(c, X);
+      baseValue = shap.baseValue;
+      output = shap.output;
+      for (let i = 0; i < X.nRows; i++)
+        for (let j = 0; j < X.nCols; j++)
+          if (owner[j] >= 0) contributions[i * k + owner[j]] += shap.values[i * X.nCols + j];
+    } else if (c instanceof LogisticRegression) {
+      baseValue = c.intercept_;
+      output = 'margin';
+      for (let i = 0; i < X.nRows; i++)
+        for (let j = 0; j < X.nCols; j++)
+          if (owner[j] >= 0) contributions[i * k + owner[j]] += c.coef_[j] * X.data[i * X.nCols + j];
+    } else throw new KeelError('KEEL_E_USAGE', `explanations are not available for ${c.kind} models`);
+    return { inputs, baseValue, output, contributions, nRows: X.nRows };
   }
 
   toJSON(): ModelDocument {

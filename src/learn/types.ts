@@ -47,4 +47,6 @@ export interface Predictor {
   readonly signature: Signature;
   /** P(positive) per row, and the predicted class label at threshold 0.5 (or the model's threshold). */
   predictFrame(frame: import('../data/frame.js').Frame): { probability: Float64Array; label: string[] };
+  /** Feature contributions per row and input column, when the model can explain itself. */
+  explain?(frame: import('../data/frame.js').Frame): import('./model.js').Explanation;
 }

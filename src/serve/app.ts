@@ -355,6 +355,18 @@ export function createApp(options: AppOptions): FastifyInstance {
       out[i] = { probability: probability[i], label: label[i] };
       if (label[i] === pos) positives++;
     }
+    const q = (req.query as { explain?: string } | undefined)?.explain;
+    if (q === 'true' || q === '1') {
+      if (!entry.predictor.explain)
+        return reject(`model ${entry.name} version ${entry.version} cannot explain its predictions`);
+      const ex = entry.predictor.explain(frame);
+      const k = ex.inputs.length;
+      for (let i = 0; i < out.length; i++) {
+        const contributions: Record<string, number> = {};
+        for (let c = 0; c < k; c++) contributions[ex.inputs[c]] = ex.contributions[i * k + c];
+        out[i].explanation = { base_value: ex.baseValue, output: ex.output, contributions };
+      }
+    }
     if (positives > 0) m.positive.inc(positives);
     if (positives < probability.length) m.negative.inc(probability.length - positives);
     m.ok.inc();

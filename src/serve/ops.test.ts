@@ -291,3 +291,45 @@ describe('prediction log', () => {
     );
   });
 });
+
+describe('explanations', () => {
+  it('adds per-input contributions with explain=true; a model that cannot explain gets a 400', async () => {
+    const app = createApp({ models: host, processMetrics: false });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/v1/models/churn/predict?explain=true',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify([good, { ...good, tenure: 60, contract: 'Two year' }]),
+    });
+    expect(r.statusCode).toBe(200);
+    const preds = r.json().predictions as {
+      probability: number;
+      explanation: { base_value: number; output: string; contributions: Record<string, number> };
+    }[];
+    for (const p of preds) {
+      expect(Object.keys(p.explanation.contributions)).toEqual(inputs.map((i) => i.name));
+      const margin = Object.values(p.explanation.contributions).reduce(
+        (a, b) => a + b,
+        p.explanation.base_value,
+      );
+      expect(p.explanation.output).toBe('margin');
+      expect(1 / (1 + Math.exp(-margin))).toBeCloseTo(p.probability, 9);
+    }
+    const opaque = new ModelHost();
+    opaque.set('churn', {
+      name: 'churn',
+      version: 1,
+      alias: null,
+      predictor: { signature: model.signature, predictFrame: (f) => model.predictFrame(f) },
+      loadedAt: '2026-01-01T00:00:00Z',
+    });
+    const no = await createApp({ models: opaque, processMetrics: false }).inject({
+      method: 'POST',
+      url: '/v1/models/churn/predict?explain=1',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(good),
+    });
+    expect(no.statusCode).toBe(400);
+    expect(no.json().error.message).toContain('cannot explain');
+  });
+});
