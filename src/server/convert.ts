@@ -57,32 +57,40 @@ export class JsonText {
   constructor(readonly text: string) {}
 }
 
+/** The decimal digits of s[a, b) as a number. */
+function digits(s: string, a: number, b: number): number {
+  let x = 0;
+  for (let i = a; i < b; i++) x = x * 10 + s.charCodeAt(i) - 48;
+  return x;
+}
+
 /** ISO `YYYY-MM-DDTHH:MM:SS.sssZ` (as the store writes it) to ms, ~3x faster than Date.parse. */
 export function isoMs(s: string): number {
   if (s.length !== 24 || s.charCodeAt(23) !== 90 /* Z */) return Date.parse(s);
-  const n = (a: number, b: number) => {
-    let x = 0;
-    for (let i = a; i < b; i++) x = x * 10 + s.charCodeAt(i) - 48;
-    return x;
-  };
-  return Date.UTC(n(0, 4), n(5, 7) - 1, n(8, 10), n(11, 13), n(14, 16), n(17, 19), n(20, 23));
+  return Date.UTC(
+    digits(s, 0, 4),
+    digits(s, 5, 7) - 1,
+    digits(s, 8, 10),
+    digits(s, 11, 13),
+    digits(s, 14, 16),
+    digits(s, 17, 19),
+    digits(s, 20, 23),
+  );
 }
 
 /**
- * `{"metrics": [...], "next_page_token"?: ...}` for get-history. Plain objects through one
- * JSON.stringify: measured faster than building the text by concatenation (number formatting).
+ * `{"metrics": [...], "next_page_token"?: ...}` for get-history, for 100k-point histories: the
+ * points (fresh from the store, owned by this request) get their timestamps turned into ms in
+ * place and go through one JSON.stringify (non-finite values become null, as JSON has no NaN).
+ * Measured: new objects per point cost more in garbage collection than the rest together.
  */
 export function metricHistoryText(points: MetricPoint[], nextPageToken?: string): JsonText {
-  const metrics: { key: string; value: number | null; timestamp: number; step: number }[] = [];
-  for (const p of points)
-    metrics.push({
-      key: p.key,
-      value: Number.isFinite(p.value) ? p.value : null,
-      timestamp: isoMs(p.timestamp),
-      step: p.step,
-    });
+  const out = points as unknown as { timestamp: string | number }[];
+  for (const p of out) p.timestamp = isoMs(p.timestamp as string);
   return new JsonText(
-    JSON.stringify(nextPageToken === undefined ? { metrics } : { metrics, next_page_token: nextPageToken }),
+    JSON.stringify(
+      nextPageToken === undefined ? { metrics: out } : { metrics: out, next_page_token: nextPageToken },
+    ),
   );
 }
 

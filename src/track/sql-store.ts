@@ -304,12 +304,14 @@ export class SqlTrackingStore implements TrackingStore {
         [id, key],
       );
     });
-    return rows.map((r) => ({
-      key: r.key as string,
-      value: Number(r.value),
-      step: Number(r.step),
-      timestamp: r.timestamp as string,
-    }));
+    // the rows already have MetricPoint's shape (both drivers return numbers for value and step);
+    // not copying them saves 100k allocations on a long history
+    for (const r of rows)
+      if (typeof r.value !== 'number' || typeof r.step !== 'number') {
+        r.value = Number(r.value);
+        r.step = Number(r.step);
+      }
+    return rows as unknown as MetricPoint[];
   }
 
   // ---- registry (sql-registry.ts) ----
