@@ -56,11 +56,9 @@ export function recordsToFrame(
   specs: readonly ColumnSpec[],
   options: RecordsOptions = {},
 ): { frame: Frame | null; errors: FieldError[] } {
+  // no closures in here: under tsx every closure made per call also pays for its name
   const max = options.maxErrors ?? 100;
   const errors: FieldError[] = [];
-  const add = (e: FieldError) => {
-    if (errors.length < max) errors.push(e);
-  };
   const n = records.length;
   const { names, known, catIndex } = compile(specs);
   const nSpecs = specs.length;
@@ -75,21 +73,32 @@ export function recordsToFrame(
   for (let i = 0; i < n; i++) {
     const rec = records[i];
     if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) {
-      add({ index: i, field: '', rule: 'record', message: `record ${i} must be a JSON object`, value: rec });
+      addError(errors, max, {
+        index: i,
+        field: '',
+        rule: 'record',
+        message: `record ${i} must be a JSON object`,
+        value: rec,
+      });
       continue;
     }
     const obj = rec as Record<string, unknown>;
     if (options.rejectUnknownFields)
       for (const k of Object.keys(obj))
         if (!known.has(k))
-          add({ index: i, field: k, rule: 'unknown_field', message: `"${k}" is not an input of this model` });
+          addError(errors, max, {
+            index: i,
+            field: k,
+            rule: 'unknown_field',
+            message: `"${k}" is not an input of this model`,
+          });
     for (let c = 0; c < nSpecs; c++) {
       const spec = specs[c];
       const col = cols[c];
       const v = obj[names[c]];
       if (v === undefined || v === null || (typeof v === 'number' && Number.isNaN(v))) {
         if (!spec.nullable)
-          add({
+          addError(errors, max, {
             index: i,
             field: spec.name,
             rule: v === undefined ? 'required' : 'nullable',
@@ -103,7 +112,9 @@ export function recordsToFrame(
         const x =
           typeof v === 'number' ? v : typeof v === 'string' && NUMBER_RE.test(v) ? Number(v) : Number.NaN;
         if (!Number.isFinite(x)) {
-          fail(
+          failField(
+            errors,
+            max,
             i,
             spec,
             'type',
@@ -114,21 +125,21 @@ export function recordsToFrame(
           continue;
         }
         if (type === 'integer' && !Number.isInteger(x)) {
-          fail(i, spec, 'type', `"${spec.name}" must be an integer`, v, col);
+          failField(errors, max, i, spec, 'type', `"${spec.name}" must be an integer`, v, col);
           continue;
         }
         if (spec.min !== undefined && x < spec.min) {
-          fail(i, spec, 'min', `"${spec.name}" must be >= ${spec.min}`, v, col);
+          failField(errors, max, i, spec, 'min', `"${spec.name}" must be >= ${spec.min}`, v, col);
           continue;
         }
         if (spec.max !== undefined && x > spec.max) {
-          fail(i, spec, 'max', `"${spec.name}" must be <= ${spec.max}`, v, col);
+          failField(errors, max, i, spec, 'max', `"${spec.name}" must be <= ${spec.max}`, v, col);
           continue;
         }
         (col as { values: Float64Array }).values[i] = x;
       } else if (type === 'category') {
         if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-          fail(i, spec, 'type', `"${spec.name}" must be a string`, v, col);
+          failField(errors, max, i, spec, 'type', `"${spec.name}" must be a string`, v, col);
           continue;
         }
         const str = typeof v === 'string' ? v : String(v);
@@ -136,7 +147,16 @@ export function recordsToFrame(
         if (idx) {
           const code = idx.get(str);
           if (code === undefined) {
-            fail(i, spec, 'allowed', `"${spec.name}" must be one of: ${spec.allowed!.join(', ')}`, v, col);
+            failField(
+              errors,
+              max,
+              i,
+              spec,
+              'allowed',
+              `"${spec.name}" must be one of: ${spec.allowed!.join(', ')}`,
+              v,
+              col,
+            );
             continue;
           }
           (col as { codes: Int32Array }).codes[i] = code;
@@ -150,29 +170,18 @@ export function recordsToFrame(
       } else if (type === 'boolean') {
         const b = toBool(v);
         if (b === null) {
-          fail(i, spec, 'type', `"${spec.name}" must be true or false`, v, col);
+          failField(errors, max, i, spec, 'type', `"${spec.name}" must be true or false`, v, col);
           continue;
         }
         (col as { values: Float64Array }).values[i] = b;
       } else {
         if (typeof v !== 'string' && typeof v !== 'number') {
-          fail(i, spec, 'type', `"${spec.name}" must be a string`, v, col);
+          failField(errors, max, i, spec, 'type', `"${spec.name}" must be a string`, v, col);
           continue;
         }
         (col as unknown as { values: (string | null)[] }).values[i] = String(v);
       }
     }
-  }
-  function fail(
-    i: number,
-    spec: ColumnSpec,
-    rule: FieldError['rule'],
-    message: string,
-    value: unknown,
-    col: Column,
-  ): void {
-    add({ index: i, field: spec.name, rule, message, value });
-    setMissing(col, i);
   }
   if (errors.length > 0) return { frame: null, errors };
   const dyn = dynamicCats;
@@ -182,6 +191,24 @@ export function recordsToFrame(
       )
     : cols;
   return { frame: new Frame(names, finalCols), errors };
+}
+
+function addError(errors: FieldError[], max: number, e: FieldError): void {
+  if (errors.length < max) errors.push(e);
+}
+
+function failField(
+  errors: FieldError[],
+  max: number,
+  i: number,
+  spec: ColumnSpec,
+  rule: FieldError['rule'],
+  message: string,
+  value: unknown,
+  col: Column,
+): void {
+  addError(errors, max, { index: i, field: spec.name, rule, message, value });
+  setMissing(col, i);
 }
 
 function setMissing(col: Column, i: number): void {
