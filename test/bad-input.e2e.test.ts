@@ -122,8 +122,9 @@ describe('keel data', () => {
     const r = keel(['data', 'validate', csv, '--schema', schema], dir);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/REJECTED/);
-    expect(r.stdout).toMatch(/column "tenure" \[type\].*rows 2; e\.g\. "x"/);
-    expect(r.stdout).toMatch(/column "Churn" \[target_class\]/);
+    expect(r.stdout).toMatch(/warning +type +tenure +1 +quarantine +3 +"x"/);
+    expect(r.stdout).toMatch(/warning +target_class +Churn +1 +quarantine +3 +"Maybe"/);
+    expect(r.stdout).toMatch(/error +target_classes +Churn/);
     const j = keel(['data', 'validate', csv, '--schema', schema, '--json'], dir);
     expect(JSON.parse(j.stdout).ok).toBe(false);
     expect(keel(['data', 'validate', csv], dir).code).toBe(2);

@@ -113,12 +113,15 @@ export function parseCsv(text: string, file: string, delimiter = ','): ParsedCsv
       { file, row: 1 },
     );
   for (let r = 1; r < records.length; r++) {
-    if (records[r].length !== header.length)
+    if (records[r].length !== header.length) {
+      const short = records[r].length < header.length;
+      const column = short ? header[records[r].length] : undefined;
       throw new KeelError(
         'KEEL_E_PARSE',
-        `${file}: line ${lines[r]} (data row ${r}) has ${records[r].length} fields, the header has ${header.length}`,
-        { file, row: r },
+        `${file}: line ${lines[r]} (data row ${r}) has ${records[r].length} fields, the header has ${header.length}${short ? ` (no value for column "${column}")` : ''}`,
+        { file, row: lines[r], column },
       );
+    }
   }
   if (records.length === 1)
     throw new KeelError('KEEL_E_FILE_EMPTY', `${file} has a header but no data rows`, { file });

@@ -12,7 +12,9 @@ import {
   generateChurn,
   loadSchema,
   parseSchema,
+  quarantineCsv,
   readCsv,
+  renderReportHtml,
 } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keel-data-'));
@@ -47,7 +49,7 @@ describe('parseCsv', () => {
   });
   it('refuses ragged rows, unterminated quotes, duplicate and empty header names, naming the line', () => {
     expect(() => parseCsv('a,b\n1,2\n3\n', 'r.csv')).toThrow(
-      'r.csv: line 3 (data row 2) has 1 fields, the header has 2',
+      'r.csv: line 3 (data row 2) has 1 fields, the header has 2 (no value for column "b")',
     );
     expect(() => parseCsv('a,b\n1,"oops\n', 'q.csv')).toThrow(/unterminated quoted field starting on line 2/);
     expect(() => parseCsv('a,a\n1,2\n', 'd.csv')).toThrow(/duplicate column name "a"/);
@@ -58,43 +60,123 @@ describe('parseCsv', () => {
 });
 
 describe('readCsv', () => {
-  it('types columns by the schema and reports every violation with rows and examples', async () => {
+  it('types columns by the schema, quarantines rows breaking row-level rules, reports every violation', async () => {
     const p = file(
       'id,age,income,plan,active,y\n' +
         'a,30,100.5,basic,yes,No\n' +
         'b,abc,,pro,no,Yes\n' +
         'c,150,20,gold,maybe,Yes\n' +
         'a,-1,1e3,basic,TRUE,Maybe\n' +
-        'd,,5,pro,0,No\n',
+        'd,,5,pro,0,No\n' +
+        'e,40,,pro,1,Yes\n',
     );
-    const { frame, report } = await readCsv(p, schema);
-    expect(frame.nRows).toBe(5);
-    expect(Array.from(frame.numeric('age'))).toEqual([30, Number.NaN, Number.NaN, Number.NaN, Number.NaN]);
-    expect(frame.numeric('income')[1]).toBeNaN();
-    expect(frame.numeric('income')[3]).toBe(1000);
-    expect(Array.from(frame.numeric('active'))).toEqual([1, 0, Number.NaN, 1, 0]);
-    expect(report.ok).toBe(false);
+    const { frame, report, quarantine } = await readCsv(p, schema);
+    // rows in = rows kept + rows quarantined
+    expect([report.rows, report.kept, report.quarantined]).toEqual([6, 2, 4]);
+    expect(frame.nRows).toBe(2);
+    expect(frame.toRecords()).toEqual([
+      { id: 'a', age: 30, income: 100.5, plan: 'basic', active: 1, y: 'No' },
+      { id: 'e', age: 40, income: null, plan: 'pro', active: 1, y: 'Yes' },
+    ]);
+    expect(report.ok).toBe(true);
     const by = Object.fromEntries(report.violations.map((v) => [`${v.column}:${v.rule}`, v]));
-    expect(by['age:type']).toMatchObject({ count: 1, rows: [2], examples: ['abc'], severity: 'error' });
-    expect(by['age:max']).toMatchObject({ rows: [3], examples: ['150'] });
-    expect(by['age:min']).toMatchObject({ rows: [4] });
-    expect(by['age:not_null']).toMatchObject({ rows: [5] });
+    // rows are file lines: the header is line 1
+    expect(by['age:type']).toMatchObject({
+      count: 1,
+      rows: [3],
+      examples: ['abc'],
+      severity: 'warning',
+      quarantined: true,
+    });
+    expect(by['age:max']).toMatchObject({ rows: [4], examples: ['150'] });
+    expect(by['age:min']).toMatchObject({ rows: [5] });
+    expect(by['age:not_null']).toMatchObject({ rows: [6] });
     expect(by['plan:allowed']).toMatchObject({ examples: ['gold'] });
     expect(by['active:type']).toMatchObject({ examples: ['maybe'] });
-    expect(by['id:unique']).toMatchObject({ rows: [4], examples: ['a'] });
-    expect(by['y:target_class']).toMatchObject({ rows: [4], examples: ['Maybe'] });
+    expect(by['id:unique']).toMatchObject({ rows: [5], examples: ['a'] });
+    expect(by['y:target_class']).toMatchObject({ rows: [5], examples: ['Maybe'] });
     expect(by['income:not_null']).toBeUndefined();
+    expect(quarantine.lines).toEqual([3, 4, 5, 6]);
+    expect(quarantine.rows[0]).toEqual(['b', 'abc', '', 'pro', 'no', 'Yes']);
+    expect(quarantine.reasons[2]).toBe('id: unique "a"; age: min "-1"; y: target_class "Maybe"');
+    const csv = quarantineCsv(quarantine);
+    expect(csv.split('\n')[0]).toBe('id,age,income,plan,active,y,_keel_line,_keel_reason');
+    expect(csv.split('\n')[1]).toBe('b,abc,,pro,no,Yes,3,"age: type ""abc"""');
     const text = formatReport(report, p);
-    expect(text).toContain('REJECTED');
-    expect(text).toMatch(/column "age" \[type\] "age" must be an integer: 1 row; rows 2; e.g. "abc"/);
+    expect(text).toContain('6 rows in, 2 kept, 4 quarantined; usable');
+    expect(text).toMatch(/warning +type +age +1 +quarantine +3 +"abc" +"age" must be an integer/);
+    const html = renderReportHtml(report);
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).not.toMatch(/<script|https?:\/\//);
+    expect(html).toContain(
+      '<td>age</td><td class="n">1</td><td>quarantine</td><td>3</td><td>&#34;abc&#34;</td>',
+    );
+  });
+
+  it('rejects the table on table-level rules and names the quarantined rows when asserting', async () => {
+    const p = file('id,age,income,plan,active,y\na,30,1,basic,yes,No\nb,abc,,pro,no,Yes\n');
+    const { report } = await readCsv(p, schema);
+    expect(report.ok).toBe(false);
+    expect(report.violations.find((v) => v.rule === 'target_classes')).toMatchObject({
+      severity: 'error',
+      column: 'y',
+    });
     expect(() => assertValid(report, p)).toThrow(
-      /failed validation: .*column "age" \[type\] 1 row \(first: row 2, value "abc"\)/,
+      /failed validation: column "y" \[target_classes\] .*1 of 2 rows quarantined: column "age" \[type\] 1 row \(first: line 3, value "abc"\)/,
     );
     try {
       assertValid(report, p);
     } catch (e) {
-      expect((e as { where: unknown }).where).toMatchObject({ file: p, column: 'age', row: 2, rule: 'type' });
+      expect((e as { where: unknown }).where).toMatchObject({ file: p, column: 'y', rule: 'target_classes' });
     }
+  });
+
+  it('checks regex, max_length, duplicate rows, row counts and max_quarantined', async () => {
+    const s = parseSchema({
+      columns: [
+        { name: 'code', type: 'string', regex: '[A-Z]{2}-\\d+' },
+        { name: 'note', type: 'string', nullable: true, max_length: 5 },
+        { name: 'x', type: 'number', nullable: true },
+      ],
+      rows: { min: 3 },
+      duplicate_rows: 'quarantine',
+      max_quarantined: 0.5,
+    });
+    const p = file('code,note,x\nAB-1,ok,1\nab-2,ok,2\nAB-3,too long,3\nAB-1,ok,1\nCD-9,,\n');
+    const { report, quarantine, frame } = await readCsv(p, s);
+    const by = Object.fromEntries(report.violations.map((v) => [`${v.column}:${v.rule}`, v]));
+    expect(by['code:regex']).toMatchObject({ rows: [3], examples: ['ab-2'], quarantined: true });
+    expect(by['note:max_length']).toMatchObject({ rows: [4], quarantined: true });
+    expect(by['null:duplicate_row']).toMatchObject({ rows: [5], quarantined: true });
+    expect(by['x:all_missing']).toBeUndefined();
+    expect(quarantine.reasons).toEqual([
+      'code: regex "ab-2"',
+      'note: max_length "too long"',
+      'duplicate_row',
+    ]);
+    expect(frame.nRows).toBe(2);
+    expect(by['null:row_count']).toMatchObject({
+      severity: 'error',
+      message: '2 rows kept, the schema wants at least 3',
+    });
+    expect(by['null:max_quarantined']).toMatchObject({ severity: 'error' });
+    expect(report.ok).toBe(false);
+    // duplicate rows are a warning by default, an error on request
+    const dupes = file('code,note,x\nAB-1,,1\nAB-1,,1\nAB-2,,\n');
+    const warn = await readCsv(
+      dupes,
+      parseSchema({ ...s, duplicate_rows: undefined, max_quarantined: undefined }),
+    );
+    expect(warn.report.violations).toMatchObject([
+      { rule: 'all_missing', column: 'note', severity: 'warning', message: '"note" is missing in every row' },
+      { rule: 'duplicate_row', severity: 'warning', rows: [3] },
+    ]);
+    expect(warn.report.kept).toBe(3);
+    const err = await readCsv(dupes, parseSchema({ ...s, duplicate_rows: 'error' }));
+    expect(err.report.ok).toBe(false);
+    expect(() => parseSchema({ columns: [{ name: 'a', type: 'string', regex: '(' }] })).toThrow(
+      /columns\.0\.regex: not a valid regular expression/,
+    );
   });
 
   it('gives clear errors for a missing, empty, header-only, invalid UTF-8 file and missing columns', async () => {

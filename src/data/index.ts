@@ -15,6 +15,7 @@ export type { DataSource, ReadResult } from './read.js';
 export { readCsv } from './read.js';
 export type { FieldError, RecordsOptions } from './records.js';
 export { recordsToFrame } from './records.js';
+export { assertValid, formatReport, quarantineCsv, renderReportHtml, reportSummary } from './report.js';
 export type { ColumnSpec, ColumnSpecInput, ColumnType, Schema, SchemaInput, TargetSpec } from './schema.js';
 export {
   ColumnSpecSchema,
@@ -26,5 +27,5 @@ export {
 } from './schema.js';
 export type { ChurnRow } from './synth.js';
 export { churnCsv, churnSchema, generateChurn, generateChurnRows, writeChurnCsv } from './synth.js';
-export type { Severity, ValidationReport, Violation } from './validate.js';
-export { assertValid, formatReport, typeAndValidate } from './validate.js';
+export type { Quarantine, Severity, ValidationReport, Violation } from './validate.js';
+export { typeAndValidate } from './validate.js';

@@ -5,7 +5,7 @@ import { parseCsv } from './csv.js';
 import type { Frame } from './frame.js';
 import { inferSchemaFromRows } from './infer.js';
 import type { Schema } from './schema.js';
-import { typeAndValidate, type ValidationReport } from './validate.js';
+import { type Quarantine, typeAndValidate, type ValidationReport } from './validate.js';
 
 export interface DataSource {
   path: string;
@@ -16,8 +16,11 @@ export interface DataSource {
 }
 
 export interface ReadResult {
+  /** The kept rows, typed. */
   frame: Frame;
   report: ValidationReport;
+  /** The rows that broke row-level rules, as read, with their lines and reasons. */
+  quarantine: Quarantine;
   source: DataSource;
   /** The schema used: the one given, or the one inferred. */
   schema: Schema;
@@ -25,7 +28,8 @@ export interface ReadResult {
 
 /**
  * Read a CSV file into a typed Frame under a schema (inferred when not given), validating every
- * cell. Row-level violations are in the report (the cells become missing); structural problems
+ * cell. Rows breaking row-level rules go to the quarantine (rows in = kept + quarantined) and are
+ * reported with their file lines; structural problems
  * (missing file, empty file, ragged rows, missing columns) throw a KeelError naming the file.
  */
 export async function readCsv(
@@ -61,10 +65,11 @@ export async function readCsv(
   }
   const parsed = parseCsv(text, path, options.delimiter);
   const used = schema ?? inferSchemaFromRows(parsed.header, parsed.rows);
-  const { frame, report } = typeAndValidate(parsed.header, parsed.rows, used, path);
+  const { frame, report, quarantine } = typeAndValidate(parsed.header, parsed.rows, used, path, parsed.lines);
   return {
     frame,
     report,
+    quarantine,
     schema: used,
     source: { path, sha256: sha256(bytes), rows: frame.nRows, bytes: bytes.length },
   };

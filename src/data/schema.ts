@@ -21,8 +21,12 @@ export const ColumnSpecSchema = z
     max: z.number().optional(),
     /** Allowed values of a category column. */
     allowed: z.array(z.string()).optional(),
-    /** Every non-missing value must be distinct (ids). */
+    /** Every non-missing value must be distinct (ids); later repeats are quarantined. */
     unique: z.boolean().optional(),
+    /** Every non-missing value must match this regular expression (whole cell, JavaScript syntax). */
+    regex: z.string().refine(isRegex, { message: 'not a valid regular expression' }).optional(),
+    /** The longest cell text allowed, in characters. */
+    max_length: z.number().int().positive().optional(),
     /** feature (default), id (kept for reference, never a model input) or ignore. */
     role: z.enum(['feature', 'id', 'ignore']).default('feature'),
     description: z.string().optional(),
@@ -54,10 +58,27 @@ export const SchemaSchema = z
       .object({ min: z.number().int().nonnegative().optional(), max: z.number().int().positive().optional() })
       .strict()
       .optional(),
+    /**
+     * Rows identical in every declared column: `warning` (default) records them, `quarantine`
+     * moves every repeat after the first to the quarantine file, `error` rejects the table,
+     * `allow` says nothing.
+     */
+    duplicate_rows: z.enum(['allow', 'warning', 'quarantine', 'error']).optional(),
+    /** Reject the table when more than this fraction of its rows is quarantined (default 1: never). */
+    max_quarantined: z.number().min(0).max(1).optional(),
   })
   .strict();
 export type Schema = z.infer<typeof SchemaSchema>;
 export type SchemaInput = z.input<typeof SchemaSchema>;
+
+function isRegex(s: string): boolean {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Validate a schema object; errors name the key path and what was expected. */
 export function parseSchema(input: unknown, file?: string): Schema {

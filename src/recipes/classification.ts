@@ -10,7 +10,10 @@ import {
   type Frame,
   featureSpecs,
   formatReport,
+  type Quarantine,
+  quarantineCsv,
   readCsv,
+  renderReportHtml,
   type Schema,
   type ValidationReport,
 } from '../data/index.js';
@@ -29,15 +32,17 @@ import {
 import type { RunHandle, StepContext } from '../pipeline/index.js';
 
 export interface Ingested {
+  /** The kept rows (the quarantined ones are in `quarantine`). */
   frame: Frame;
   report: ValidationReport;
+  quarantine?: Quarantine;
   file: string;
   sha256: string;
 }
 
 /** Read a CSV under its schema and record it as the run's raw dataset input (by content hash). */
 export async function ingestCsv(ctx: StepContext<unknown>, file: string, schema: Schema): Promise<Ingested> {
-  const { frame, report, source } = await readCsv(file, schema);
+  const { frame, report, quarantine, source } = await readCsv(file, schema);
   await ctx.run.logDataset({
     name: basename(file),
     sha256: source.sha256,
@@ -46,14 +51,25 @@ export async function ingestCsv(ctx: StepContext<unknown>, file: string, schema:
     context: 'raw',
   });
   ctx.progress(`${frame.nRows} rows x ${frame.nCols} columns, sha256 ${source.sha256.slice(0, 12)}`);
-  return { frame, report, file, sha256: source.sha256 };
+  return { frame, report, quarantine, file, sha256: source.sha256 };
 }
 
-/** Store the validation report; stop the pipeline when the data breaks an error rule. */
+/**
+ * Store the validation report (JSON and HTML) and the quarantined rows; stop the pipeline when the
+ * data breaks an error rule. Rows that broke row-level rules were already left out of the frame.
+ */
 export async function validateData(ctx: StepContext<unknown>, data: Ingested): Promise<ValidationReport> {
   const { report } = data;
   await ctx.run.logArtifact('reports/validation.json', JSON.stringify(report, null, 2));
-  await ctx.run.logMetrics({ 'data.rows': report.rows, 'data.violations': report.violations.length });
+  await ctx.run.logArtifact('reports/validation.html', renderReportHtml(report));
+  if (data.quarantine && data.quarantine.rows.length > 0)
+    await ctx.run.logArtifact('data/quarantine.csv', quarantineCsv(data.quarantine));
+  await ctx.run.logMetrics({
+    'data.rows': report.rows,
+    'data.rows_kept': report.kept,
+    'data.rows_quarantined': report.quarantined,
+    'data.violations': report.violations.length,
+  });
   for (const v of report.violations.filter((x) => x.severity === 'warning'))
     ctx.logger.warn(`${v.column}: ${v.rule} (${v.count} rows)`);
   assertValid(report, data.file);

@@ -2,7 +2,24 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { KeelError } from '../../core/errors.js';
-import { formatReport, loadSchema, readCsv } from '../../data/index.js';
+import {
+  formatReport,
+  loadSchema,
+  quarantineCsv,
+  readCsv,
+  renderReportHtml,
+  type ValidationReport,
+} from '../../data/index.js';
+
+/** --strict: warnings and quarantined rows become errors. */
+export function strictVerdict(report: ValidationReport, strict: boolean): ValidationReport {
+  if (!strict) return report;
+  return {
+    ...report,
+    ok: report.ok && report.violations.length === 0 && report.quarantined === 0,
+    violations: report.violations.map((v) => ({ ...v, severity: 'error' as const })),
+  };
+}
 
 export function registerDataCommands(program: Command): void {
   const data = program
@@ -11,24 +28,37 @@ export function registerDataCommands(program: Command): void {
   data
     .command('validate')
     .description(
-      'Check a CSV against a schema and report every violation (rule, column, count, first rows, examples).\n' +
-        'Exit codes: 0 the data may be used (warnings allowed), 1 it must be rejected, 2 usage error.',
+      'Check a CSV against a schema and report every violation (rule, column, count, first file lines,\n' +
+        'examples, severity). Rows breaking row-level rules are quarantined (--quarantine writes them\n' +
+        'with a _keel_reason column); rows in = rows kept + rows quarantined.\n' +
+        'Exit codes: 0 the data may be used (warnings and quarantined rows allowed), 1 it must be\n' +
+        'rejected, 2 usage error.',
     )
     .argument('<file>', 'the CSV file')
     .requiredOption('-s, --schema <schema.yaml>', 'the schema to check against')
     .option('--json', 'print the report as JSON')
-    .option('--strict', 'treat warnings as errors')
-    .action(async (file: string, opts: { schema: string; json?: boolean; strict?: boolean }) => {
-      const schema = loadSchema(opts.schema);
-      const { report } = await readCsv(file, schema);
-      const ok = report.ok && !(opts.strict && report.violations.length > 0);
-      process.stdout.write(
-        opts.json
-          ? `${JSON.stringify({ ...report, ok }, null, 2)}\n`
-          : `${formatReport({ ...report, ok }, file)}\n`,
-      );
-      if (!ok) process.exitCode = 1;
-    });
+    .option('--strict', 'treat warnings and quarantined rows as errors')
+    .option(
+      '-q, --quarantine <out.csv>',
+      'write the quarantined rows here (with _keel_line and _keel_reason)',
+    )
+    .option('--html <out.html>', 'write the report as a self-contained HTML page')
+    .action(
+      async (
+        file: string,
+        opts: { schema: string; json?: boolean; strict?: boolean; quarantine?: string; html?: string },
+      ) => {
+        const schema = loadSchema(opts.schema);
+        const read = await readCsv(file, schema);
+        const report = strictVerdict(read.report, Boolean(opts.strict));
+        if (opts.quarantine) writeFileSync(opts.quarantine, quarantineCsv(read.quarantine));
+        if (opts.html) writeFileSync(opts.html, renderReportHtml(report));
+        process.stdout.write(
+          opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report, file)}\n`,
+        );
+        if (!report.ok) process.exitCode = 1;
+      },
+    );
   data
     .command('infer-schema')
     .description('Read a CSV and write a starting schema (types, nullability, categories) to edit by hand.')
