@@ -90,6 +90,7 @@ describe.each(backends)('tracking server over %s', (_name, storeUrl) => {
       'runs/log-parameter',
       'runs/set-tag',
       'runs/log-batch',
+      'runs/log-inputs',
       'metrics/get-history',
       'registered-models/create',
       'registered-models/get',
@@ -258,6 +259,34 @@ describe.each(backends)('tracking server over %s', (_name, storeUrl) => {
     expect(page2.body.metrics.map((m: { step: number }) => m.step)).toEqual(
       Array.from({ length: 30 }, (_, i) => i + 20),
     );
+    const inputs = await api.post('runs/log-inputs', {
+      run_id: runId,
+      datasets: [
+        {
+          tags: [{ key: 'mlflow.data.context', value: 'train' }],
+          dataset: {
+            name: 'churn',
+            digest: 'abc123',
+            source_type: 'local',
+            source: '{"uri": "data/churn.csv"}',
+            profile: '{"num_rows": 7043}',
+          },
+        },
+      ],
+    });
+    expect(inputs.status).toBe(200);
+    expect((await api.get('runs/get', { run_id: runId })).body.run.inputs.dataset_inputs).toEqual([
+      {
+        tags: [{ key: 'mlflow.data.context', value: 'train' }],
+        dataset: {
+          name: 'churn',
+          digest: 'abc123',
+          source_type: 'local',
+          source: '{"uri": "data/churn.csv"}',
+          profile: '{"num_rows":7043}',
+        },
+      },
+    ]);
     const updated = await api.post('runs/update', { run_id: runId, status: 'FINISHED', end_time: t0 + 1000 });
     expect(updated.body.run_info).toMatchObject({ status: 'FINISHED', end_time: t0 + 1000 });
 

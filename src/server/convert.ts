@@ -113,7 +113,7 @@ export function runJson(r: RunDetail) {
           name: d.name,
           digest: d.sha256.slice(0, 16),
           source_type: 'local',
-          source: JSON.stringify({ uri: d.source }),
+          source: d.source.startsWith('{') ? d.source : JSON.stringify({ uri: d.source }),
           profile: JSON.stringify({ num_rows: d.rows }),
         },
       })),

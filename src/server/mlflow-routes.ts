@@ -595,6 +595,49 @@ export const mlflowRoutes: Route[] = [
     },
   }),
   route({
+    method: 'POST',
+    path: `${API}/runs/log-inputs`,
+    write: true,
+    summary:
+      'Record the datasets a run used (name, digest, source; context from the mlflow.data.context tag)',
+    input: withRun({
+      datasets: z
+        .array(
+          z.object({
+            tags: keyValues,
+            dataset: z.object({
+              name: nonEmpty('name'),
+              digest: nonEmpty('digest'),
+              source_type: str.optional(),
+              source: str.default(''),
+              schema: str.optional(),
+              profile: str.optional(),
+            }),
+          }),
+        )
+        .default([]),
+    }),
+    handler: async (i, { store }) => {
+      for (const d of i.datasets) {
+        let rows = 0;
+        try {
+          rows = Number(JSON.parse(d.dataset.profile ?? '{}').num_rows ?? 0) || 0;
+        } catch {
+          rows = 0;
+        }
+        const context = d.tags.find((t) => t.key === 'mlflow.data.context')?.value ?? 'raw';
+        await store.logDatasetInput(i.run_id, {
+          name: d.dataset.name,
+          sha256: d.dataset.digest,
+          source: d.dataset.source,
+          rows,
+          context,
+        });
+      }
+      return {};
+    },
+  }),
+  route({
     method: 'GET',
     path: `${API}/metrics/get-history`,
     write: false,
