@@ -11,6 +11,8 @@ export {
   takeColumn,
 } from './frame.js';
 export { inferSchemaFromRows } from './infer.js';
+export type { ColumnProfile, DataProfile, ProfileOptions, Quantiles } from './profile.js';
+export { formatProfile, profileFrame, psi } from './profile.js';
 export type { DataSource, ReadResult } from './read.js';
 export { readCsv } from './read.js';
 export type { FieldError, RecordsOptions } from './records.js';

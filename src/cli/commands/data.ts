@@ -3,13 +3,22 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { KeelError } from '../../core/errors.js';
 import {
+  formatProfile,
   formatReport,
   loadSchema,
+  profileFrame,
   quarantineCsv,
   readCsv,
   renderReportHtml,
   type ValidationReport,
 } from '../../data/index.js';
+
+function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new KeelError('KEEL_E_USAGE', `${flag} expects a positive integer, got "${v}"`);
+  return n;
+}
 
 /** --strict: warnings and quarantined rows become errors. */
 export function strictVerdict(report: ValidationReport, strict: boolean): ValidationReport {
@@ -59,6 +68,24 @@ export function registerDataCommands(program: Command): void {
         if (!report.ok) process.exitCode = 1;
       },
     );
+  data
+    .command('profile')
+    .description(
+      'Per-column statistics of a CSV: count, missing, distinct, min, max, mean, std, quantiles\n' +
+        '(p5 p25 p50 p75 p95), a histogram (numbers) or the top categories. With --schema the\n' +
+        'columns are typed by it and quarantined rows are left out; without, types are inferred.',
+    )
+    .argument('<file>', 'the CSV file')
+    .option('-s, --schema <schema.yaml>', 'type the columns by this schema')
+    .option('--json', 'print the profile as JSON')
+    .option('--bins <n>', 'histogram bins', (v) => positiveInt(v, '--bins'), 10)
+    .action(async (file: string, opts: { schema?: string; json?: boolean; bins: number }) => {
+      const { frame } = await readCsv(file, opts.schema ? loadSchema(opts.schema) : undefined);
+      const profile = profileFrame(frame, { bins: opts.bins });
+      process.stdout.write(
+        opts.json ? `${JSON.stringify(profile, null, 2)}\n` : `${formatProfile(profile, file)}\n`,
+      );
+    });
   data
     .command('infer-schema')
     .description('Read a CSV and write a starting schema (types, nullability, categories) to edit by hand.')

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import {
+  categoricalColumn,
+  Frame,
+  formatProfile,
+  generateChurn,
+  numericColumn,
+  profileFrame,
+  psi,
+  stringColumn,
+} from './index.js';
+
+const frame = new Frame(
+  ['x', 'c', 's', 'empty'],
+  [
+    numericColumn([3, 1, 2, 4, 5, 6, 7, 8, 9, 10, null]),
+    categoricalColumn(['b', 'a', 'b', 'c', 'a', 'b', null, null, 'c', 'd', 'e']),
+    stringColumn(['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8', 'u9', 'u10', null]),
+    numericColumn(new Array(11).fill(null)),
+  ],
+);
+
+describe('profileFrame', () => {
+  it('numbers: count, missing, distinct, min, max, mean, sample std, quantiles and a histogram', () => {
+    const [x] = profileFrame(frame).columns;
+    expect(x).toMatchObject({
+      name: 'x',
+      kind: 'numeric',
+      count: 10,
+      missing: 1,
+      distinct: 10,
+      min: 1,
+      max: 10,
+    });
+    expect(x.mean).toBe(5.5);
+    expect(x.std).toBeCloseTo(Math.sqrt(82.5 / 9), 12); // numpy.std(ddof=1) = 3.0276503540974917
+    // numpy.percentile's default (linear) on 1..10
+    expect(x.quantiles).toEqual({ p5: 1.45, p25: 3.25, p50: 5.5, p75: 7.75, p95: expect.closeTo(9.55, 12) });
+    expect(x.histogram?.edges).toHaveLength(11);
+    expect(x.histogram?.edges[0]).toBe(1);
+    expect(x.histogram?.edges[10]).toBe(10);
+    expect(x.histogram?.counts).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(x.top).toBeNull();
+  });
+
+  it('categories and strings: top values by count (ties by value) and the rest; all-missing columns', () => {
+    const p = profileFrame(frame, { top: 2 });
+    expect(p.rows).toBe(11);
+    expect(p.columns[1]).toMatchObject({
+      kind: 'categorical',
+      count: 9,
+      missing: 2,
+      distinct: 5,
+      top: [
+        { value: 'b', count: 3 },
+        { value: 'a', count: 2 },
+      ],
+      other: 4,
+      mean: null,
+      histogram: null,
+    });
+    expect(p.columns[2]).toMatchObject({ kind: 'string', count: 10, distinct: 10, other: 8 });
+    expect(p.columns[3]).toMatchObject({
+      count: 0,
+      missing: 11,
+      min: null,
+      quantiles: null,
+      histogram: null,
+    });
+    expect(JSON.parse(JSON.stringify(p))).toEqual(p); // plain JSON
+    const text = formatProfile(p, 'f.csv');
+    expect(text.split('\n')[0]).toBe('f.csv: 11 rows, 4 columns');
+    expect(text).toMatch(/x +numeric +10 +1 +10 +1 +10 +5\.5 +3\.0277 +5\.5 +-/);
+    expect(text).toMatch(/c +categorical +9 +2 +5 .* b \(3\), a \(2\)/);
+  });
+
+  it('is a drift reference: PSI 0 for the same data, large for shifted data, exact on a known case', () => {
+    const ref = profileFrame(generateChurn({ rows: 2000, seed: 1 }));
+    const same = profileFrame(generateChurn({ rows: 2000, seed: 1 }), { reference: ref });
+    const other = profileFrame(generateChurn({ rows: 2000, seed: 2 }), { reference: ref });
+    const col = (p: typeof ref, n: string) => p.columns.find((c) => c.name === n)!;
+    expect(psi(col(ref, 'tenure'), col(same, 'tenure'))).toBe(0);
+    expect(psi(col(ref, 'contract'), col(same, 'contract'))).toBe(0);
+    expect(psi(col(ref, 'tenure'), col(other, 'tenure'))).toBeLessThan(0.05); // same generator, new seed
+    // shift tenure by +24 months: binned on the reference's edges, the tail lands in the last bin
+    const t = generateChurn({ rows: 2000, seed: 1 });
+    const shifted = t.withColumn('tenure', numericColumn(Array.from(t.numeric('tenure'), (v) => v + 24)));
+    const drift = profileFrame(shifted, { reference: ref });
+    expect(col(drift, 'tenure').histogram?.edges).toEqual(col(ref, 'tenure').histogram?.edges);
+    expect(psi(col(ref, 'tenure'), col(drift, 'tenure'))).toBeGreaterThan(0.2);
+    // two bins, 50/50 against 90/10: 0.4 ln 1.8 + 0.4 ln 5
+    const a = new Frame(['v'], [categoricalColumn(['p', 'q', 'p', 'q', 'p', 'q', 'p', 'q', 'p', 'q'])]);
+    const b = new Frame(['v'], [categoricalColumn(['p', 'p', 'p', 'p', 'p', 'p', 'p', 'p', 'p', 'q'])]);
+    expect(psi(profileFrame(a).columns[0], profileFrame(b).columns[0])).toBeCloseTo(
+      0.4 * Math.log(1.8) + 0.4 * Math.log(5),
+      12,
+    );
+    // numbers binned on other edges cannot be compared
+    expect(() => psi(col(ref, 'tenure'), col(profileFrame(shifted), 'tenure'))).toThrow(/profile it with/);
+  });
+});
