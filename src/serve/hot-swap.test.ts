@@ -101,3 +101,70 @@ describe('hot swap from the registry', () => {
     expect(swaps).toEqual([v2, v1, v2, v1, v2, v1]);
   });
 });
+
+describe('hot swap on PostgreSQL', async () => {
+  const { freshSchemas, pgReachable, pgUrl } = await import('../track/pg.testkit.js');
+  const { PostgresStore } = await import('../track/index.js');
+  const reachable = await pgReachable();
+  const fresh = freshSchemas('keel_swap');
+  it.skipIf(!reachable)(
+    'picks up a promotion at once through LISTEN/NOTIFY, without waiting for a poll',
+    async () => {
+      const schema = fresh();
+      const pgStore = new PostgresStore(pgUrl, { schema });
+      const other = new PostgresStore(pgUrl, { schema }); // another process promoting
+      const pgArtifacts = new FsArtifactStore(join(dir, 'pg-artifacts'));
+      try {
+        const put = async (m: Model) =>
+          (
+            await pgStore.createModelVersion({
+              name: 'churn',
+              runId: null,
+              artifact: await pgArtifacts.put('model/model.json', JSON.stringify(m.toJSON())),
+            })
+          ).version;
+        const v1 = await put(lr);
+        const v2 = await put(gbdt);
+        await pgStore.setAlias('churn', 'production', v1);
+        const deps = { store: pgStore, artifacts: pgArtifacts, fromJSON: (d: unknown) => Model.fromJSON(d) };
+        const host = new ModelHost();
+        host.set('churn', await loadFromRegistry('churn@production', deps));
+        const swaps: number[] = [];
+        const watcher = watchRegistry(host, ['churn@production'], {
+          ...deps,
+          intervalMs: 3_600_000, // polling would take an hour: only the notification can do it
+          onSwap: (_from, to) => swaps.push(to.version),
+        });
+        try {
+          await watcher.ready();
+          const t0 = Date.now();
+          await other.setAlias('churn', 'production', v2, { reason: 'notify test' });
+          while (host.get('churn')?.version !== v2 && Date.now() - t0 < 5000)
+            await new Promise((r) => setTimeout(r, 20));
+          expect(host.get('churn')?.version).toBe(v2);
+          expect(Date.now() - t0).toBeLessThan(5000);
+          expect(swaps).toEqual([v2]);
+          // a change in another schema is not ours
+          const elsewhere = new PostgresStore(pgUrl, { schema: fresh() });
+          try {
+            await elsewhere.createModelVersion({
+              name: 'churn',
+              runId: null,
+              artifact: await pgArtifacts.put('model/model.json', JSON.stringify(lr.toJSON())),
+            });
+            await elsewhere.setAlias('churn', 'production', 1);
+            await new Promise((r) => setTimeout(r, 300));
+            expect(swaps).toEqual([v2]);
+          } finally {
+            await elsewhere.close();
+          }
+        } finally {
+          watcher.stop();
+        }
+      } finally {
+        await other.close();
+        await pgStore.close();
+      }
+    },
+  );
+});

@@ -2,13 +2,19 @@
  * Hot swap: a watcher that polls the registry for the aliases a server serves. When an alias moves,
  * the new version is loaded in the background, warmed with one prediction, and swapped in with one
  * assignment; requests already running finish on the model they started with. A version that fails
- * to load or warm is logged and skipped, and the old one keeps serving.
+ * to load or warm is logged and skipped, and the old one keeps serving. On PostgreSQL the watcher
+ * also LISTENs for alias moves and checks at once (polling stays as the fallback).
  */
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import { categoricalColumn, Frame, numericColumn, stringColumn } from '../data/frame.js';
 import type { Predictor } from '../learn/types.js';
-import type { ArtifactStore, TrackingStore } from '../track/types.js';
+import {
+  type ArtifactStore,
+  canNotify,
+  type RegistrySubscription,
+  type TrackingStore,
+} from '../track/index.js';
 import { type HostedModel, loadFromRegistry, type ModelHost, parseModelRef } from './model-host.js';
 
 export interface WatchOptions {
@@ -18,6 +24,8 @@ export interface WatchOptions {
   /** Poll interval in milliseconds (default 5000). */
   intervalMs?: number;
   logger?: Logger;
+  /** With a store that can notify (PostgreSQL), also check as soon as an alias moves (default true). */
+  listen?: boolean;
   /** Called after every swap (for metrics and tests). */
   onSwap?: (from: HostedModel | undefined, to: HostedModel) => void;
 }
@@ -25,6 +33,8 @@ export interface WatchOptions {
 export interface RegistryWatcher {
   /** Check every alias now; resolves with the names swapped. */
   check(): Promise<string[]>;
+  /** Resolves once the registry subscription (if any) is listening. */
+  ready(): Promise<void>;
   stop(): void;
 }
 
@@ -32,8 +42,14 @@ export function watchRegistry(host: ModelHost, refs: string[], options: WatchOpt
   const log = options.logger ?? silentLogger;
   const aliased = refs.map(parseModelRef).filter((r) => r.alias !== undefined);
   let running: Promise<string[]> | null = null;
+  let again = false;
   const check = (): Promise<string[]> => {
-    running ??= (async () => {
+    if (running) {
+      // a change may have landed after the running check read its alias: look once more after it
+      again = true;
+      return running;
+    }
+    running = (async () => {
       const swapped: string[] = [];
       for (const r of aliased) {
         try {
@@ -60,12 +76,44 @@ export function watchRegistry(host: ModelHost, refs: string[], options: WatchOpt
       return swapped;
     })().finally(() => {
       running = null;
+      if (again) {
+        again = false;
+        void check();
+      }
     });
     return running;
   };
   const timer = setInterval(() => void check(), options.intervalMs ?? 5000);
   timer.unref();
-  return { check, stop: () => clearInterval(timer) };
+  let subscription: Promise<RegistrySubscription | null> | null = null;
+  const store = options.store;
+  if ((options.listen ?? true) && aliased.length > 0 && canNotify(store)) {
+    const watched = new Set(aliased.map((r) => `${r.name}@${r.alias}`));
+    subscription = store
+      .subscribeRegistry((change) => {
+        if (watched.has(`${change.model}@${change.alias}`)) void check();
+      })
+      .then(
+        (s) => {
+          log.info('listening for registry changes (PostgreSQL LISTEN/NOTIFY) besides polling');
+          return s;
+        },
+        (e: unknown) => {
+          log.warn({ err: e }, 'cannot listen for registry changes; polling only');
+          return null;
+        },
+      );
+  }
+  return {
+    check,
+    ready: async () => {
+      await subscription;
+    },
+    stop: () => {
+      clearInterval(timer);
+      void subscription?.then((s) => s?.close());
+    },
+  };
 }
 
 /** One prediction on a made-up record within the signature, so the first real request is not the first call. */

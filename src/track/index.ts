@@ -2,7 +2,7 @@ export { DEFAULT_ARTIFACTS_ROOT, FsArtifactStore } from './artifacts.js';
 export { gitCommit } from './git.js';
 export { decodeNumbers, encodeNumbers, HttpStore, type HttpStoreOptions } from './http-store.js';
 export { openArtifactStore, openStore } from './open.js';
-export { PostgresStore } from './postgres-store.js';
+export { PostgresStore, REGISTRY_CHANNEL } from './postgres-store.js';
 export { formatModelDetail, formatModelsList, formatRunDetail, formatRunsList } from './render.js';
 export {
   type Comparison,
@@ -13,3 +13,4 @@ export {
 } from './search-filter.js';
 export { DEFAULT_STORE_PATH, SqliteStore } from './sqlite-store.js';
 export type * from './types.js';
+export { canNotify } from './types.js';

@@ -165,6 +165,17 @@ export class PgDriver implements SqlDriver {
     }
   }
 
+  /** pg_notify on a pooled connection, outside any transaction (delivered at once). */
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.ready;
+    const c = await this.connect();
+    try {
+      await c.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    } finally {
+      c.release();
+    }
+  }
+
   async close(): Promise<void> {
     await this.ready.catch(() => {});
     await this.pool.end();

@@ -137,6 +137,25 @@ export interface AuditEntry {
  * names, non-numeric metrics, ambiguous run id prefix) or KEEL_E_STORE (the database failed).
  * Every call that writes more than one row is atomic: on failure nothing of it is written.
  */
+/** An alias that moved or was deleted (see TrackingStore.subscribeRegistry). */
+export interface RegistryChange {
+  model: string;
+  alias: string;
+}
+
+export interface RegistrySubscription {
+  close(): Promise<void>;
+}
+
+/** A store that can tell at once when an alias moves (PostgreSQL: LISTEN/NOTIFY); others are polled. */
+export interface RegistryNotifier {
+  subscribeRegistry(listener: (change: RegistryChange) => void): Promise<RegistrySubscription>;
+}
+
+export function canNotify(store: object): store is RegistryNotifier {
+  return typeof (store as Partial<RegistryNotifier>).subscribeRegistry === 'function';
+}
+
 export interface TrackingStore {
   // experiments
   getOrCreateExperiment(name: string): Promise<Experiment>;
