@@ -31,3 +31,5 @@ export type { ChurnRow } from './synth.js';
 export { churnCsv, churnSchema, generateChurn, generateChurnRows, writeChurnCsv } from './synth.js';
 export type { Quarantine, Severity, ValidationReport, Violation } from './validate.js';
 export { typeAndValidate } from './validate.js';
+export type { ColumnChange, DatasetDiff, DatasetVersion, SyncResult } from './versions.js';
+export { DatasetStore, openDatasetStore, schemaHash } from './versions.js';

@@ -1,17 +1,22 @@
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { KeelError } from '../../core/errors.js';
 import {
+  type DatasetDiff,
+  type DatasetVersion,
   formatProfile,
   formatReport,
   loadSchema,
+  openDatasetStore,
   profileFrame,
   quarantineCsv,
   readCsv,
   renderReportHtml,
   type ValidationReport,
 } from '../../data/index.js';
+import { type GlobalOptions, openContext } from '../context.js';
 
 function positiveInt(v: string, flag: string): number {
   const n = Number(v);
@@ -30,10 +35,47 @@ export function strictVerdict(report: ValidationReport, strict: boolean): Valida
   };
 }
 
+function datasets(program: Command) {
+  return openDatasetStore(join(openContext(program.opts<GlobalOptions>()).loaded.root, '.keel', 'datasets'));
+}
+
+function short(v: DatasetVersion): string {
+  return `${v.name}@${v.version} (sha256 ${v.sha256.slice(0, 12)}, ${v.rows} rows x ${v.columns} columns)`;
+}
+
+function fmtNum(x: number | null): string {
+  if (x === null) return '-';
+  return Number.isInteger(x) ? String(x) : String(Math.round(x * 1e4) / 1e4);
+}
+
+/** keel data diff as text: row delta, then one line per added, removed or changed column. */
+export function formatDiff(d: DatasetDiff): string {
+  const sign = d.rows_delta > 0 ? '+' : '';
+  const out = [
+    `${d.a.ref} -> ${d.b.ref}: rows ${d.a.rows} -> ${d.b.rows} (${sign}${d.rows_delta})${d.same_content ? ', same content' : ''}${d.a.schema_sha256 === d.b.schema_sha256 ? ', same schema' : ', schema changed'}`,
+  ];
+  for (const c of d.columns) {
+    if (c.change !== 'changed') {
+      out.push(`  ${c.change === 'added' ? '+' : '-'} column "${c.column}" ${c.change}`);
+      continue;
+    }
+    const parts = [
+      ...c.schema,
+      ...Object.entries(c.stats).map(([k, v]) => `${k} ${fmtNum(v.a)} -> ${fmtNum(v.b)}`),
+    ];
+    if (c.psi !== null) parts.push(`psi ${fmtNum(c.psi)}`);
+    out.push(`  ~ column "${c.column}": ${parts.join('; ')}`);
+  }
+  return out.join('\n');
+}
+
 export function registerDataCommands(program: Command): void {
   const data = program
     .command('data')
-    .description('Work with data sets: validate a CSV against a schema, infer a starting schema.');
+    .description(
+      'Work with data sets: validate a CSV against a schema (with quarantine), profile it, infer a\n' +
+        'starting schema, and keep content-addressed versions (add, ls, diff, push, pull).',
+    );
   data
     .command('validate')
     .description(
@@ -84,6 +126,95 @@ export function registerDataCommands(program: Command): void {
       const profile = profileFrame(frame, { bins: opts.bins });
       process.stdout.write(
         opts.json ? `${JSON.stringify(profile, null, 2)}\n` : `${formatProfile(profile, file)}\n`,
+      );
+    });
+  data
+    .command('add')
+    .description(
+      'Snapshot a CSV as a new version of a named dataset in .keel/datasets: its bytes stored by\n' +
+        'sha256, with the row count, schema (given or inferred) and profile. The same bytes as the\n' +
+        'latest version add nothing.',
+    )
+    .argument('<file>', 'the CSV file')
+    .requiredOption('-n, --name <name>', 'the dataset name')
+    .option('-s, --schema <schema.yaml>', 'validate and type it by this schema (default: inferred)')
+    .option('--json', 'print the version as JSON')
+    .action(async (file: string, opts: { name: string; schema?: string; json?: boolean }) => {
+      const { version, created } = await datasets(program).add(
+        file,
+        opts.name,
+        opts.schema ? loadSchema(opts.schema) : undefined,
+      );
+      const { profile: _, schema: __, ...brief } = version;
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify({ ...brief, created })}\n`
+          : `${created ? 'added' : 'unchanged'} ${short(version)}\n`,
+      );
+    });
+  data
+    .command('ls')
+    .description('List dataset versions (all, or those of one name).')
+    .argument('[name]', 'only this dataset')
+    .option('--json', 'print JSON')
+    .action((name: string | undefined, opts: { json?: boolean }) => {
+      const versions = datasets(program).list(name);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(versions.map(({ profile: _, schema: __, ...v }) => v))}\n`);
+        return;
+      }
+      const headers = ['name', 'version', 'sha256', 'rows', 'columns', 'bytes', 'file', 'added'];
+      const rows = versions.map((v) => [
+        v.name,
+        String(v.version),
+        v.sha256.slice(0, 12),
+        String(v.rows),
+        String(v.columns),
+        String(v.bytes),
+        v.file,
+        v.added_at.replace('T', ' ').slice(0, 19),
+      ]);
+      const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+      const line = (r: string[]) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join('  ')
+          .trimEnd();
+      process.stdout.write(
+        `${[line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`,
+      );
+    });
+  data
+    .command('diff')
+    .description(
+      'Compare two dataset versions (NAME, NAME@N or NAME@SHA-PREFIX): row-count delta, columns\n' +
+        'added or removed, type / nullable / allowed-value changes, statistics and PSI per column.',
+    )
+    .argument('<a>', 'the old version')
+    .argument('<b>', 'the new version')
+    .option('--json', 'print JSON')
+    .action(async (a: string, b: string, opts: { json?: boolean }) => {
+      const d = await datasets(program).diff(a, b);
+      process.stdout.write(opts.json ? `${JSON.stringify(d, null, 2)}\n` : `${formatDiff(d)}\n`);
+    });
+  data
+    .command('push')
+    .description('Copy dataset versions to a directory remote (missing objects, merged index).')
+    .argument('<dir>', 'the remote directory')
+    .action((dir: string) => {
+      const r = datasets(program).push(dir);
+      process.stdout.write(
+        `pushed ${r.objects} object${r.objects === 1 ? '' : 's'}, ${r.versions} new version${r.versions === 1 ? '' : 's'} to ${dir}\n`,
+      );
+    });
+  data
+    .command('pull')
+    .description('Copy dataset versions from a directory remote (missing objects, merged index).')
+    .argument('<dir>', 'the remote directory')
+    .action((dir: string) => {
+      const r = datasets(program).pull(dir);
+      process.stdout.write(
+        `pulled ${r.objects} object${r.objects === 1 ? '' : 's'}, ${r.versions} new version${r.versions === 1 ? '' : 's'} from ${dir}\n`,
       );
     });
   data

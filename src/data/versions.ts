@@ -1,0 +1,334 @@
+/**
+ * Dataset versions: content-addressed snapshots. A file's bytes are stored once under
+ * `objects/ab/<sha256>`; `index.json` maps names to versions (1, 2, …) with the row count, the
+ * schema and its hash, and the profile. The identity of a version is the sha256 of its bytes,
+ * never its file name or time. A remote is a directory with the same layout: push and pull copy
+ * the missing objects (checking their hashes) and merge the indexes.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { KeelError } from '../core/errors.js';
+import { sha256 } from '../core/hash.js';
+import { type ColumnProfile, type DataProfile, profileFrame, psi } from './profile.js';
+import { readCsv } from './read.js';
+import type { Schema } from './schema.js';
+
+export interface DatasetVersion {
+  name: string;
+  version: number;
+  sha256: string;
+  /** The file name it was added from (informational; not part of the identity). */
+  file: string;
+  bytes: number;
+  rows: number;
+  columns: number;
+  schema: Schema;
+  schema_sha256: string;
+  profile: DataProfile;
+  added_at: string;
+}
+interface IndexFile {
+  format: 1;
+  datasets: Record<string, DatasetVersion[]>;
+}
+
+/** JSON with object keys sorted, so equal values hash equally. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+export function schemaHash(schema: Schema): string {
+  return sha256(canonical(schema));
+}
+
+function objectPath(root: string, hash: string): string {
+  return join(root, 'objects', hash.slice(0, 2), hash);
+}
+
+function readIndex(root: string): IndexFile {
+  const p = join(root, 'index.json');
+  if (!existsSync(p)) return { format: 1, datasets: {} };
+  try {
+    const doc = JSON.parse(readFileSync(p, 'utf8')) as IndexFile;
+    if (doc.format !== 1 || typeof doc.datasets !== 'object') throw new Error('unknown format');
+    return doc;
+  } catch (e) {
+    throw new KeelError('KEEL_E_PARSE', `dataset index ${p} is unreadable: ${(e as Error).message}`, {
+      file: p,
+    });
+  }
+}
+
+function writeIndex(root: string, index: IndexFile): void {
+  mkdirSync(root, { recursive: true });
+  const p = join(root, 'index.json');
+  const tmp = `${p}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(index, null, 1)}\n`);
+  renameSync(tmp, p);
+}
+
+/** Copy an object between stores unless present, refusing bytes that do not match their name. */
+function copyObject(fromRoot: string, toRoot: string, hash: string): boolean {
+  const dst = objectPath(toRoot, hash);
+  if (existsSync(dst)) return false;
+  const src = objectPath(fromRoot, hash);
+  if (!existsSync(src))
+    throw new KeelError('KEEL_E_NOT_FOUND', `object ${hash} is missing from ${fromRoot}`, { file: src });
+  const got = sha256(readFileSync(src));
+  if (got !== hash)
+    throw new KeelError('KEEL_E_CONFLICT', `object ${src} is corrupt: its sha256 is ${got}`, { file: src });
+  mkdirSync(join(toRoot, 'objects', hash.slice(0, 2)), { recursive: true });
+  const tmp = `${dst}.${process.pid}.tmp`;
+  copyFileSync(src, tmp);
+  renameSync(tmp, dst);
+  return true;
+}
+
+/**
+ * Merge `incoming` into `base`: base's versions keep their numbers; incoming versions whose bytes
+ * base does not have under that name are appended with the next numbers.
+ */
+function mergeIndex(base: IndexFile, incoming: IndexFile): { index: IndexFile; added: number } {
+  const out: IndexFile = { format: 1, datasets: structuredClone(base.datasets) };
+  let added = 0;
+  for (const [name, versions] of Object.entries(incoming.datasets)) {
+    const list = (out.datasets[name] ??= []);
+    const have = new Set(list.map((v) => v.sha256));
+    for (const v of versions) {
+      if (have.has(v.sha256)) continue;
+      list.push({ ...v, version: list.length ? list[list.length - 1].version + 1 : 1 });
+      have.add(v.sha256);
+      added++;
+    }
+  }
+  return { index: out, added };
+}
+
+export interface SyncResult {
+  objects: number;
+  versions: number;
+}
+
+export interface ColumnChange {
+  column: string;
+  /** added, removed, or changed (type, nullable, allowed values or statistics). */
+  change: 'added' | 'removed' | 'changed';
+  schema: string[];
+  stats: Record<string, { a: number | null; b: number | null }>;
+  /** Population stability index of B against A (numbers binned on A's edges; categories). */
+  psi: number | null;
+}
+export interface DatasetDiff {
+  a: { ref: string; sha256: string; rows: number; schema_sha256: string };
+  b: { ref: string; sha256: string; rows: number; schema_sha256: string };
+  same_content: boolean;
+  rows_delta: number;
+  columns: ColumnChange[];
+}
+
+const STATS = ['count', 'missing', 'distinct', 'min', 'max', 'mean', 'std'] as const;
+
+function close(a: number | null, b: number | null): boolean {
+  if (a === null || b === null) return a === b;
+  return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+}
+
+/** A store of dataset versions rooted at a directory (by default `.keel/datasets`). */
+export class DatasetStore {
+  constructor(readonly root: string) {}
+
+  /** Every version, or the versions of one name, oldest first. */
+  list(name?: string): DatasetVersion[] {
+    const { datasets } = readIndex(this.root);
+    if (name !== undefined) {
+      if (!datasets[name])
+        throw new KeelError('KEEL_E_NOT_FOUND', `no dataset named "${name}" in ${this.root}`);
+      return datasets[name];
+    }
+    return Object.keys(datasets)
+      .sort()
+      .flatMap((n) => datasets[n]);
+  }
+
+  /** `name` (latest), `name@3`, `name@latest`, or `name@<sha256 prefix>`. */
+  get(ref: string): DatasetVersion {
+    const at = ref.lastIndexOf('@');
+    const name = at < 0 ? ref : ref.slice(0, at);
+    const sel = at < 0 ? 'latest' : ref.slice(at + 1);
+    const versions = this.list(name);
+    let found: DatasetVersion | undefined;
+    if (sel === 'latest') found = versions[versions.length - 1];
+    else if (/^\d+$/.test(sel)) found = versions.find((v) => v.version === Number(sel));
+    else if (/^[0-9a-f]{6,64}$/.test(sel)) {
+      const hits = versions.filter((v) => v.sha256.startsWith(sel));
+      if (hits.length > 1) throw new KeelError('KEEL_E_USAGE', `"${ref}" matches ${hits.length} versions`);
+      found = hits[0];
+    }
+    if (!found)
+      throw new KeelError(
+        'KEEL_E_NOT_FOUND',
+        `dataset "${ref}" not found (versions of ${name}: ${versions.map((v) => v.version).join(', ')})`,
+      );
+    return found;
+  }
+
+  /** Where a version's bytes are. */
+  path(v: DatasetVersion): string {
+    return objectPath(this.root, v.sha256);
+  }
+
+  /**
+   * Snapshot a CSV file under a name: validated (with the schema, or an inferred one) and
+   * profiled; its bytes stored by sha256. Adding the same bytes as the latest version again
+   * returns that version (created false).
+   */
+  async add(
+    file: string,
+    name: string,
+    schema?: Schema,
+  ): Promise<{ version: DatasetVersion; created: boolean }> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+      throw new KeelError('KEEL_E_USAGE', `dataset name "${name}" must be letters, digits, ".", "_" or "-"`);
+    const read = await readCsv(file, schema);
+    const bytes = await readFile(file);
+    const hash = sha256(bytes);
+    const index = readIndex(this.root);
+    const list = (index.datasets[name] ??= []);
+    const latest = list[list.length - 1];
+    if (latest?.sha256 === hash) return { version: latest, created: false };
+    const dst = objectPath(this.root, hash);
+    if (!existsSync(dst)) {
+      mkdirSync(join(this.root, 'objects', hash.slice(0, 2)), { recursive: true });
+      const tmp = `${dst}.${process.pid}.tmp`;
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, dst);
+    }
+    const version: DatasetVersion = {
+      name,
+      version: latest ? latest.version + 1 : 1,
+      sha256: hash,
+      file: basename(file),
+      bytes: bytes.length,
+      rows: read.report.rows,
+      columns: read.report.columns,
+      schema: read.schema,
+      schema_sha256: schemaHash(read.schema),
+      profile: profileFrame(read.frame),
+      added_at: new Date().toISOString(),
+    };
+    list.push(version);
+    writeIndex(this.root, index);
+    return { version, created: true };
+  }
+
+  /**
+   * Schema and statistics changes from version A to version B, the row-count delta, and each
+   * column's PSI (B's numbers re-binned on A's histogram edges, so B's bytes are read again).
+   */
+  async diff(refA: string, refB: string): Promise<DatasetDiff> {
+    const a = this.get(refA);
+    const b = this.get(refB);
+    const rebinned =
+      a.sha256 === b.sha256
+        ? a.profile
+        : profileFrame((await readCsv(this.path(b), b.schema)).frame, { reference: a.profile });
+    const specA = new Map(a.schema.columns.map((c) => [c.name, c]));
+    const specB = new Map(b.schema.columns.map((c) => [c.name, c]));
+    const profA = new Map(a.profile.columns.map((c) => [c.name, c]));
+    const profB = new Map(b.profile.columns.map((c) => [c.name, c]));
+    const names = [...new Set([...specA.keys(), ...specB.keys()])];
+    const columns: ColumnChange[] = [];
+    for (const n of names) {
+      const sa = specA.get(n);
+      const sb = specB.get(n);
+      if (!sa || !sb) {
+        columns.push({ column: n, change: sa ? 'removed' : 'added', schema: [], stats: {}, psi: null });
+        continue;
+      }
+      const schema: string[] = [];
+      if (sa.type !== sb.type) schema.push(`type ${sa.type} -> ${sb.type}`);
+      if (sa.nullable !== sb.nullable) schema.push(`nullable ${sa.nullable} -> ${sb.nullable}`);
+      const allowedA = sa.allowed ?? [];
+      const allowedB = sb.allowed ?? [];
+      const gained = allowedB.filter((x) => !allowedA.includes(x));
+      const lost = allowedA.filter((x) => !allowedB.includes(x));
+      if (gained.length) schema.push(`allowed + ${gained.join(', ')}`);
+      if (lost.length) schema.push(`allowed - ${lost.join(', ')}`);
+      const pa = profA.get(n);
+      const pb = profB.get(n);
+      const stats: ColumnChange['stats'] = {};
+      let drift: number | null = null;
+      if (pa && pb) {
+        for (const k of STATS) if (!close(pa[k], pb[k])) stats[k] = { a: pa[k], b: pb[k] };
+        const rb = rebinned.columns.find((c) => c.name === n);
+        drift = rb ? columnPsi(pa, rb) : null;
+      }
+      if (schema.length || Object.keys(stats).length)
+        columns.push({ column: n, change: 'changed', schema, stats, psi: drift });
+    }
+    const side = (v: DatasetVersion) => ({
+      ref: `${v.name}@${v.version}`,
+      sha256: v.sha256,
+      rows: v.rows,
+      schema_sha256: v.schema_sha256,
+    });
+    return {
+      a: side(a),
+      b: side(b),
+      same_content: a.sha256 === b.sha256,
+      rows_delta: b.rows - a.rows,
+      columns,
+    };
+  }
+
+  /** Copy the objects the remote lacks and merge this index into the remote's (and back). */
+  push(remote: string): SyncResult {
+    const local = readIndex(this.root);
+    let objects = 0;
+    for (const v of Object.values(local.datasets).flat())
+      if (copyObject(this.root, remote, v.sha256)) objects++;
+    const { index, added } = mergeIndex(readIndex(remote), local);
+    writeIndex(remote, index);
+    writeIndex(this.root, mergeIndex(index, local).index);
+    return { objects, versions: added };
+  }
+
+  /** Copy the objects this store lacks from the remote and merge the remote's index into this one. */
+  pull(remote: string): SyncResult {
+    if (!existsSync(join(remote, 'index.json')))
+      throw new KeelError('KEEL_E_NOT_FOUND', `${remote} is not a dataset remote (no index.json)`, {
+        file: remote,
+      });
+    const theirs = readIndex(remote);
+    let objects = 0;
+    for (const v of Object.values(theirs.datasets).flat())
+      if (copyObject(remote, this.root, v.sha256)) objects++;
+    const { index, added } = mergeIndex(readIndex(this.root), theirs);
+    writeIndex(this.root, index);
+    return { objects, versions: added };
+  }
+}
+
+/** PSI of B against A when comparable: categories always; numbers only on the same histogram edges. */
+function columnPsi(a: ColumnProfile, b: ColumnProfile): number | null {
+  if (a.kind !== b.kind) return null;
+  if (a.kind === 'numeric') {
+    const ea = a.histogram?.edges;
+    const eb = b.histogram?.edges;
+    if (!ea || !eb || ea.length !== eb.length || ea.some((x, i) => x !== eb[i])) return null;
+  }
+  const v = psi(a, b);
+  return Number.isNaN(v) ? null : v;
+}
+
+export function openDatasetStore(root: string): DatasetStore {
+  return new DatasetStore(root);
+}
