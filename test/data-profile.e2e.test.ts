@@ -71,4 +71,21 @@ describe('keel data profile', () => {
     });
     expect((await keelIn('data', 'profile', csv, '--bins', '0')).code).toBe(2);
   });
+
+  it('reads Parquet through DuckDB, for profile and validate', async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(':memory:');
+    const con = await instance.connect();
+    const pq = join(dir, 'd.parquet');
+    await con.run(
+      `COPY (SELECT i::DOUBLE AS x, 'a' AS c FROM range(1, 101) t(i)) TO '${pq}' (FORMAT parquet)`,
+    );
+    con.closeSync();
+    instance.closeSync();
+    const p = JSON.parse((await keelIn('data', 'profile', pq, '--json')).out);
+    expect(p.columns[0]).toMatchObject({ name: 'x', count: 100, mean: 50.5, quantiles: { p50: 50.5 } });
+    const v = await keelIn('data', 'validate', pq, '--schema', schema);
+    expect(v.code).toBe(0);
+    expect(v.out).toBe(`${pq}: 100 rows in, 100 kept, 0 quarantined; usable (0 error rules, 0 warnings)\n`);
+  });
 });

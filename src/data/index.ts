@@ -29,6 +29,8 @@ export {
 } from './schema.js';
 export type { ChurnRow } from './synth.js';
 export { churnCsv, churnSchema, generateChurn, generateChurnRows, writeChurnCsv } from './synth.js';
+export type { TableFormat } from './table.js';
+export { readTable, tableFormat } from './table.js';
 export type { Quarantine, Severity, ValidationReport, Violation } from './validate.js';
 export { typeAndValidate } from './validate.js';
 export type { ColumnChange, DatasetDiff, DatasetVersion, SyncResult } from './versions.js';

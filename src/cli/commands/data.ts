@@ -12,7 +12,7 @@ import {
   openDatasetStore,
   profileFrame,
   quarantineCsv,
-  readCsv,
+  readTable,
   renderReportHtml,
   type ValidationReport,
 } from '../../data/index.js';
@@ -85,7 +85,7 @@ export function registerDataCommands(program: Command): void {
         'Exit codes: 0 the data may be used (warnings and quarantined rows allowed), 1 it must be\n' +
         'rejected, 2 usage error.',
     )
-    .argument('<file>', 'the CSV file')
+    .argument('<file>', 'the data file: .csv, .tsv, .parquet, .json, .ndjson/.jsonl, or a quoted glob')
     .requiredOption('-s, --schema <schema.yaml>', 'the schema to check against')
     .option('--json', 'print the report as JSON')
     .option('--strict', 'treat warnings and quarantined rows as errors')
@@ -100,7 +100,7 @@ export function registerDataCommands(program: Command): void {
         opts: { schema: string; json?: boolean; strict?: boolean; quarantine?: string; html?: string },
       ) => {
         const schema = loadSchema(opts.schema);
-        const read = await readCsv(file, schema);
+        const read = await readTable(file, schema);
         const report = strictVerdict(read.report, Boolean(opts.strict));
         if (opts.quarantine) writeFileSync(opts.quarantine, quarantineCsv(read.quarantine));
         if (opts.html) writeFileSync(opts.html, renderReportHtml(report));
@@ -117,12 +117,12 @@ export function registerDataCommands(program: Command): void {
         '(p5 p25 p50 p75 p95), a histogram (numbers) or the top categories. With --schema the\n' +
         'columns are typed by it and quarantined rows are left out; without, types are inferred.',
     )
-    .argument('<file>', 'the CSV file')
+    .argument('<file>', 'the data file: .csv, .tsv, .parquet, .json, .ndjson/.jsonl, or a quoted glob')
     .option('-s, --schema <schema.yaml>', 'type the columns by this schema')
     .option('--json', 'print the profile as JSON')
     .option('--bins <n>', 'histogram bins', (v) => positiveInt(v, '--bins'), 10)
     .action(async (file: string, opts: { schema?: string; json?: boolean; bins: number }) => {
-      const { frame } = await readCsv(file, opts.schema ? loadSchema(opts.schema) : undefined);
+      const { frame } = await readTable(file, opts.schema ? loadSchema(opts.schema) : undefined);
       const profile = profileFrame(frame, { bins: opts.bins });
       process.stdout.write(
         opts.json ? `${JSON.stringify(profile, null, 2)}\n` : `${formatProfile(profile, file)}\n`,
@@ -135,7 +135,7 @@ export function registerDataCommands(program: Command): void {
         'sha256, with the row count, schema (given or inferred) and profile. The same bytes as the\n' +
         'latest version add nothing.',
     )
-    .argument('<file>', 'the CSV file')
+    .argument('<file>', 'the data file: .csv, .tsv, .parquet, .json, .ndjson/.jsonl, or a quoted glob')
     .requiredOption('-n, --name <name>', 'the dataset name')
     .option('-s, --schema <schema.yaml>', 'validate and type it by this schema (default: inferred)')
     .option('--json', 'print the version as JSON')
@@ -220,14 +220,14 @@ export function registerDataCommands(program: Command): void {
   data
     .command('infer-schema')
     .description('Read a CSV and write a starting schema (types, nullability, categories) to edit by hand.')
-    .argument('<file>', 'the CSV file')
+    .argument('<file>', 'the data file: .csv, .tsv, .parquet, .json, .ndjson/.jsonl, or a quoted glob')
     .option('-o, --out <schema.yaml>', 'write the schema here instead of printing it')
     .option(
       '-t, --target <column>',
       'the target column (its classes are read from the data; the positive class is the last one)',
     )
     .action(async (file: string, opts: { out?: string; target?: string }) => {
-      const { schema } = await readCsv(file);
+      const { schema } = await readTable(file);
       if (opts.target) {
         const col = schema.columns.find((c) => c.name === opts.target);
         if (!col) throw new KeelError('KEEL_E_USAGE', `--target "${opts.target}" is not a column of ${file}`);

@@ -1,0 +1,173 @@
+/**
+ * readTable: one entry point for tabular files, dispatching on the extension. CSV and TSV go
+ * through Keel's strict parser (DuckDB's read_csv silently reshapes malformed files); Parquet,
+ * JSON (an array of objects, or one object per line) and NDJSON / JSONL, and globs of them, are
+ * read by DuckDB. Cells then go through the same typing, validation and quarantine as CSV, so the
+ * schema overrides DuckDB's types. Without a schema, DuckDB's numeric and boolean types are kept
+ * and text columns are inferred. Row numbers in reports are 1-based record numbers.
+ */
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { KeelError } from '../core/errors.js';
+import { sha256File } from '../core/hash.js';
+import { inferSchemaFromRows } from './infer.js';
+import { type ReadResult, readCsv } from './read.js';
+import type { ColumnType, Schema } from './schema.js';
+import { typeAndValidate } from './validate.js';
+
+export type TableFormat = 'csv' | 'tsv' | 'parquet' | 'json' | 'ndjson';
+
+/** The format a path's extension names (a glob's pattern counts), or null. */
+export function tableFormat(path: string): TableFormat | null {
+  const m = /\.([A-Za-z]+)(\.gz)?$/.exec(path);
+  switch (m?.[1].toLowerCase()) {
+    case 'csv':
+      return 'csv';
+    case 'tsv':
+    case 'tab':
+      return 'tsv';
+    case 'parquet':
+    case 'pq':
+      return 'parquet';
+    case 'json':
+      return 'json';
+    case 'ndjson':
+    case 'jsonl':
+      return 'ndjson';
+    default:
+      return null;
+  }
+}
+
+const INTEGER = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/;
+const NUMBER = /^(FLOAT|DOUBLE|DECIMAL.*)$/;
+
+function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+function cellText(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  return JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? String(x) : x));
+}
+
+/**
+ * Read a tabular file (or glob) into a typed Frame under a schema (inferred when not given),
+ * with the validation report and quarantine. `format` overrides the extension.
+ */
+export async function readTable(
+  path: string,
+  schema?: Schema,
+  options: { format?: TableFormat; delimiter?: string } = {},
+): Promise<ReadResult> {
+  const format = options.format ?? tableFormat(path);
+  if (format === null)
+    throw new KeelError(
+      'KEEL_E_USAGE',
+      `${path}: unknown file type; use .csv, .tsv, .parquet, .json, .ndjson or .jsonl (or name the format)`,
+      { file: path },
+    );
+  if (format === 'csv' || format === 'tsv')
+    return readCsv(path, schema, { delimiter: options.delimiter ?? (format === 'tsv' ? '\t' : ',') });
+  return readWithDuckDB(path, format, schema);
+}
+
+async function readWithDuckDB(
+  path: string,
+  format: 'parquet' | 'json' | 'ndjson',
+  schema?: Schema,
+): Promise<ReadResult> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:');
+  const con = await instance.connect();
+  try {
+    const listed = await con.runAndReadAll(`SELECT file FROM glob(${sqlString(path)}) ORDER BY file`);
+    const files = (listed.getColumnsJS()[0] ?? []).map(String);
+    if (files.length === 0)
+      throw new KeelError('KEEL_E_FILE_NOT_FOUND', `data file not found: ${path}`, { file: path });
+    let bytes = 0;
+    const hashes: string[] = [];
+    for (const f of files) {
+      bytes += (await stat(f)).size;
+      hashes.push(await sha256File(f));
+    }
+    if (bytes === 0) throw new KeelError('KEEL_E_FILE_EMPTY', `${path} is empty`, { file: path });
+    const reader =
+      format === 'parquet'
+        ? `read_parquet(${sqlString(path)})`
+        : `read_json_auto(${sqlString(path)}, format = ${format === 'ndjson' ? "'newline_delimited'" : "'auto'"})`;
+    let result: Awaited<ReturnType<typeof con.runAndReadAll>>;
+    try {
+      result = await con.runAndReadAll(`SELECT * FROM ${reader}`);
+    } catch (e) {
+      throw new KeelError(
+        'KEEL_E_PARSE',
+        `${path} could not be read as ${format}: ${(e as Error).message.split('\n')[0]}`,
+        { file: path },
+        { cause: e },
+      );
+    }
+    const header = result.columnNames();
+    const types = result.columnTypes().map((t) => t.toString());
+    const seen = new Set<string>();
+    for (const h of header) {
+      if (seen.has(h))
+        throw new KeelError('KEEL_E_PARSE', `${path}: duplicate column name "${h}"`, {
+          file: path,
+          column: h,
+        });
+      seen.add(h);
+    }
+    const cols = result.getColumnsJS();
+    const n = cols.length ? cols[0].length : 0;
+    if (n === 0) throw new KeelError('KEEL_E_FILE_EMPTY', `${path} has no data rows`, { file: path });
+    const rows: string[][] = new Array(n);
+    for (let r = 0; r < n; r++) {
+      const row = new Array<string>(header.length);
+      for (let k = 0; k < header.length; k++) row[k] = cellText(cols[k][r]);
+      rows[r] = row;
+    }
+    const used = schema ?? inferFromDuckDB(header, types, rows);
+    const lines = Int32Array.from({ length: n }, (_, r) => r + 1);
+    const { frame, report, quarantine } = typeAndValidate(header, rows, used, path, lines);
+    const sha =
+      files.length === 1
+        ? hashes[0]
+        : createHash('sha256')
+            .update([...hashes].sort().join('\n'))
+            .digest('hex');
+    return {
+      frame,
+      report,
+      quarantine,
+      schema: used,
+      source: { path, sha256: sha, rows: frame.nRows, bytes },
+    };
+  } finally {
+    con.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** DuckDB's numeric and boolean types are kept; text columns are inferred as for CSV. */
+function inferFromDuckDB(header: string[], types: string[], rows: string[][]): Schema {
+  const inferred = inferSchemaFromRows(header, rows);
+  inferred.columns = inferred.columns.map((c, k) => {
+    const t = types[k];
+    const type: ColumnType | null = INTEGER.test(t)
+      ? 'integer'
+      : NUMBER.test(t)
+        ? 'number'
+        : t === 'BOOLEAN'
+          ? 'boolean'
+          : null;
+    if (type === null) return c;
+    const { allowed: _, unique: __, ...rest } = c;
+    return { ...rest, type, role: 'feature' };
+  });
+  return inferred;
+}
