@@ -109,6 +109,7 @@ export class GradientBoostingClassifier implements Classifier {
     const hess = shared?.hess ?? new Float64Array(n);
     const all = Int32Array.from({ length: n }, (_, i) => i);
     const rows = shared?.rows ?? new Int32Array(n);
+    const inSample = new Uint8Array(p.subsample < 1 ? n : 0);
     builder.helper = shared ? new HistogramHelper(shared, F, builder.histSize) : null;
     const evalSet = options.eval;
     const evalMargin = evalSet ? new Float64Array(evalSet.X.nRows).fill(this.baseScore_) : null;
@@ -132,6 +133,10 @@ export class GradientBoostingClassifier implements Classifier {
             rows[i] = rows[j];
             rows[j] = tmp;
           }
+          // the sampled rows in ascending order, so the tree's passes over them walk memory forwards
+          inSample.fill(0);
+          for (let i = 0; i < m; i++) inSample[rows[i]] = 1;
+          for (let r = 0, k = 0; r < n; r++) if (inSample[r]) rows[k++] = r;
         } else rows.set(all);
         const tree = builder.grow(rows.subarray(0, m), grad, hess, rng);
         for (let i = 0; i < tree.value.length; i++) tree.value[i] *= p.learningRate;
