@@ -84,6 +84,27 @@ describe('DatasetStore', () => {
     expect(same).toMatchObject({ rows_delta: 0, same_content: true, columns: [] });
   });
 
+  it('versions Parquet and JSON files too, and diffs across formats', async () => {
+    const work = tmp('keel-ds-');
+    const store = openDatasetStore(join(work, 'ds'));
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(':memory:');
+    const con = await instance.connect();
+    const pq = join(work, 'd.parquet');
+    await con.run(`COPY (SELECT i AS id, i * 10.0 AS x FROM range(1, 6) t(i)) TO '${pq}' (FORMAT parquet)`);
+    con.closeSync();
+    instance.closeSync();
+    const json = csv(work, 'd.ndjson', '{"id": 1, "x": 1}\n{"id": 2, "x": 2}\n');
+    const a = await store.add(pq, 'mixed');
+    expect(a.version).toMatchObject({ format: 'parquet', rows: 5, sha256: sha256(readFileSync(pq)) });
+    const b = await store.add(json, 'mixed');
+    expect(b.version).toMatchObject({ version: 2, format: 'ndjson', rows: 2 });
+    const d = await store.diff('mixed@1', 'mixed@2');
+    expect(d.rows_delta).toBe(-3);
+    expect(d.columns.find((c) => c.column === 'x')?.stats.mean).toEqual({ a: 30, b: 1.5 });
+    await expect(store.add(join(work, '*.parquet'), 'g')).rejects.toThrow(/not a glob/);
+  });
+
   it('pushes to and pulls from a directory remote, checking hashes and merging versions', async () => {
     const work = tmp('keel-ds-');
     const remote = join(work, 'remote');

@@ -11,8 +11,8 @@ import { basename, join } from 'node:path';
 import { KeelError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import { type ColumnProfile, type DataProfile, profileFrame, psi } from './profile.js';
-import { readCsv } from './read.js';
 import type { Schema } from './schema.js';
+import { readTable, type TableFormat, tableFormat } from './table.js';
 
 export interface DatasetVersion {
   name: string;
@@ -20,6 +20,8 @@ export interface DatasetVersion {
   sha256: string;
   /** The file name it was added from (informational; not part of the identity). */
   file: string;
+  /** How the bytes are read back (csv when absent, as in indexes written before formats). */
+  format?: TableFormat;
   bytes: number;
   rows: number;
   columns: number;
@@ -186,7 +188,7 @@ export class DatasetStore {
   }
 
   /**
-   * Snapshot a CSV file under a name: validated (with the schema, or an inferred one) and
+   * Snapshot a data file (CSV, TSV, Parquet, JSON, NDJSON; not a glob) under a name: validated (with the schema, or an inferred one) and
    * profiled; its bytes stored by sha256. Adding the same bytes as the latest version again
    * returns that version (created false).
    */
@@ -197,7 +199,9 @@ export class DatasetStore {
   ): Promise<{ version: DatasetVersion; created: boolean }> {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
       throw new KeelError('KEEL_E_USAGE', `dataset name "${name}" must be letters, digits, ".", "_" or "-"`);
-    const read = await readCsv(file, schema);
+    if (/[*?[]/.test(file))
+      throw new KeelError('KEEL_E_USAGE', `add one file at a time, not a glob: ${file}`, { file });
+    const read = await readTable(file, schema);
     const bytes = await readFile(file);
     const hash = sha256(bytes);
     const index = readIndex(this.root);
@@ -216,6 +220,7 @@ export class DatasetStore {
       version: latest ? latest.version + 1 : 1,
       sha256: hash,
       file: basename(file),
+      format: tableFormat(file) ?? 'csv',
       bytes: bytes.length,
       rows: read.report.rows,
       columns: read.report.columns,
@@ -239,7 +244,9 @@ export class DatasetStore {
     const rebinned =
       a.sha256 === b.sha256
         ? a.profile
-        : profileFrame((await readCsv(this.path(b), b.schema)).frame, { reference: a.profile });
+        : profileFrame((await readTable(this.path(b), b.schema, { format: b.format ?? 'csv' })).frame, {
+            reference: a.profile,
+          });
     const specA = new Map(a.schema.columns.map((c) => [c.name, c]));
     const specB = new Map(b.schema.columns.map((c) => [c.name, c]));
     const profA = new Map(a.profile.columns.map((c) => [c.name, c]));

@@ -131,11 +131,11 @@ export function registerDataCommands(program: Command): void {
   data
     .command('add')
     .description(
-      'Snapshot a CSV as a new version of a named dataset in .keel/datasets: its bytes stored by\n' +
+      'Snapshot a data file as a new version of a named dataset in .keel/datasets: its bytes stored by\n' +
         'sha256, with the row count, schema (given or inferred) and profile. The same bytes as the\n' +
         'latest version add nothing.',
     )
-    .argument('<file>', 'the data file: .csv, .tsv, .parquet, .json, .ndjson/.jsonl, or a quoted glob')
+    .argument('<file>', 'the data file: .csv, .tsv, .parquet, .json, .ndjson/.jsonl (one file, not a glob)')
     .requiredOption('-n, --name <name>', 'the dataset name')
     .option('-s, --schema <schema.yaml>', 'validate and type it by this schema (default: inferred)')
     .option('--json', 'print the version as JSON')
