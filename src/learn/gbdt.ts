@@ -92,14 +92,20 @@ export class GradientBoostingClassifier implements Classifier {
     const threads = p.nThreads > 0 ? p.nThreads : defaultThreads();
     const shared = threads > 1 && n >= PARALLEL_MIN_DATA ? sharedArrays(n, F) : null;
     const bins = applyBins(X, mapper, shared?.bins);
-    const builder = new TreeBuilder(bins, F, mapper.edges, {
-      maxDepth: p.maxDepth,
-      minChildSamples: p.minChildSamples,
-      minChildWeight: p.minChildWeight,
-      lambda: p.lambda,
-      minSplitGain: p.minSplitGain,
-      featureFraction: 1,
-    });
+    const builder = new TreeBuilder(
+      bins,
+      F,
+      mapper.edges,
+      {
+        maxDepth: p.maxDepth,
+        minChildSamples: p.minChildSamples,
+        minChildWeight: p.minChildWeight,
+        lambda: p.lambda,
+        minSplitGain: p.minSplitGain,
+        featureFraction: 1,
+      },
+      shared ? { cols: shared.cols, spill: shared.spill } : {},
+    );
     let pos = 0;
     for (let i = 0; i < n; i++) pos += y[i];
     const prior = pos / n;

@@ -12,6 +12,9 @@ export interface SharedTrainingArrays {
   grad: Float64Array;
   hess: Float64Array;
   rows: Int32Array;
+  /** The bins column-major (filled by TreeBuilder) and a row-index scratch for partitions. */
+  cols: Uint8Array;
+  spill: Int32Array;
 }
 
 /** Typed arrays over SharedArrayBuffers, so a worker thread can read them without copying. */
@@ -21,6 +24,8 @@ export function sharedArrays(nRows: number, nFeatures: number): SharedTrainingAr
     grad: new Float64Array(new SharedArrayBuffer(nRows * 8)),
     hess: new Float64Array(new SharedArrayBuffer(nRows * 8)),
     rows: new Int32Array(new SharedArrayBuffer(nRows * 4)),
+    cols: new Uint8Array(new SharedArrayBuffer(nRows * nFeatures)),
+    spill: new Int32Array(new SharedArrayBuffer(nRows * 4)),
   };
 }
 
@@ -35,7 +40,7 @@ export class HistogramHelper {
   private seq = 0;
 
   constructor(arrays: SharedTrainingArrays, nFeatures: number, histSize: number) {
-    const control = new SharedArrayBuffer(8 * 4);
+    const control = new SharedArrayBuffer(16 * 4);
     const hist = new SharedArrayBuffer(histSize * 8);
     this.control = new Int32Array(control);
     this.hist = new Float64Array(hist);
@@ -45,6 +50,9 @@ export class HistogramHelper {
         grad: arrays.grad.buffer,
         hess: arrays.hess.buffer,
         rows: arrays.rows.buffer,
+        cols: arrays.cols.buffer,
+        spill: arrays.spill.buffer,
+        nRows: arrays.rows.length,
         hist,
         control,
         nFeatures,
@@ -55,6 +63,27 @@ export class HistogramHelper {
 
   /** Ask the worker to sum rows[start:end]; call wait() for the result in `hist`. */
   start(start: number, end: number): void {
+    Atomics.store(this.control, 5, 0);
+    this.go(start, end);
+  }
+
+  /**
+   * Ask the worker to partition rows[start:end] stably by feature f (left: bin <= `bin`, missing
+   * left when `missingLeft`): left rows stay in place from `start`, right rows go to
+   * spill[start:]; after wait(), `leftCount()` says how many went left.
+   */
+  startPartition(start: number, end: number, f: number, bin: number, missingLeft: boolean): void {
+    Atomics.store(this.control, 5, 1);
+    Atomics.store(this.control, 6, f);
+    Atomics.store(this.control, 7, bin | (missingLeft ? 256 : 0));
+    this.go(start, end);
+  }
+
+  leftCount(): number {
+    return Atomics.load(this.control, 8);
+  }
+
+  private go(start: number, end: number): void {
     Atomics.store(this.control, 1, start);
     Atomics.store(this.control, 2, end);
     this.seq++;

@@ -67,18 +67,23 @@ export class TreeBuilder {
   private readonly cols: Uint8Array;
   private readonly nRows: number;
   private spillBuf = new Int32Array(0);
+  /** Indexed like the rows array (spill[i] for row slot i), in shared memory for the helper. */
+  private readonly sharedSpill: Int32Array | null;
 
   constructor(
     private readonly bins: Uint8Array,
     private readonly nFeatures: number,
     private readonly edges: Float64Array[],
     private readonly params: TreeParams,
+    /** Shared-memory buffers for the column-major bins and the partition scratch (with a helper thread). */
+    buffers: { cols?: Uint8Array; spill?: Int32Array } = {},
   ) {
     this.histSize = nFeatures * NB * STRIDE;
     this.featureOrder = Int32Array.from({ length: nFeatures }, (_, i) => i);
     const n = nFeatures > 0 ? bins.length / nFeatures : 0;
     this.nRows = n;
-    this.cols = new Uint8Array(bins.length);
+    this.cols = buffers.cols ?? new Uint8Array(bins.length);
+    this.sharedSpill = buffers.spill ?? null;
     for (let r = 0, k = 0; r < n; r++)
       for (let f = 0; f < nFeatures; f++, k++) this.cols[f * n + r] = bins[k];
   }
@@ -150,18 +155,7 @@ export class TreeBuilder {
         // order, so rows in ascending order stay ascending and histogram building and the next
         // partition walk memory forwards (LightGBM's DataPartition does the same)
         const { f, bin, missingLeft } = s;
-        const col = this.cols.subarray(f * this.nRows, (f + 1) * this.nRows);
-        const spill = this.spill(node.end - node.start);
-        let wl = node.start;
-        let wr = 0;
-        for (let i = node.start; i < node.end; i++) {
-          const r = rows[i];
-          const v = col[r];
-          if (v === MISSING_BIN ? missingLeft : v <= bin) rows[wl++] = r;
-          else spill[wr++] = r;
-        }
-        rows.set(spill.subarray(0, wr), wl);
-        const mid = wl;
+        const mid = this.partition(rows, node.start, node.end, f, bin, missingLeft);
         feature[node.id] = f;
         thresholdBin[node.id] = bin;
         threshold[node.id] = this.edges[f][bin];
@@ -212,6 +206,56 @@ export class TreeBuilder {
       gain: Float64Array.from(gain),
       cover: Float64Array.from(cover),
     };
+  }
+
+  /**
+   * Stable partition of rows[start:end] into left then right (returns where right starts). Large
+   * ranges are split between this thread and the helper: each partitions its half the same way,
+   * and the halves are joined as left(first), left(second), right(first), right(second), which is
+   * exactly the one-thread result.
+   */
+  private partition(
+    rows: Int32Array,
+    start: number,
+    end: number,
+    f: number,
+    bin: number,
+    missingLeft: boolean,
+  ): number {
+    const col = this.cols.subarray(f * this.nRows, (f + 1) * this.nRows);
+    const helper = this.helper;
+    const shared = this.sharedSpill;
+    if (helper && shared && end - start >= PARALLEL_MIN_ROWS) {
+      const half = start + ((end - start) >> 1);
+      helper.startPartition(half, end, f, bin, missingLeft);
+      let wl = start;
+      let wr = start;
+      for (let i = start; i < half; i++) {
+        const r = rows[i];
+        const v = col[r];
+        if (v === MISSING_BIN ? missingLeft : v <= bin) rows[wl++] = r;
+        else shared[wr++] = r;
+      }
+      helper.wait();
+      const leftA = wl - start;
+      const leftB = helper.leftCount();
+      const rightA = half - start - leftA;
+      rows.copyWithin(start + leftA, half, half + leftB);
+      rows.set(shared.subarray(start, start + rightA), start + leftA + leftB);
+      rows.set(shared.subarray(half, end - leftB), start + leftA + leftB + rightA);
+      return start + leftA + leftB;
+    }
+    const spill = this.spill(end - start);
+    let wl = start;
+    let wr = 0;
+    for (let i = start; i < end; i++) {
+      const r = rows[i];
+      const v = col[r];
+      if (v === MISSING_BIN ? missingLeft : v <= bin) rows[wl++] = r;
+      else spill[wr++] = r;
+    }
+    rows.set(spill.subarray(0, wr), wl);
+    return wl;
   }
 
   /** A scratch buffer of at least n row indices (the right side of a partition). */
