@@ -12,6 +12,8 @@ export type { RandomForestParams } from './forest.js';
 export { RandomForestClassifier, randomForestDefaults } from './forest.js';
 export type { GradientBoostingParams } from './gbdt.js';
 export { GradientBoostingClassifier, gradientBoostingDefaults } from './gbdt.js';
+export type { RidgeParams } from './linear.js';
+export { Ridge, ridgeDefaults } from './linear.js';
 export type { LogisticRegressionParams } from './logistic.js';
 export { LogisticRegression, logisticDefaults } from './logistic.js';
 export type {
@@ -79,4 +81,4 @@ export {
   TransformerChain,
   transformerFromJSON,
 } from './transformers/index.js';
-export type { Classifier, FitOptions, Matrix, Predictor, Signature } from './types.js';
+export type { Classifier, FitOptions, Matrix, Predictor, Regressor, Signature } from './types.js';

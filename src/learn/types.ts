@@ -25,6 +25,15 @@ export interface Classifier {
   toJSON(): unknown;
 }
 
+/** A regressor over a Matrix (scikit-learn's fit/predict). */
+export interface Regressor {
+  readonly kind: string;
+  getParams(): Record<string, unknown>;
+  fit(X: Matrix, y: Float64Array): this;
+  predict(X: Matrix): Float64Array;
+  toJSON(): unknown;
+}
+
 export interface FitOptions {
   /** An evaluation set for early stopping (gradient boosting). */
   eval?: { X: Matrix; y: Float64Array };
