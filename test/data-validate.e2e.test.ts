@@ -127,6 +127,29 @@ describe('keel data validate', () => {
     expect((await keelIn('data', 'validate', clean, '--schema', schema, '--bogus')).code).toBe(2);
   });
 
+  it('--reference checks expect.max_psi against a profile written by keel data profile --json', async () => {
+    const ref = join(dir, 'ref.json');
+    const s2 = join(dir, 'schema-psi.yaml');
+    writeFileSync(
+      s2,
+      'columns:\n  - { name: x, type: number, expect: { max_psi: 0.1, mean: { max: 100 } } }\n',
+    );
+    const base = join(dir, 'base.csv');
+    writeFileSync(base, `x\n${Array.from({ length: 50 }, (_, i) => i).join('\n')}\n`);
+    const moved = join(dir, 'moved.csv');
+    writeFileSync(moved, `x\n${Array.from({ length: 50 }, (_, i) => i + 40).join('\n')}\n`);
+    writeFileSync(ref, (await keelIn('data', 'profile', base, '--schema', s2, '--json')).out);
+    expect((await keelIn('data', 'validate', base, '--schema', s2, '--reference', ref)).code).toBe(0);
+    const r = await keelIn('data', 'validate', moved, '--schema', s2, '--reference', ref);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(
+      /error +psi +x .*the PSI of "x" against the reference is [\d.]+, the schema allows at most 0\.1/,
+    );
+    expect(
+      (await keelIn('data', 'validate', moved, '--schema', s2, '--reference', join(dir, 'nope.json'))).code,
+    ).toBe(2);
+  });
+
   it('the real binary gives the same exit codes', () => {
     const r = keel(['data', 'validate', dirty, '--schema', schema, '--strict'], dir);
     expect(r.code).toBe(1);

@@ -2,8 +2,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { KeelError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import { parseCsv } from './csv.js';
+import { checkExpectations } from './expectations.js';
 import type { Frame } from './frame.js';
 import { inferSchemaFromRows } from './infer.js';
+import type { DataProfile } from './profile.js';
 import type { Schema } from './schema.js';
 import { type Quarantine, typeAndValidate, type ValidationReport } from './validate.js';
 
@@ -35,7 +37,7 @@ export interface ReadResult {
 export async function readCsv(
   path: string,
   schema?: Schema,
-  options: { delimiter?: string } = {},
+  options: { delimiter?: string; reference?: DataProfile } = {},
 ): Promise<ReadResult> {
   let bytes: Buffer;
   try {
@@ -65,7 +67,9 @@ export async function readCsv(
   }
   const parsed = parseCsv(text, path, options.delimiter);
   const used = schema ?? inferSchemaFromRows(parsed.header, parsed.rows);
-  const { frame, report, quarantine } = typeAndValidate(parsed.header, parsed.rows, used, path, parsed.lines);
+  const typed = typeAndValidate(parsed.header, parsed.rows, used, path, parsed.lines);
+  const { frame, quarantine } = typed;
+  const report = checkExpectations(typed.report, frame, used, options.reference);
   return {
     frame,
     report,

@@ -27,6 +27,18 @@ export const ColumnSpecSchema = z
     regex: z.string().refine(isRegex, { message: 'not a valid regular expression' }).optional(),
     /** The longest cell text allowed, in characters. */
     max_length: z.number().int().positive().optional(),
+    /**
+     * Distribution expectations on the kept rows: bounds on the mean and the standard deviation
+     * (numbers), and the largest population stability index against a reference profile.
+     */
+    expect: z
+      .object({
+        mean: z.object({ min: z.number().optional(), max: z.number().optional() }).strict().optional(),
+        std: z.object({ min: z.number().optional(), max: z.number().optional() }).strict().optional(),
+        max_psi: z.number().positive().optional(),
+      })
+      .strict()
+      .optional(),
     /** feature (default), id (kept for reference, never a model input) or ignore. */
     role: z.enum(['feature', 'id', 'ignore']).default('feature'),
     description: z.string().optional(),

@@ -10,7 +10,9 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { KeelError } from '../core/errors.js';
 import { sha256File } from '../core/hash.js';
+import { checkExpectations } from './expectations.js';
 import { inferSchemaFromRows } from './infer.js';
+import type { DataProfile } from './profile.js';
 import { type ReadResult, readCsv } from './read.js';
 import type { ColumnType, Schema } from './schema.js';
 import { typeAndValidate } from './validate.js';
@@ -62,7 +64,7 @@ function cellText(v: unknown): string {
 export async function readTable(
   path: string,
   schema?: Schema,
-  options: { format?: TableFormat; delimiter?: string } = {},
+  options: { format?: TableFormat; delimiter?: string; reference?: DataProfile } = {},
 ): Promise<ReadResult> {
   const format = options.format ?? tableFormat(path);
   if (format === null)
@@ -72,14 +74,18 @@ export async function readTable(
       { file: path },
     );
   if (format === 'csv' || format === 'tsv')
-    return readCsv(path, schema, { delimiter: options.delimiter ?? (format === 'tsv' ? '\t' : ',') });
-  return readWithDuckDB(path, format, schema);
+    return readCsv(path, schema, {
+      delimiter: options.delimiter ?? (format === 'tsv' ? '\t' : ','),
+      reference: options.reference,
+    });
+  return readWithDuckDB(path, format, schema, options.reference);
 }
 
 async function readWithDuckDB(
   path: string,
   format: 'parquet' | 'json' | 'ndjson',
   schema?: Schema,
+  reference?: DataProfile,
 ): Promise<ReadResult> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
@@ -133,7 +139,9 @@ async function readWithDuckDB(
     }
     const used = schema ?? inferFromDuckDB(header, types, rows);
     const lines = Int32Array.from({ length: n }, (_, r) => r + 1);
-    const { frame, report, quarantine } = typeAndValidate(header, rows, used, path, lines);
+    const typed = typeAndValidate(header, rows, used, path, lines);
+    const { frame, quarantine } = typed;
+    const report = checkExpectations(typed.report, frame, used, reference);
     const sha =
       files.length === 1
         ? hashes[0]

@@ -1,9 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { KeelError } from '../../core/errors.js';
 import {
+  type DataProfile,
   type DatasetDiff,
   type DatasetVersion,
   formatProfile,
@@ -17,6 +18,21 @@ import {
   type ValidationReport,
 } from '../../data/index.js';
 import { type GlobalOptions, openContext } from '../context.js';
+
+function readProfile(path: string): DataProfile {
+  let doc: DataProfile;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8')) as DataProfile;
+  } catch (e) {
+    throw new KeelError(
+      'KEEL_E_USAGE',
+      `--reference ${path} is not a readable profile JSON: ${(e as Error).message}`,
+    );
+  }
+  if (!Array.isArray(doc?.columns))
+    throw new KeelError('KEEL_E_USAGE', `--reference ${path} is not a profile (no "columns")`);
+  return doc;
+}
 
 function positiveInt(v: string, flag: string): number {
   const n = Number(v);
@@ -94,13 +110,25 @@ export function registerDataCommands(program: Command): void {
       'write the quarantined rows here (with _keel_line and _keel_reason)',
     )
     .option('--html <out.html>', 'write the report as a self-contained HTML page')
+    .option(
+      '-r, --reference <profile.json>',
+      'a reference profile (keel data profile --json) for the columns with expect.max_psi',
+    )
     .action(
       async (
         file: string,
-        opts: { schema: string; json?: boolean; strict?: boolean; quarantine?: string; html?: string },
+        opts: {
+          schema: string;
+          json?: boolean;
+          strict?: boolean;
+          quarantine?: string;
+          html?: string;
+          reference?: string;
+        },
       ) => {
         const schema = loadSchema(opts.schema);
-        const read = await readTable(file, schema);
+        const reference = opts.reference ? readProfile(opts.reference) : undefined;
+        const read = await readTable(file, schema, { reference });
         const report = strictVerdict(read.report, Boolean(opts.strict));
         if (opts.quarantine) writeFileSync(opts.quarantine, quarantineCsv(read.quarantine));
         if (opts.html) writeFileSync(opts.html, renderReportHtml(report));
