@@ -2,6 +2,7 @@
  * Random forest of probability trees on the same binned tree builder: each tree sees a bootstrap
  * sample (as integer row weights) and a random subset of features at each node; a leaf holds the
  * share of positives, and the forest averages them. Out-of-bag ROC-AUC is available after fit.
+ * RandomForestRegressor grows the same trees on a continuous target (leaves hold means; OOB R²).
  */
 import { z } from 'zod';
 import { KeelError } from '../core/errors.js';
@@ -13,7 +14,7 @@ import { applyBins, fitBins } from './tree/binning.js';
 import { addForest, type FlatForest, flatten } from './tree/flat.js';
 import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
 import { predictTree, type Tree, TreeBuilder } from './tree/tree.js';
-import type { Classifier, FitOptions, Matrix } from './types.js';
+import type { Classifier, FitOptions, Matrix, Regressor } from './types.js';
 
 export interface RandomForestParams {
   nEstimators: number;
@@ -55,66 +56,15 @@ export class RandomForestClassifier implements Classifier {
   }
 
   fit(X: Matrix, y: Float64Array, options: FitOptions = {}): this {
-    const p = this.params;
     checkXy(X, y, 'RandomForestClassifier');
-    if (p.nEstimators < 1 || p.maxDepth < 1)
-      throw new KeelError('KEEL_E_USAGE', `RandomForestClassifier: invalid parameters ${JSON.stringify(p)}`);
-    const n = X.nRows;
-    const F = X.nCols;
-    const mapper = fitBins(X, p.maxBins);
-    const bins = applyBins(X, mapper);
-    const fraction =
-      p.maxFeatures === 'sqrt'
-        ? Math.sqrt(F) / F
-        : p.maxFeatures === 'log2'
-          ? Math.max(1, Math.log2(F)) / F
-          : Math.min(1, Math.max(1 / F, p.maxFeatures));
-    const builder = new TreeBuilder(bins, F, mapper.edges, {
-      maxDepth: p.maxDepth,
-      minChildSamples: p.minSamplesLeaf,
-      minChildWeight: 0,
-      lambda: 0,
-      minSplitGain: 1e-12,
-      featureFraction: fraction,
-    });
-    const rng = new Rng(p.seed);
-    const grad = new Float64Array(n);
-    const hess = new Float64Array(n);
-    const oobSum = new Float64Array(n);
-    const oobCount = new Float64Array(n);
-    const trees: Tree[] = [];
-    const rowsBuf = new Int32Array(n);
-    for (let t = 0; t < p.nEstimators; t++) {
-      hess.fill(0);
-      if (p.bootstrap) for (let i = 0; i < n; i++) hess[rng.int(n)] += 1;
-      else hess.fill(1);
-      let m = 0;
-      for (let i = 0; i < n; i++) {
-        grad[i] = -y[i] * hess[i];
-        if (hess[i] > 0) rowsBuf[m++] = i;
-      }
-      const tree = builder.grow(rowsBuf.subarray(0, m), grad, hess, rng);
-      trees.push(tree);
-      if (p.bootstrap)
-        for (let i = 0; i < n; i++)
-          if (hess[i] === 0) {
-            oobSum[i] += predictTree(tree, X.data, i * F);
-            oobCount[i]++;
-          }
-      if (options.onProgress && (t + 1) % 25 === 0)
-        options.onProgress((t + 1) / p.nEstimators, `tree ${t + 1}/${p.nEstimators}`);
-    }
-    if (p.bootstrap) {
-      const idx: number[] = [];
-      for (let i = 0; i < n; i++) if (oobCount[i] > 0) idx.push(i);
-      const yy = Float64Array.from(idx, (i) => y[i]);
-      const pp = Float64Array.from(idx, (i) => oobSum[i] / oobCount[i]);
-      const pos = yy.reduce((a, b) => a + b, 0);
-      this.oobScore_ = pos > 0 && pos < yy.length ? rocAuc(yy, pp) : null;
+    const { trees, oob } = growForest(X, y, this.params, options, 'RandomForestClassifier');
+    if (oob) {
+      const pos = oob.y.reduce((a, b) => a + b, 0);
+      this.oobScore_ = pos > 0 && pos < oob.y.length ? rocAuc(oob.y, oob.pred) : null;
     }
     this.trees_ = trees;
     this.flat = null;
-    this.nFeatures_ = F;
+    this.nFeatures_ = X.nCols;
     this.featureNames_ = [...X.names];
     this.fitted = true;
     return this;
@@ -159,6 +109,175 @@ export class RandomForestClassifier implements Classifier {
     m.fitted = true;
     return m;
   }
+}
+
+/**
+ * The trees of a forest on binned features: each sees a bootstrap sample (integer row weights) and
+ * a random feature subset per node; a leaf holds the weighted mean of y (the share of positives
+ * for 0/1 labels). With bootstrap, also the out-of-bag prediction of every row some tree left out.
+ */
+function growForest(
+  X: Matrix,
+  y: Float64Array,
+  p: RandomForestParams,
+  options: FitOptions,
+  who: string,
+): { trees: Tree[]; oob: { y: Float64Array; pred: Float64Array } | null } {
+  if (p.nEstimators < 1 || p.maxDepth < 1)
+    throw new KeelError('KEEL_E_USAGE', `${who}: invalid parameters ${JSON.stringify(p)}`);
+  const n = X.nRows;
+  const F = X.nCols;
+  const mapper = fitBins(X, p.maxBins);
+  const bins = applyBins(X, mapper);
+  const fraction =
+    p.maxFeatures === 'sqrt'
+      ? Math.sqrt(F) / F
+      : p.maxFeatures === 'log2'
+        ? Math.max(1, Math.log2(F)) / F
+        : Math.min(1, Math.max(1 / F, p.maxFeatures));
+  const builder = new TreeBuilder(bins, F, mapper.edges, {
+    maxDepth: p.maxDepth,
+    minChildSamples: p.minSamplesLeaf,
+    minChildWeight: 0,
+    lambda: 0,
+    minSplitGain: 1e-12,
+    featureFraction: fraction,
+  });
+  const rng = new Rng(p.seed);
+  const grad = new Float64Array(n);
+  const hess = new Float64Array(n);
+  const oobSum = new Float64Array(n);
+  const oobCount = new Float64Array(n);
+  const trees: Tree[] = [];
+  const rowsBuf = new Int32Array(n);
+  for (let t = 0; t < p.nEstimators; t++) {
+    hess.fill(0);
+    if (p.bootstrap) for (let i = 0; i < n; i++) hess[rng.int(n)] += 1;
+    else hess.fill(1);
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      grad[i] = -y[i] * hess[i];
+      if (hess[i] > 0) rowsBuf[m++] = i;
+    }
+    const tree = builder.grow(rowsBuf.subarray(0, m), grad, hess, rng);
+    trees.push(tree);
+    if (p.bootstrap)
+      for (let i = 0; i < n; i++)
+        if (hess[i] === 0) {
+          oobSum[i] += predictTree(tree, X.data, i * F);
+          oobCount[i]++;
+        }
+    if (options.onProgress && (t + 1) % 25 === 0)
+      options.onProgress((t + 1) / p.nEstimators, `tree ${t + 1}/${p.nEstimators}`);
+  }
+  if (!p.bootstrap) return { trees, oob: null };
+  const idx: number[] = [];
+  for (let i = 0; i < n; i++) if (oobCount[i] > 0) idx.push(i);
+  return {
+    trees,
+    oob: {
+      y: Float64Array.from(idx, (i) => y[i]),
+      pred: Float64Array.from(idx, (i) => oobSum[i] / oobCount[i]),
+    },
+  };
+}
+
+/** Random forest regression: the same trees, leaves hold the mean target; out-of-bag R² after fit. */
+export class RandomForestRegressor implements Regressor {
+  readonly kind = 'random_forest_regressor';
+  readonly params: RandomForestParams;
+  trees_: Tree[] = [];
+  nFeatures_ = 0;
+  featureNames_: string[] = [];
+  /** R² of the out-of-bag predictions (null without bootstrap). */
+  oobScore_: number | null = null;
+  private fitted = false;
+  private flat: FlatForest | null = null;
+
+  constructor(params: Partial<RandomForestParams> = {}) {
+    // scikit-learn's regressor considers every feature at each split by default
+    this.params = { ...randomForestDefaults, maxFeatures: 1, ...params };
+  }
+
+  getParams(): Record<string, unknown> {
+    return { ...this.params };
+  }
+
+  fit(X: Matrix, y: Float64Array, options: FitOptions = {}): this {
+    if (y.length !== X.nRows)
+      throw new KeelError(
+        'KEEL_E_INPUT',
+        `RandomForestRegressor: X has ${X.nRows} rows but y has ${y.length} values`,
+      );
+    for (let i = 0; i < y.length; i++)
+      if (!Number.isFinite(y[i]))
+        throw new KeelError(
+          'KEEL_E_INPUT',
+          `RandomForestRegressor: y has a missing or infinite value at row ${i + 1}`,
+        );
+    if (X.nRows === 0) throw new KeelError('KEEL_E_INPUT', 'RandomForestRegressor: no rows to fit');
+    const { trees, oob } = growForest(X, y, this.params, options, 'RandomForestRegressor');
+    this.oobScore_ = oob && oob.y.length > 1 ? r2Score(oob.y, oob.pred) : null;
+    this.trees_ = trees;
+    this.flat = null;
+    this.nFeatures_ = X.nCols;
+    this.featureNames_ = [...X.names];
+    this.fitted = true;
+    return this;
+  }
+
+  predict(X: Matrix): Float64Array {
+    assertFitted(this.fitted, 'RandomForestRegressor');
+    checkWidth(X, this.nFeatures_, 'RandomForestRegressor');
+    const out = new Float64Array(X.nRows);
+    this.flat ??= flatten(this.trees_);
+    addForest(this.flat, X.data, X.nRows, X.nCols, out);
+    const k = this.trees_.length;
+    for (let i = 0; i < out.length; i++) out[i] /= k;
+    return out;
+  }
+
+  featureImportance(kind: 'gain' | 'split' = 'gain'): Record<string, number> {
+    assertFitted(this.fitted, 'RandomForestRegressor');
+    return treeImportance(this.trees_, this.featureNames_, kind);
+  }
+
+  toJSON(): unknown {
+    assertFitted(this.fitted, 'RandomForestRegressor');
+    return {
+      params: this.params,
+      state: {
+        nFeatures: this.nFeatures_,
+        featureNames: this.featureNames_,
+        oobScore: this.oobScore_,
+        trees: this.trees_.map(treeToJSON),
+      },
+    };
+  }
+
+  static fromJSON(doc: unknown): RandomForestRegressor {
+    const d = RfJSON.parse(doc);
+    const m = new RandomForestRegressor(d.params);
+    m.nFeatures_ = d.state.nFeatures;
+    m.featureNames_ = d.state.featureNames;
+    m.oobScore_ = d.state.oobScore;
+    m.trees_ = d.state.trees.map((t) => treeFromJSON(t, d.state.nFeatures));
+    m.fitted = true;
+    return m;
+  }
+}
+
+function r2Score(y: Float64Array, p: Float64Array): number {
+  let mean = 0;
+  for (const v of y) mean += v;
+  mean /= y.length;
+  let sse = 0;
+  let sst = 0;
+  for (let i = 0; i < y.length; i++) {
+    sse += (y[i] - p[i]) ** 2;
+    sst += (y[i] - mean) ** 2;
+  }
+  return sst > 0 ? 1 - sse / sst : 0;
 }
 
 const RfJSON = z.object({

@@ -9,7 +9,7 @@ export {
 export type { FeaturePipelineParams } from './features.js';
 export { FeaturePipeline } from './features.js';
 export type { RandomForestParams } from './forest.js';
-export { RandomForestClassifier, randomForestDefaults } from './forest.js';
+export { RandomForestClassifier, RandomForestRegressor, randomForestDefaults } from './forest.js';
 export type { GradientBoostingParams } from './gbdt.js';
 export { GradientBoostingClassifier, gradientBoostingDefaults } from './gbdt.js';
 export type { RidgeParams } from './linear.js';

@@ -44,8 +44,9 @@ abstract class AffineScaler implements Transformer {
     for (const name of columns) {
       const vals = present(numericValues(frame, name, this.constructor.name));
       const s = vals.length === 0 ? { offset: 0, scale: 1 } : this.learn(vals);
-      offset.push(s.offset);
-      scale.push(s.scale);
+      // + 0 turns -0 into 0: JSON has no -0, and the state must round-trip exactly
+      offset.push(s.offset + 0);
+      scale.push(s.scale + 0);
     }
     this.state_ = { columns, offset, scale };
     return this;
