@@ -11,6 +11,7 @@ export {
   takeColumn,
 } from './frame.js';
 export { inferSchemaFromRows } from './infer.js';
+export { isPostgresSource, readPostgres } from './postgres-source.js';
 export type { ColumnProfile, DataProfile, ProfileOptions, Quantiles } from './profile.js';
 export { formatProfile, profileFrame, psi } from './profile.js';
 export type { DataSource, ReadResult } from './read.js';

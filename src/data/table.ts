@@ -4,7 +4,8 @@
  * JSON (an array of objects, or one object per line) and NDJSON / JSONL, and globs of them, are
  * read by DuckDB. Cells then go through the same typing, validation and quarantine as CSV, so the
  * schema overrides DuckDB's types. Without a schema, DuckDB's numeric and boolean types are kept
- * and text columns are inferred. Row numbers in reports are 1-based record numbers.
+ * and text columns are inferred. Row numbers in reports are 1-based record numbers. A
+ * `postgres://…?table=NAME` or `?query=…` source reads a table or query (see postgres-source.ts).
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { KeelError } from '../core/errors.js';
 import { sha256File } from '../core/hash.js';
 import { checkExpectations } from './expectations.js';
 import { inferSchemaFromRows } from './infer.js';
+import { isPostgresSource, readPostgres } from './postgres-source.js';
 import type { DataProfile } from './profile.js';
 import { type ReadResult, readCsv } from './read.js';
 import type { ColumnType, Schema } from './schema.js';
@@ -66,6 +68,7 @@ export async function readTable(
   schema?: Schema,
   options: { format?: TableFormat; delimiter?: string; reference?: DataProfile } = {},
 ): Promise<ReadResult> {
+  if (isPostgresSource(path)) return readPostgres(path, schema, { reference: options.reference });
   const format = options.format ?? tableFormat(path);
   if (format === null)
     throw new KeelError(
