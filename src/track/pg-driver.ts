@@ -12,7 +12,7 @@ import { postgresDialect, type SqlConn, type SqlDriver } from './sql.js';
 const INT8 = 20;
 const MAX_PARAMS = 65_535; // PostgreSQL's limit of bound parameters per statement
 const ROWS_PER_INSERT = 2000;
-const MIGRATION_LOCK = 7_260_311; // pg_advisory_xact_lock key while migrations run
+const MIGRATION_LOCK = 7_260_311; // session advisory lock key while migrations run (taken before BEGIN)
 
 export interface PgDriverOptions {
   /** Work inside this schema (created if it does not exist). */
@@ -128,9 +128,13 @@ export class PgDriver implements SqlDriver {
     await this.ready;
     for (let attempt = 0; ; attempt++) {
       const client = await this.connect();
+      // the migration lock is taken before BEGIN: a serializable transaction's snapshot starts at
+      // its first statement, so a lock taken inside would still see the tables as they were
+      // before the previous holder committed (and two fresh processes would both create them)
+      const locked = this.exclusive;
       try {
+        if (locked) await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
         await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
-        if (this.exclusive) await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
         const out = await fn(this.conn(client));
         await client.query('COMMIT');
         return out;
@@ -144,6 +148,7 @@ export class PgDriver implements SqlDriver {
         }
         throw e;
       } finally {
+        if (locked) await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
         client.release();
       }
     }

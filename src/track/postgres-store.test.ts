@@ -31,6 +31,21 @@ describe.skipIf(!reachable)('PostgresStore', () => {
     await b.close();
   });
 
+  it('lets several processes open one fresh schema at the same moment: migrations run once, in turn', async () => {
+    const schema = freshSchema();
+    const stores = [1, 2, 3, 4].map(() => new PostgresStore(url, { schema }));
+    try {
+      await Promise.all(stores.map((s) => s.migrated()));
+      const runs = await Promise.all(stores.map((s, i) => s.createRun({ experiment: `e${i % 2}` })));
+      expect(new Set(runs.map((r) => r.id)).size).toBe(4);
+      expect(await Promise.all(stores.map((s) => s.schemaVersion()))).toEqual(
+        Array(4).fill(await stores[0].schemaVersion()),
+      );
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
   it('gives distinct version numbers to concurrent registrations from several stores', async () => {
     const schema = freshSchema();
     const first = await openStore(`${url}?schema=${schema}`);

@@ -8,7 +8,7 @@
  * so concurrent createModelVersion calls cannot pick the same number), read = a REPEATABLE READ
  * snapshot, runMany = chunked multi-row INSERTs, `?` → `$n` via postgresDialect.placeholders (the
  * store's SQL has no `?` inside string literals), int8 parsed as numbers, and migrate() under
- * pg_advisory_xact_lock so two processes opening a fresh database do not both apply migration 1.
+ * a session advisory lock (taken before BEGIN) so two processes opening a fresh database do not both apply migration 1.
  * Then call describeTrackingStore('PostgresStore', …) from store-suite.testkit.ts.
  */
 
