@@ -58,8 +58,19 @@ describe('the validate step with quarantined rows', () => {
       });
       const names = run.artifacts.map((a) => a.name);
       expect(names).toEqual(
-        expect.arrayContaining(['reports/validation.json', 'reports/validation.html', 'data/quarantine.csv']),
+        expect.arrayContaining([
+          'reports/validation.json',
+          'reports/validation.html',
+          'data/quarantine.csv',
+          'data/profile.json',
+        ]),
       );
+      const prof = run.artifacts.find((a) => a.name === 'data/profile.json')!;
+      const profile = JSON.parse(readFileSync(join(dir, '.keel', 'artifacts', prof.uri), 'utf8'));
+      expect(profile.rows).toBe(1197);
+      expect(profile.columns.find((c: { name: string }) => c.name === 'tenure')).toMatchObject({
+        count: 1197,
+      });
       const q = run.artifacts.find((a) => a.name === 'data/quarantine.csv')!;
       const text = readFileSync(join(dir, '.keel', 'artifacts', q.uri), 'utf8');
       const rows = text.trimEnd().split('\n');

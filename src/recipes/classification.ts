@@ -10,6 +10,7 @@ import {
   type Frame,
   featureSpecs,
   formatReport,
+  profileFrame,
   type Quarantine,
   quarantineCsv,
   readCsv,
@@ -64,6 +65,8 @@ export async function validateData(ctx: StepContext<unknown>, data: Ingested): P
   await ctx.run.logArtifact('reports/validation.html', renderReportHtml(report));
   if (data.quarantine && data.quarantine.rows.length > 0)
     await ctx.run.logArtifact('data/quarantine.csv', quarantineCsv(data.quarantine));
+  // the kept rows' profile: what this run's model saw, the reference for later drift checks
+  await ctx.run.logArtifact('data/profile.json', JSON.stringify(profileFrame(data.frame), null, 2));
   await ctx.run.logMetrics({
     'data.rows': report.rows,
     'data.rows_kept': report.kept,
