@@ -14,6 +14,7 @@ import Fastify, {
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { type ErrorCode, KeelError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
+import { parseCsv } from '../data/csv.js';
 import { type FieldError, recordsToFrame } from '../data/records.js';
 import type { HostedModel, ModelHost } from './model-host.js';
 import type { PredictionLog } from './prediction-log.js';
@@ -46,6 +47,7 @@ export interface AppOptions {
 const STATUS: Partial<Record<ErrorCode, number>> = {
   KEEL_E_INPUT: 400,
   KEEL_E_USAGE: 400,
+  KEEL_E_PARSE: 400,
   KEEL_E_NOT_FOUND: 404,
 };
 
@@ -134,8 +136,22 @@ export function createApp(options: AppOptions): FastifyInstance {
   if (options.corsOrigins && options.corsOrigins.length > 0) installCors(app, options.corsOrigins);
   if (options.apiKeys && options.apiKeys.length > 0) installApiKeys(app, options.apiKeys);
   if (options.rateLimit) installRateLimit(app, options.rateLimit);
-  // JSON only: any other content type gets a 415 instead of being read as text
+  // JSON, or CSV for batches (a header row, then one record per line; a blank cell is missing);
+  // any other content type gets a 415 instead of being read as text
   app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      const p = parseCsv(body as string, 'the request body');
+      const records = p.rows.map((row) => {
+        const rec: Record<string, string | null> = {};
+        for (let k = 0; k < p.header.length; k++) rec[p.header[k]] = row[k] === '' ? null : row[k];
+        return rec;
+      });
+      done(null, records);
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
 
   app.setErrorHandler((err: FastifyError | KeelError, req, reply) => {
     reply.header('x-request-id', req.id);
@@ -167,7 +183,7 @@ export function createApp(options: AppOptions): FastifyInstance {
       status === 413
         ? `request body is larger than ${options.bodyLimit ?? 1_048_576} bytes`
         : status === 415
-          ? 'send JSON: Content-Type: application/json'
+          ? 'send JSON (Content-Type: application/json) or a CSV batch (Content-Type: text/csv)'
           : err.message;
     return reply.status(status).send({ error: { code, message } });
   });
@@ -584,6 +600,13 @@ export function openApiDocument(host: ModelHost): Record<string, unknown> {
                     },
                   },
                 ],
+              },
+            },
+            'text/csv': {
+              schema: {
+                type: 'string',
+                description:
+                  'a batch: a header row with the input names, then one record per line; a blank cell is missing',
               },
             },
           },

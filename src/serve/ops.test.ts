@@ -333,3 +333,33 @@ describe('explanations', () => {
     expect(no.json().error.message).toContain('cannot explain');
   });
 });
+
+describe('CSV batches', () => {
+  const app = createApp({ models: host, processMetrics: false });
+  const header = Object.keys(good).join(',');
+  const line = (r: Record<string, unknown>) => Object.values(r).join(',');
+  const csvPost = (body: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/models/churn/predict',
+      headers: { 'content-type': 'text/csv' },
+      payload: body,
+    });
+
+  it('scores a CSV batch exactly like the same records in JSON', async () => {
+    const other = { ...good, tenure: 60, contract: 'Two year' };
+    const r = await csvPost(`${header}\n${line(good)}\n${line(other)}\n`);
+    expect(r.statusCode).toBe(200);
+    const j = await predict(app, {}, [good, other]);
+    expect(r.json().predictions).toEqual(j.json().predictions);
+  });
+
+  it('answers a malformed CSV or a blank required cell with a 400 that says where', async () => {
+    const ragged = await csvPost(`${header}\n${line(good)},extra\n`);
+    expect(ragged.statusCode).toBe(400);
+    expect(ragged.json().error.message).toMatch(/the request body.*line 2/);
+    const blank = await csvPost(`${header}\n${line({ ...good, tenure: '' })}\n`);
+    expect(blank.statusCode).toBe(400);
+    expect(blank.json().error.fields[0]).toMatchObject({ index: 0, field: 'tenure', rule: 'nullable' });
+  });
+});
