@@ -12,6 +12,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { dirname, join } from 'node:path';
 import autocannon from 'autocannon';
 import { parseCsv } from '../src/data/csv.js';
@@ -244,6 +245,56 @@ async function atRate(s: Server, rate: number, seconds: number): Promise<number>
   return r.latency.p99;
 }
 
+/**
+ * p99 latency (ms) at a steady request rate: an open-loop generator sends one request every
+ * 1000/rate ms over up to 16 keep-alive connections and times each from its scheduled send time
+ * (so a stall counts for every request it delays: no coordinated omission). autocannon's rate
+ * limit instead fires each second's requests in one burst at the start of the second, which
+ * measures queueing behind that burst rather than latency at the rate (kept as a second row).
+ */
+async function pacedP99(s: Server, rate: number, seconds: number, conns = 16): Promise<number> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: conns });
+  const url = new URL(s.url + s.path);
+  const body = JSON.stringify(sample);
+  const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
+  const interval = 1000 / rate;
+  const total = Math.round(rate * seconds);
+  const latency: number[] = [];
+  let failed = 0;
+  await new Promise<void>((resolve) => {
+    const t0 = performance.now();
+    let sent = 0;
+    let done = 0;
+    const finish = (ms: number, ok: boolean) => {
+      latency.push(ms);
+      if (!ok) failed++;
+      if (++done === total) resolve();
+    };
+    const tick = () => {
+      const now = performance.now();
+      while (sent < total && t0 + sent * interval <= now) {
+        const intended = t0 + sent * interval;
+        sent++;
+        const req = http.request(
+          { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers },
+          (res) => {
+            res.resume();
+            res.on('end', () => finish(performance.now() - intended, res.statusCode === 200));
+          },
+        );
+        req.on('error', () => finish(performance.now() - intended, false));
+        req.end(body);
+      }
+      if (sent < total) setTimeout(tick, Math.max(0, t0 + sent * interval - performance.now()));
+    };
+    tick();
+  });
+  agent.destroy();
+  if (failed > 0) throw new Error(`${s.name}: ${failed} failed requests at ${rate} req/s`);
+  latency.sort((a, b) => a - b);
+  return latency[Math.ceil(0.99 * latency.length) - 1];
+}
+
 /** Rows scored per second through the batch endpoint, 1,000-row batches. */
 async function batchRows(s: Server, seconds: number): Promise<number> {
   const body = JSON.stringify(Array.from({ length: 1000 }, () => sample));
@@ -277,7 +328,9 @@ for (let round = 1; round <= rounds; round++) {
         add(`${name}-p99-c${c}`, r.p99);
       }
       if (name === 'keel') {
-        add('keel-p99-at-1000', await atRate(s, 1000, duration));
+        await pacedP99(s, 1000, 2); // warm-up of the generator's own request path
+        add('keel-p99-at-1000', await pacedP99(s, 1000, duration));
+        add('keel-p99-burst-1000', await atRate(s, 1000, duration));
         add('keel-batch-rows', await batchRows(s, duration));
       }
       if (name === 'fastapi') add('fastapi-p99-at-1000', await atRate(s, 1000, Math.min(duration, 5)));
@@ -327,13 +380,26 @@ const rows = [
     unit: 'ms',
     keel: round4(med('keel-p99-at-1000')),
     peer: round4(med('fastapi-p99-at-1000')),
-    peer_name: fastapiName,
+    peer_name: `${fastapiName} (autocannon: it cannot sustain 1,000 req/s, so an open-loop run would only measure its backlog)`,
     ratio: round4(med('keel-p99-at-1000') / med('fastapi-p99-at-1000')),
     better: 'lower',
     goal: null,
     must: null,
     pass: med('keel-p99-at-1000') <= 5,
-    note: 'must: Keel p99 at most 5 ms at 1,000 requests/s (autocannon, 16 connections)',
+    note: 'must: Keel p99 at most 5 ms at a steady 1,000 requests/s (open-loop, 16 keep-alive connections, timed from the scheduled send)',
+  },
+  {
+    case: 'serve-p99-burst-1000',
+    unit: 'ms',
+    keel: round4(med('keel-p99-burst-1000')),
+    peer: round4(med('fastapi-p99-at-1000')),
+    peer_name: fastapiName,
+    ratio: round4(med('keel-p99-burst-1000') / med('fastapi-p99-at-1000')),
+    better: 'lower',
+    goal: null,
+    must: null,
+    pass: null,
+    note: "informational: autocannon's rate limit, each second's 1,000 requests sent in one burst over 16 connections",
   },
   {
     case: 'serve-batch-rows-per-s',
