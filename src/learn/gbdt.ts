@@ -31,6 +31,11 @@ export interface GradientBoostingParams {
   seed: number;
   /** Threads for histogram building on large data (0 = up to 2 when available). Results depend on it only in the last bits. */
   nThreads: number;
+  /**
+   * Weight of every positive row in the loss (XGBoost's scale_pos_weight), e.g. negatives /
+   * positives for imbalanced classes; 1 = unweighted. The base score is the weighted prior.
+   */
+  scalePosWeight: number;
 }
 
 /** Below this many rows a second thread costs more than it saves. */
@@ -48,6 +53,7 @@ export const gradientBoostingDefaults: GradientBoostingParams = {
   subsample: 1,
   earlyStoppingRounds: 0,
   seed: 42,
+  scalePosWeight: 1,
   nThreads: 0,
 };
 
@@ -106,9 +112,15 @@ export class GradientBoostingClassifier implements Classifier {
       },
       shared ? { cols: shared.cols, spill: shared.spill } : {},
     );
+    const wPos = p.scalePosWeight ?? 1;
+    if (!(wPos > 0) || !Number.isFinite(wPos))
+      throw new KeelError(
+        'KEEL_E_USAGE',
+        `GradientBoostingClassifier: scalePosWeight must be > 0, got ${wPos}`,
+      );
     let pos = 0;
     for (let i = 0; i < n; i++) pos += y[i];
-    const prior = pos / n;
+    const prior = (pos * wPos) / (pos * wPos + (n - pos));
     this.baseScore_ = Math.log(prior / (1 - prior));
     const margin = new Float64Array(n).fill(this.baseScore_);
     const grad = shared?.grad ?? new Float64Array(n);
@@ -126,8 +138,9 @@ export class GradientBoostingClassifier implements Classifier {
       for (let t = 0; t < p.nEstimators; t++) {
         for (let i = 0; i < n; i++) {
           const pr = sigmoid(margin[i]);
-          grad[i] = pr - y[i];
-          hess[i] = Math.max(pr * (1 - pr), 1e-16);
+          const w = y[i] === 1 ? wPos : 1;
+          grad[i] = w * (pr - y[i]);
+          hess[i] = w * Math.max(pr * (1 - pr), 1e-16);
         }
         let m = n;
         if (p.subsample < 1) {
@@ -248,6 +261,8 @@ const GbdtJSON = z.object({
     earlyStoppingRounds: z.number().int(),
     seed: z.number().int(),
     nThreads: z.number().int().nonnegative().default(0),
+    // absent in documents written before it existed: unweighted
+    scalePosWeight: z.number().positive().default(1),
   }),
   state: z.object({
     baseScore: z.number(),
