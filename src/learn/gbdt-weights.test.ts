@@ -65,3 +65,29 @@ describe('GradientBoostingClassifier scalePosWeight', () => {
     );
   });
 });
+
+describe('GradientBoostingClassifier colsampleBytree', () => {
+  const train = imbalanced(3000, 5);
+  it('lets each tree split on its own draw of features only, deterministically, without losing the signal', () => {
+    const m = new GradientBoostingClassifier({ nEstimators: 30, maxDepth: 3, colsampleBytree: 0.5 }).fit(
+      train.X,
+      train.y,
+    );
+    const used = m.trees_.map((t) => new Set(Array.from(t.feature).filter((f) => f >= 0)));
+    for (const u of used) expect(u.size).toBeLessThanOrEqual(2);
+    // different trees draw different subsets
+    expect(new Set(used.map((u) => [...u].sort().join(','))).size).toBeGreaterThan(1);
+    const again = new GradientBoostingClassifier({ nEstimators: 30, maxDepth: 3, colsampleBytree: 0.5 }).fit(
+      train.X,
+      train.y,
+    );
+    expect(Array.from(again.predictProba(train.X))).toEqual(Array.from(m.predictProba(train.X)));
+    const test = imbalanced(2000, 6);
+    expect(rocAuc(test.y, m.predictProba(test.X))).toBeGreaterThan(0.9);
+    const back = GradientBoostingClassifier.fromJSON(JSON.parse(JSON.stringify(m.toJSON())));
+    expect(back.params.colsampleBytree).toBe(0.5);
+    expect(() => new GradientBoostingClassifier({ colsampleBytree: 0 }).fit(train.X, train.y)).toThrow(
+      /colsampleBytree must be in \(0, 1\]/,
+    );
+  });
+});

@@ -26,6 +26,8 @@ export interface GradientBoostingParams {
   minSplitGain: number;
   /** Fraction of rows sampled (without replacement) for each tree. */
   subsample: number;
+  /** Fraction of features each tree may split on, drawn per tree (XGBoost's colsample_bytree). */
+  colsampleBytree: number;
   /** Stop when the evaluation loss has not improved for this many trees (0 = off). */
   earlyStoppingRounds: number;
   seed: number;
@@ -51,6 +53,7 @@ export const gradientBoostingDefaults: GradientBoostingParams = {
   minChildWeight: 1e-3,
   minSplitGain: 0,
   subsample: 1,
+  colsampleBytree: 1,
   earlyStoppingRounds: 0,
   seed: 42,
   scalePosWeight: 1,
@@ -109,9 +112,15 @@ export class GradientBoostingClassifier implements Classifier {
         lambda: p.lambda,
         minSplitGain: p.minSplitGain,
         featureFraction: 1,
+        featureFractionByTree: p.colsampleBytree ?? 1,
       },
       shared ? { cols: shared.cols, spill: shared.spill } : {},
     );
+    if (!((p.colsampleBytree ?? 1) > 0 && (p.colsampleBytree ?? 1) <= 1))
+      throw new KeelError(
+        'KEEL_E_USAGE',
+        `GradientBoostingClassifier: colsampleBytree must be in (0, 1], got ${p.colsampleBytree}`,
+      );
     const wPos = p.scalePosWeight ?? 1;
     if (!(wPos > 0) || !Number.isFinite(wPos))
       throw new KeelError(
@@ -263,6 +272,7 @@ const GbdtJSON = z.object({
     nThreads: z.number().int().nonnegative().default(0),
     // absent in documents written before it existed: unweighted
     scalePosWeight: z.number().positive().default(1),
+    colsampleBytree: z.number().gt(0).max(1).default(1),
   }),
   state: z.object({
     baseScore: z.number(),

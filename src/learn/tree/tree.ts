@@ -20,6 +20,11 @@ export interface TreeParams {
   minSplitGain: number;
   /** Fraction of features considered at each node (random forest); 1 = all. */
   featureFraction: number;
+  /**
+   * Fraction of features one tree may split on, drawn once per tree (gradient boosting's
+   * colsample_bytree); histograms still cover every feature, so subtraction stays valid. 1 = all.
+   */
+  featureFractionByTree?: number;
 }
 
 /** Flat tree: node i is a leaf when feature[i] === -1. */
@@ -123,6 +128,8 @@ export class TreeBuilder {
     // sampled features only; otherwise children come from the parent by subtraction.
     const subset = p.featureFraction < 1;
     root.hist = subset ? null : this.buildHist(rows, root.start, root.end, grad, hess);
+    const byTree = p.featureFractionByTree ?? 1;
+    const treeFeat = byTree < 1 ? this.sampleFeatures(rng, byTree) : this.nFeatures;
     let frontier: Node[] = [root];
     const leaves: number[] = [];
     const leafOf = (node: Node) => {
@@ -136,9 +143,9 @@ export class TreeBuilder {
         cover[node.id] = node.H;
         value[node.id] = -node.G / (node.H + p.lambda);
         const n = node.end - node.start;
-        let nFeat = this.nFeatures;
+        let nFeat = treeFeat;
         if (subset && node.depth < p.maxDepth && n >= 2 * p.minChildSamples) {
-          nFeat = this.sampleFeatures(rng);
+          nFeat = this.sampleFeatures(rng, p.featureFraction);
           node.hist = this.acquire();
           this.sumRows(node.hist, rows, node.start, node.end, grad, hess, nFeat);
         }
@@ -343,9 +350,9 @@ export class TreeBuilder {
   }
 
   /** Shuffle a random subset of features to the front of featureOrder; returns its size. */
-  private sampleFeatures(rng: Rng): number {
+  private sampleFeatures(rng: Rng, fraction: number): number {
     const order = this.featureOrder;
-    const nFeat = Math.max(1, Math.round(this.nFeatures * this.params.featureFraction));
+    const nFeat = Math.max(1, Math.round(this.nFeatures * fraction));
     for (let i = 0; i < nFeat; i++) {
       const j = i + rng.int(this.nFeatures - i);
       const t = order[i];
