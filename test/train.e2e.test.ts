@@ -5,40 +5,18 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { churnCsv, readCsv } from '../src/data/index.js';
 import { Model } from '../src/learn/index.js';
 import { openArtifactStore, openStore } from '../src/track/index.js';
 import { keel, sharedFile } from './cli.js';
+import { keelIn } from './keel-in.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keel-train-'));
 const cwd = process.cwd();
 const telco = sharedFile('data', 'telco_churn.csv');
 if (!telco && process.env.CI)
   throw new Error('../shared/data/telco_churn.csv not found (set KEEL_SHARED_DIR)');
-
-async function keelIn(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    const code = await main(['node', 'keel', '--log-level', 'silent', ...args]);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = undefined;
-  }
-}
 
 /** Synthetic churn CSV with some cells replaced by '?', 'NA' and blanks. */
 function churnWithMissing(file: string, rows: number, seed: number): void {

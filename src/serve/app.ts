@@ -61,13 +61,14 @@ export function createApp(options: AppOptions): FastifyInstance {
   const host = options.models;
   const maxBatch = options.maxBatch ?? 10_000;
   const registry = new Registry();
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'keel_' });
-  const requests = new Counter({
-    name: 'keel_predict_requests_total',
-    help: 'Prediction requests by model, version and HTTP status',
-    labelNames: ['model', 'version', 'status'] as const,
-    registers: [registry],
-  });
+  const requests = counter(
+    'keel_predict_requests_total',
+    'Prediction requests by model, version and HTTP status',
+    ['model', 'version', 'status'] as const,
+  );
   const latency = new Histogram({
     name: 'keel_predict_duration_seconds',
     help: 'Prediction request latency by model and version',
@@ -75,18 +76,16 @@ export function createApp(options: AppOptions): FastifyInstance {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
-  const predictions = new Counter({
-    name: 'keel_predictions_total',
-    help: 'Rows scored by model, version and predicted label',
-    labelNames: ['model', 'version', 'label'] as const,
-    registers: [registry],
-  });
-  const validationFailures = new Counter({
-    name: 'keel_validation_failures_total',
-    help: 'Requests rejected by input validation, by model and field',
-    labelNames: ['model', 'field'] as const,
-    registers: [registry],
-  });
+  const predictions = counter('keel_predictions_total', 'Rows scored by model, version and predicted label', [
+    'model',
+    'version',
+    'label',
+  ] as const);
+  const validationFailures = counter(
+    'keel_validation_failures_total',
+    'Requests rejected by input validation, by model and field',
+    ['model', 'field'] as const,
+  );
 
   // Metric children per (model, version), so the hot path does not hash label sets per request.
   const children = new Map<string, ReturnType<typeof makeChildren>>();
@@ -214,30 +213,25 @@ export function createApp(options: AppOptions): FastifyInstance {
     reply.header('content-type', registry.contentType).send(await registry.metrics()),
   );
 
-  const shadowPredictions = new Counter({
-    name: 'keel_shadow_predictions_total',
-    help: 'Rows scored by a shadow model, by model, shadow version and whether its label agreed with the answer',
-    labelNames: ['model', 'version', 'agree'] as const,
-    registers: [registry],
-  });
-  const shadowErrors = new Counter({
-    name: 'keel_shadow_errors_total',
-    help: 'Shadow scorings that failed (never seen by clients)',
-    labelNames: ['model', 'version'] as const,
-    registers: [registry],
-  });
-  const canaryErrors = new Counter({
-    name: 'keel_canary_errors_total',
-    help: 'Canary scorings that failed; the request was answered by the primary version instead',
-    labelNames: ['model', 'version'] as const,
-    registers: [registry],
-  });
-  const canaryRollbacks = new Counter({
-    name: 'keel_canary_rollbacks_total',
-    help: 'Canaries rolled back by their guard',
-    labelNames: ['model', 'version'] as const,
-    registers: [registry],
-  });
+  const shadowPredictions = counter(
+    'keel_shadow_predictions_total',
+    'Rows scored by a shadow model, by model, shadow version and whether its label agreed with the answer',
+    ['model', 'version', 'agree'] as const,
+  );
+  const shadowErrors = counter(
+    'keel_shadow_errors_total',
+    'Shadow scorings that failed (never seen by clients)',
+    ['model', 'version'] as const,
+  );
+  const canaryErrors = counter(
+    'keel_canary_errors_total',
+    'Canary scorings that failed; the request was answered by the primary version instead',
+    ['model', 'version'] as const,
+  );
+  const canaryRollbacks = counter('keel_canary_rollbacks_total', 'Canaries rolled back by their guard', [
+    'model',
+    'version',
+  ] as const);
 
   /** Record a canary outcome; on a breach stop routing to it and report the rollback. */
   const judgeCanary = (name: string, canary: Canary, ok: boolean, latencyMs: number) => {
