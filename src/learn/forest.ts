@@ -37,42 +37,41 @@ export const randomForestDefaults: RandomForestParams = {
   seed: 42,
 };
 
-export class RandomForestClassifier implements Classifier {
-  readonly kind = 'random_forest';
+/**
+ * What both forests share: the fitted trees and their mean as the prediction, importance, and the
+ * JSON state (one document shape for both kinds).
+ */
+abstract class Forest {
   readonly params: RandomForestParams;
   trees_: Tree[] = [];
   nFeatures_ = 0;
   featureNames_: string[] = [];
+  /** Out-of-bag score after fit (ROC-AUC for the classifier, R² for the regressor; null without bootstrap). */
   oobScore_: number | null = null;
-  private fitted = false;
+  protected fitted = false;
   private flat: FlatForest | null = null;
 
-  constructor(params: Partial<RandomForestParams> = {}) {
-    this.params = { ...randomForestDefaults, ...params };
+  constructor(params: RandomForestParams) {
+    this.params = params;
   }
 
   getParams(): Record<string, unknown> {
     return { ...this.params };
   }
 
-  fit(X: Matrix, y: Float64Array, options: FitOptions = {}): this {
-    checkXy(X, y, 'RandomForestClassifier');
-    const { trees, oob } = growForest(X, y, this.params, options, 'RandomForestClassifier');
-    if (oob) {
-      const pos = oob.y.reduce((a, b) => a + b, 0);
-      this.oobScore_ = pos > 0 && pos < oob.y.length ? rocAuc(oob.y, oob.pred) : null;
-    }
+  protected fitted_(X: Matrix, trees: Tree[], oobScore: number | null): void {
     this.trees_ = trees;
+    this.oobScore_ = oobScore;
     this.flat = null;
     this.nFeatures_ = X.nCols;
     this.featureNames_ = [...X.names];
     this.fitted = true;
-    return this;
   }
 
-  predictProba(X: Matrix): Float64Array {
-    assertFitted(this.fitted, 'RandomForestClassifier');
-    checkWidth(X, this.nFeatures_, 'RandomForestClassifier');
+  /** The mean of the trees' outputs per row. */
+  protected mean(X: Matrix): Float64Array {
+    assertFitted(this.fitted, this.constructor.name);
+    checkWidth(X, this.nFeatures_, this.constructor.name);
     const out = new Float64Array(X.nRows);
     this.flat ??= flatten(this.trees_);
     addForest(this.flat, X.data, X.nRows, X.nCols, out);
@@ -82,12 +81,12 @@ export class RandomForestClassifier implements Classifier {
   }
 
   featureImportance(kind: 'gain' | 'split' = 'gain'): Record<string, number> {
-    assertFitted(this.fitted, 'RandomForestClassifier');
+    assertFitted(this.fitted, this.constructor.name);
     return treeImportance(this.trees_, this.featureNames_, kind);
   }
 
   toJSON(): unknown {
-    assertFitted(this.fitted, 'RandomForestClassifier');
+    assertFitted(this.fitted, this.constructor.name);
     return {
       params: this.params,
       state: {
@@ -99,15 +98,45 @@ export class RandomForestClassifier implements Classifier {
     };
   }
 
-  static fromJSON(doc: unknown): RandomForestClassifier {
+  /** Validate a document and rebuild a forest of the kind `make` constructs from its params. */
+  protected static restore<T extends Forest>(doc: unknown, make: (params: RandomForestParams) => T): T {
     const d = RfJSON.parse(doc);
-    const m = new RandomForestClassifier(d.params);
-    m.nFeatures_ = d.state.nFeatures;
-    m.featureNames_ = d.state.featureNames;
-    m.oobScore_ = d.state.oobScore;
-    m.trees_ = d.state.trees.map((t) => treeFromJSON(t, d.state.nFeatures));
-    m.fitted = true;
+    const m = make(d.params);
+    m.fitted_(
+      { nRows: 0, nCols: d.state.nFeatures, data: new Float64Array(0), names: d.state.featureNames },
+      d.state.trees.map((t) => treeFromJSON(t, d.state.nFeatures)),
+      d.state.oobScore,
+    );
     return m;
+  }
+}
+
+export class RandomForestClassifier extends Forest implements Classifier {
+  readonly kind = 'random_forest';
+
+  constructor(params: Partial<RandomForestParams> = {}) {
+    super({ ...randomForestDefaults, ...params });
+  }
+
+  fit(X: Matrix, y: Float64Array, options: FitOptions = {}): this {
+    checkXy(X, y, 'RandomForestClassifier');
+    const { trees, oob } = growForest(X, y, this.params, options, 'RandomForestClassifier');
+    let score: number | null = null;
+    if (oob) {
+      const pos = oob.y.reduce((a, b) => a + b, 0);
+      score = pos > 0 && pos < oob.y.length ? rocAuc(oob.y, oob.pred) : null;
+    }
+    this.fitted_(X, trees, score);
+    return this;
+  }
+
+  /** The share of trees' positive leaf fractions: P(y = 1) per row. */
+  predictProba(X: Matrix): Float64Array {
+    return this.mean(X);
+  }
+
+  static fromJSON(doc: unknown): RandomForestClassifier {
+    return Forest.restore(doc, (p) => new RandomForestClassifier(p));
   }
 }
 
@@ -183,24 +212,12 @@ function growForest(
 }
 
 /** Random forest regression: the same trees, leaves hold the mean target; out-of-bag R² after fit. */
-export class RandomForestRegressor implements Regressor {
+export class RandomForestRegressor extends Forest implements Regressor {
   readonly kind = 'random_forest_regressor';
-  readonly params: RandomForestParams;
-  trees_: Tree[] = [];
-  nFeatures_ = 0;
-  featureNames_: string[] = [];
-  /** R² of the out-of-bag predictions (null without bootstrap). */
-  oobScore_: number | null = null;
-  private fitted = false;
-  private flat: FlatForest | null = null;
 
   constructor(params: Partial<RandomForestParams> = {}) {
     // scikit-learn's regressor considers every feature at each split by default
-    this.params = { ...randomForestDefaults, maxFeatures: 1, ...params };
-  }
-
-  getParams(): Record<string, unknown> {
-    return { ...this.params };
+    super({ ...randomForestDefaults, maxFeatures: 1, ...params });
   }
 
   fit(X: Matrix, y: Float64Array, options: FitOptions = {}): this {
@@ -217,53 +234,16 @@ export class RandomForestRegressor implements Regressor {
         );
     if (X.nRows === 0) throw new KeelError('KEEL_E_INPUT', 'RandomForestRegressor: no rows to fit');
     const { trees, oob } = growForest(X, y, this.params, options, 'RandomForestRegressor');
-    this.oobScore_ = oob && oob.y.length > 1 ? r2Score(oob.y, oob.pred) : null;
-    this.trees_ = trees;
-    this.flat = null;
-    this.nFeatures_ = X.nCols;
-    this.featureNames_ = [...X.names];
-    this.fitted = true;
+    this.fitted_(X, trees, oob && oob.y.length > 1 ? r2Score(oob.y, oob.pred) : null);
     return this;
   }
 
   predict(X: Matrix): Float64Array {
-    assertFitted(this.fitted, 'RandomForestRegressor');
-    checkWidth(X, this.nFeatures_, 'RandomForestRegressor');
-    const out = new Float64Array(X.nRows);
-    this.flat ??= flatten(this.trees_);
-    addForest(this.flat, X.data, X.nRows, X.nCols, out);
-    const k = this.trees_.length;
-    for (let i = 0; i < out.length; i++) out[i] /= k;
-    return out;
-  }
-
-  featureImportance(kind: 'gain' | 'split' = 'gain'): Record<string, number> {
-    assertFitted(this.fitted, 'RandomForestRegressor');
-    return treeImportance(this.trees_, this.featureNames_, kind);
-  }
-
-  toJSON(): unknown {
-    assertFitted(this.fitted, 'RandomForestRegressor');
-    return {
-      params: this.params,
-      state: {
-        nFeatures: this.nFeatures_,
-        featureNames: this.featureNames_,
-        oobScore: this.oobScore_,
-        trees: this.trees_.map(treeToJSON),
-      },
-    };
+    return this.mean(X);
   }
 
   static fromJSON(doc: unknown): RandomForestRegressor {
-    const d = RfJSON.parse(doc);
-    const m = new RandomForestRegressor(d.params);
-    m.nFeatures_ = d.state.nFeatures;
-    m.featureNames_ = d.state.featureNames;
-    m.oobScore_ = d.state.oobScore;
-    m.trees_ = d.state.trees.map((t) => treeFromJSON(t, d.state.nFeatures));
-    m.fitted = true;
-    return m;
+    return Forest.restore(doc, (p) => new RandomForestRegressor(p));
   }
 }
 
