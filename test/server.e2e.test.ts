@@ -9,7 +9,11 @@ import { mkdtempSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../src/core/hash.js';
+import { s3Client } from '../src/core/s3.js';
+import { startTestS3, type TestS3 } from '../src/core/s3.testkit.js';
 import { type RunningTrackingServer, startTrackingServer } from '../src/server/index.js';
 import { freshSchemas, pgReachable, pgUrl } from '../src/track/pg.testkit.js';
 
@@ -53,6 +57,96 @@ function client(base: string, token?: string) {
         body: JSON.stringify(body),
       }).then(done),
   };
+}
+
+/** Upload, download and list through MLflow's artifact proxy paths, with traversal attempts; returns the run. */
+async function artifactRoundTrip(
+  server: RunningTrackingServer,
+  api: ReturnType<typeof client>,
+  name: string,
+) {
+  const exp = (await api.post('experiments/create', { name })).body.experiment_id;
+  const runId = (await api.post('runs/create', { experiment_id: exp })).body.run.info.run_id;
+  const root = `${server.url}/api/2.0/mlflow-artifacts/artifacts/${exp}/${runId}/artifacts`;
+  const put = (path: string, body: string) =>
+    fetch(`${root}/${path}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body,
+    });
+  expect((await put('reports/a.txt', 'alpha')).status).toBe(200);
+  expect((await put('reports/deep/b.txt', 'beta')).status).toBe(200);
+  expect((await put('top.txt', 'top')).status).toBe(200);
+  expect(await (await fetch(`${root}/reports/a.txt`)).text()).toBe('alpha');
+  const list = await (
+    await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts?path=${exp}/${runId}/artifacts/reports`)
+  ).json();
+  expect(list).toEqual({
+    files: [
+      { path: 'a.txt', is_dir: false, file_size: 5 },
+      { path: 'deep', is_dir: true },
+    ],
+  });
+  const listed = await api.get('artifacts/list', { run_id: runId });
+  expect(listed.body).toEqual({
+    root_uri: `mlflow-artifacts:/${exp}/${runId}/artifacts`,
+    files: [
+      { path: 'reports', is_dir: true },
+      { path: 'top.txt', is_dir: false, file_size: 3 },
+    ],
+  });
+  expect((await fetch(`${root}/missing.txt`)).status).toBe(404);
+  // traversal: encoded slashes and dots reach the server undecoded by fetch, and are refused
+  for (const evil of [
+    '..%2F..%2Fetc%2Fpasswd',
+    'reports%2F..%2F..%2Fx',
+    '%2Fetc%2Fpasswd',
+    'a%5C..%5Cb',
+    'a%00b',
+  ]) {
+    const r = await put(evil, 'x');
+    expect(r.status, evil).toBe(400);
+    expect(await r.json()).toMatchObject({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: expect.stringContaining('artifact root'),
+    });
+    expect((await fetch(`${root}/${evil}`)).status, evil).toBe(400);
+  }
+  // a raw request line with ../ segments that no client normalised
+  const status = await new Promise<number>((resolve, reject) => {
+    const u = new URL(server.url);
+    const req = httpRequest(
+      {
+        host: u.hostname,
+        port: u.port,
+        method: 'GET',
+        path: `/api/2.0/mlflow-artifacts/artifacts/${exp}/${runId}/artifacts/../../../../etc/passwd`,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  expect(status).toBe(400);
+  const other = (await api.post('experiments/create', { name: `${name}-other` })).body.experiment_id;
+  expect(
+    (await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${other}/${runId}/artifacts/top.txt`))
+      .status,
+  ).toBe(404);
+  expect((await api.get('artifacts/list', { run_id: runId, path: '../x' })).status).toBe(400);
+  expect(
+    (
+      await fetch(`${root}/top.txt`, {
+        method: 'PUT',
+        headers: { 'content-type': 'text/plain' },
+        body: 'x',
+      })
+    ).status,
+  ).toBe(415);
+  return { exp, runId, root };
 }
 
 const backends: [string, () => string][] = [['SQLite', () => join(tmp(), 'keel.db')]];
@@ -546,89 +640,137 @@ describe.each(backends)('tracking server over %s', (_name, storeUrl) => {
   });
 
   it('uploads, downloads and lists artifacts, refusing paths that leave the run', async () => {
-    const exp = (await api.post('experiments/create', { name: 'art-exp' })).body.experiment_id;
-    const runId = (await api.post('runs/create', { experiment_id: exp })).body.run.info.run_id;
-    const root = `${server.url}/api/2.0/mlflow-artifacts/artifacts/${exp}/${runId}/artifacts`;
-    const put = (path: string, body: string) =>
-      fetch(`${root}/${path}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/octet-stream' },
-        body,
-      });
-    expect((await put('reports/a.txt', 'alpha')).status).toBe(200);
-    expect((await put('reports/deep/b.txt', 'beta')).status).toBe(200);
-    expect((await put('top.txt', 'top')).status).toBe(200);
-    expect(await (await fetch(`${root}/reports/a.txt`)).text()).toBe('alpha');
-    const list = await (
-      await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts?path=${exp}/${runId}/artifacts/reports`)
-    ).json();
-    expect(list).toEqual({
-      files: [
-        { path: 'a.txt', is_dir: false, file_size: 5 },
-        { path: 'deep', is_dir: true },
-      ],
-    });
-    const listed = await api.get('artifacts/list', { run_id: runId });
-    expect(listed.body).toEqual({
-      root_uri: `mlflow-artifacts:/${exp}/${runId}/artifacts`,
-      files: [
-        { path: 'reports', is_dir: true },
-        { path: 'top.txt', is_dir: false, file_size: 3 },
-      ],
-    });
-    expect((await fetch(`${root}/missing.txt`)).status).toBe(404);
-    // traversal: encoded slashes and dots reach the server undecoded by fetch, and are refused
-    for (const evil of [
-      '..%2F..%2Fetc%2Fpasswd',
-      'reports%2F..%2F..%2Fx',
-      '%2Fetc%2Fpasswd',
-      'a%5C..%5Cb',
-      'a%00b',
-    ]) {
-      const r = await put(evil, 'x');
-      expect(r.status, evil).toBe(400);
-      expect(await r.json()).toMatchObject({
-        error_code: 'INVALID_PARAMETER_VALUE',
-        message: expect.stringContaining('artifact root'),
-      });
-      expect((await fetch(`${root}/${evil}`)).status, evil).toBe(400);
-    }
-    // a raw request line with ../ segments that no client normalised
-    const status = await new Promise<number>((resolve, reject) => {
-      const u = new URL(server.url);
-      const req = httpRequest(
-        {
-          host: u.hostname,
-          port: u.port,
-          method: 'GET',
-          path: `/api/2.0/mlflow-artifacts/artifacts/${exp}/${runId}/artifacts/../../../../etc/passwd`,
-        },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
-    expect(status).toBe(400);
-    const other = (await api.post('experiments/create', { name: 'other-exp' })).body.experiment_id;
-    expect(
-      (await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${other}/${runId}/artifacts/top.txt`))
-        .status,
-    ).toBe(404);
-    expect((await api.get('artifacts/list', { run_id: runId, path: '../x' })).status).toBe(400);
-    expect(
-      (
-        await fetch(`${root}/top.txt`, {
-          method: 'PUT',
-          headers: { 'content-type': 'text/plain' },
-          body: 'x',
-        })
-      ).status,
-    ).toBe(415);
+    await artifactRoundTrip(server, api, 'art-exp');
   });
 });
+
+describe('tracking server with S3 artifacts (s3rver on 127.0.0.1)', () => {
+  let s3: TestS3;
+  let bucket: string;
+  let server: RunningTrackingServer;
+  let api: ReturnType<typeof client>;
+  beforeAll(async () => {
+    s3 = await startTestS3();
+    bucket = await s3.bucket('keel-server-artifacts');
+    server = await startTrackingServer({
+      port: 0,
+      store: join(tmp(), 'keel.db'),
+      artifacts: `s3://${bucket}/team/artifacts`,
+      tokens: [],
+    });
+    api = client(server.url);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await s3.stop();
+  });
+
+  it('uploads, downloads and lists artifacts kept in the bucket, refusing paths that leave the run', async () => {
+    const { exp, runId, root } = await artifactRoundTrip(server, api, 's3-exp');
+    // the bytes live in the bucket under the prefix, content-addressed; the run records them
+    const keys = await s3Client().send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'team/artifacts/' }),
+    );
+    const alpha = sha256('alpha');
+    expect((keys.Contents ?? []).map((o) => o.Key)).toContain(`team/artifacts/${alpha.slice(0, 2)}/${alpha}`);
+    expect(keys.Contents).toHaveLength(3);
+    const run = (await api.get('runs/get', { run_id: runId })).body.run;
+    expect(run.info.artifact_uri).toBe(`mlflow-artifacts:/${exp}/${runId}/artifacts`);
+    // a model version registered from the run's artifact, downloaded again through the proxy
+    const model = JSON.stringify({ format: 'keel-model', weights: [1, 2, 3] });
+    expect(
+      (
+        await fetch(`${root}/model/model.json`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/octet-stream' },
+          body: model,
+        })
+      ).status,
+    ).toBe(200);
+    await api.post('registered-models/create', { name: 's3-model' });
+    const v = await api.post('model-versions/create', {
+      name: 's3-model',
+      source: `runs:/${runId}/model`,
+      run_id: runId,
+    });
+    expect(v.body.model_version).toMatchObject({ version: '1', source: `runs:/${runId}/model/model.json` });
+    expect(await (await fetch(`${root}/model/model.json`)).text()).toBe(model);
+  });
+
+  it('refuses to start on a bucket that does not exist, naming it', async () => {
+    await expect(
+      startTrackingServer({ port: 0, store: ':memory:', artifacts: 's3://keel-no-bucket/x', tokens: [] }),
+    ).rejects.toMatchObject({
+      code: 'KEEL_E_STORE',
+      message: expect.stringMatching(/s3:\/\/keel-no-bucket\/x .*bucket "keel-no-bucket" does not exist/),
+    });
+  });
+
+  it('keel server --artifacts s3://… serves artifacts from the bucket, and exits with a clear error on a missing bucket', async () => {
+    const dir = tmp();
+    const child = spawn(
+      process.execPath,
+      [
+        'bin/keel.js',
+        'server',
+        '--port',
+        '0',
+        '--store',
+        join(dir, 'keel.db'),
+        '--artifacts',
+        `s3://${bucket}/cli`,
+      ],
+      { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const url = await serverUrl(child);
+    try {
+      const cli = client(url);
+      const exp = (await cli.post('experiments/create', { name: 'cli' })).body.experiment_id;
+      const runId = (await cli.post('runs/create', { experiment_id: exp })).body.run.info.run_id;
+      const file = `${url}/api/2.0/mlflow-artifacts/artifacts/${exp}/${runId}/artifacts/a.txt`;
+      const put = await fetch(file, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: 'from the cli',
+      });
+      expect(put.status).toBe(200);
+      expect(await (await fetch(file)).text()).toBe('from the cli');
+      const h = sha256('from the cli');
+      const got = await s3Client().send(
+        new GetObjectCommand({ Bucket: bucket, Key: `cli/${h.slice(0, 2)}/${h}` }),
+      );
+      expect(await got.Body?.transformToString()).toBe('from the cli');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const bad = spawn(
+      process.execPath,
+      ['bin/keel.js', 'server', '--port', '0', '--store', ':memory:', '--artifacts', 's3://keel-no-bucket/x'],
+      { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    bad.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => bad.on('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(err).toMatch(/bucket "keel-no-bucket" does not exist/);
+    expect(err).not.toMatch(/\n\s+at /); // no stack trace
+  }, 20_000);
+});
+
+/** The URL a `keel server` child prints once it listens. */
+function serverUrl(child: ReturnType<typeof spawn>): Promise<string> {
+  let err = '';
+  return new Promise<string>((resolve, reject) => {
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /server on (http:\/\/\S+)/.exec(err);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+  });
+}
 
 describe('tracking server auth', () => {
   let server: RunningTrackingServer;

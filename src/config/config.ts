@@ -180,7 +180,7 @@ export const defaultConfigYaml = `# Keel configuration. Every key can be overrid
 # KEEL_ + the key path in upper case (gate.min_roc_auc -> KEEL_GATE_MIN_ROC_AUC).
 project: churn
 store: .keel/keel.db        # SQLite file (embedded default), or postgres://user@host:5432/db?schema=keel
-artifacts: .keel/artifacts  # content-addressed artifact files
+artifacts: .keel/artifacts  # content-addressed artifact files: a directory or s3://bucket/prefix
 log_level: info
 seed: 42
 gate:

@@ -9,6 +9,7 @@ import { KeelError } from './errors.js';
 
 // The SDK warns on every client that Node 20 leaves support in 2027; that is not the user's concern.
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 export interface S3Location {
   bucket: string;

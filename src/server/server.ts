@@ -1,5 +1,5 @@
 /**
- * Start the tracking server: open (and migrate) the store, then listen, so `GET /health` answers
+ * Start the tracking server: check the artifact store, open (and migrate) the store, then listen, so `GET /health` answers
  * only once the server can serve. close() stops accepting, lets requests in flight finish, then
  * closes the store; with handleSignals, SIGTERM and SIGINT do that and exit.
  */
@@ -14,7 +14,7 @@ export interface TrackingServerOptions {
   port?: number;
   /** A store URL: a SQLite path, sqlite:PATH, :memory: or postgres://… */
   store: string;
-  /** The artifact directory. */
+  /** The artifact store: a directory, file://DIR or s3://bucket/prefix. */
   artifacts: string;
   /** Bearer tokens; default from KEEL_SERVER_TOKENS ("name:read|write:token,…"); none = open. */
   tokens?: Token[];
@@ -31,10 +31,12 @@ export interface RunningTrackingServer {
 
 export async function startTrackingServer(options: TrackingServerOptions): Promise<RunningTrackingServer> {
   const tokens = options.tokens ?? parseTokens(process.env.KEEL_SERVER_TOKENS);
+  const artifacts = openArtifactStore(options.artifacts);
+  await artifacts.check?.(); // a missing bucket fails here, not at the first upload
   const store = await openStore(options.store);
   const app = createTrackingApp({
     store,
-    artifacts: openArtifactStore(options.artifacts),
+    artifacts,
     tokens,
     logger: options.logger,
     bodyLimit: options.bodyLimit,

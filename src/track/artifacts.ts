@@ -26,13 +26,13 @@ export class FsArtifactStore implements ArtifactStore {
     const uri = `${hash.slice(0, 2)}/${hash}`;
     const path = join(this.root, uri);
     if (!(await fileExists(path))) {
-      await mkdir(join(this.root, hash.slice(0, 2)), { recursive: true });
       const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
       try {
+        await mkdir(join(this.root, hash.slice(0, 2)), { recursive: true });
         await writeFile(tmp, bytes);
         await rename(tmp, path);
       } catch (e) {
-        await rm(tmp, { force: true });
+        await rm(tmp, { force: true }).catch(() => {});
         throw new KeelError(
           'KEEL_E_STORE',
           `cannot write artifact ${name} to ${this.root}: ${(e as Error).message}`,
@@ -68,13 +68,33 @@ export class FsArtifactStore implements ArtifactStore {
   /** The file of a ref; refuses anything that would leave the root. */
   private resolveRef(ref: ArtifactRef | string): string {
     const uri = typeof ref === 'string' ? ref : ref.uri;
+    checkArtifactUri(uri);
     const path = resolve(this.root, uri);
     const rel = relative(this.root, path);
-    if (uri === '' || rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
-      throw new KeelError('KEEL_E_INPUT', `artifact path "${uri}" escapes the artifact store`);
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw escapes(uri);
     return path;
   }
 }
+
+/**
+ * The one rule for a ref's uri in any artifact store (a directory or a bucket prefix): a relative
+ * path of non-empty segments, none of them `.` or `..`, without backslashes or NULs. Throws
+ * KEEL_E_INPUT otherwise.
+ */
+export function checkArtifactUri(uri: string): void {
+  if (
+    typeof uri !== 'string' ||
+    uri === '' ||
+    uri.startsWith('/') ||
+    /[\\\0]/.test(uri) ||
+    /^[A-Za-z]:/.test(uri) ||
+    uri.split('/').some((s) => s === '' || s === '.' || s === '..')
+  )
+    throw escapes(String(uri));
+}
+
+const escapes = (uri: string) =>
+  new KeelError('KEEL_E_INPUT', `artifact path "${uri}" escapes the artifact store`);
 
 async function fileExists(path: string): Promise<boolean> {
   try {

@@ -4,6 +4,7 @@ export { decodeNumbers, encodeNumbers, HttpStore, type HttpStoreOptions } from '
 export { openArtifactStore, openStore } from './open.js';
 export { PostgresStore, REGISTRY_CHANNEL } from './postgres-store.js';
 export { formatModelDetail, formatModelsList, formatRunDetail, formatRunsList } from './render.js';
+export { S3ArtifactStore } from './s3-artifacts.js';
 export {
   type Comparison,
   parseEntityFilter,

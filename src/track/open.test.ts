@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FsArtifactStore } from './artifacts.js';
 import { openArtifactStore, openStore } from './open.js';
+import { S3ArtifactStore } from './s3-artifacts.js';
 import { SqliteStore } from './sqlite-store.js';
 
 describe('openStore', () => {
@@ -29,17 +30,26 @@ describe('openStore', () => {
 });
 
 describe('openArtifactStore', () => {
-  it('opens a directory (or file://), refuses S3 for now and unknown schemes', () => {
+  it('opens a directory (or file://) or an s3:// bucket, and refuses bad S3 URLs and unknown schemes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'keel-open-'));
     expect(openArtifactStore(dir)).toBeInstanceOf(FsArtifactStore);
     expect((openArtifactStore(`file://${dir}`) as FsArtifactStore).root).toBe(dir);
-    expect(() => openArtifactStore('s3://bucket/x')).toThrow(
+    const s3 = openArtifactStore('s3://keel-bucket/team/artifacts/');
+    expect(s3).toBeInstanceOf(S3ArtifactStore);
+    expect(s3).toMatchObject({ bucket: 'keel-bucket', prefix: 'team/artifacts' });
+    for (const bad of ['s3://', 's3:///x', 's3://Upper/x', 's3://a/x'])
+      expect(() => openArtifactStore(bad), bad).toThrow(
+        expect.objectContaining({
+          code: 'KEEL_E_CONFIG',
+          message: expect.stringMatching(/invalid S3 artifact store URL/),
+        }),
+      );
+    expect(() => openArtifactStore('gs://b')).toThrow(
       expect.objectContaining({
         code: 'KEEL_E_CONFIG',
-        message: expect.stringMatching(/S3 artifact store is not available yet/),
+        message: expect.stringMatching(/s3:\/\/bucket\/prefix/),
       }),
     );
-    expect(() => openArtifactStore('gs://b')).toThrow(expect.objectContaining({ code: 'KEEL_E_CONFIG' }));
     expect(() => openArtifactStore('')).toThrow(expect.objectContaining({ code: 'KEEL_E_CONFIG' }));
   });
 });

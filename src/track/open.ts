@@ -2,6 +2,7 @@ import { KeelError } from '../core/errors.js';
 import { DEFAULT_ARTIFACTS_ROOT, FsArtifactStore } from './artifacts.js';
 import { HttpStore } from './http-store.js';
 import { PostgresStore } from './postgres-store.js';
+import { S3ArtifactStore } from './s3-artifacts.js';
 import { DEFAULT_STORE_PATH, SqliteStore } from './sqlite-store.js';
 import type { ArtifactStore, TrackingStore } from './types.js';
 
@@ -39,19 +40,29 @@ async function ready<S extends SqliteStore | PostgresStore>(store: S): Promise<S
   return store;
 }
 
-/** An artifact store from a URL: a directory (or file://DIR); `s3://…` comes with issue 5. */
+/**
+ * An artifact store from a URL: a directory (or file://DIR), or `s3://bucket/prefix` (an S3 or
+ * S3-compatible bucket; endpoint and credentials from the environment, see core/s3.ts).
+ */
 export function openArtifactStore(url: string = DEFAULT_ARTIFACTS_ROOT): ArtifactStore {
-  if (url.startsWith('s3://'))
-    throw new KeelError(
-      'KEEL_E_CONFIG',
-      `S3 artifact store is not available yet (artifacts: ${url}); use a directory such as ${DEFAULT_ARTIFACTS_ROOT}`,
-      { path: ['artifacts'] },
-    );
+  if (/^s3:\/\//i.test(url)) {
+    if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/|$)/.test(url))
+      throw new KeelError(
+        'KEEL_E_CONFIG',
+        `invalid S3 artifact store URL "${url}": expected s3://bucket/prefix with a bucket name of 3-63 lower-case letters, digits, "." and "-"`,
+        { path: ['artifacts'] },
+      );
+    return new S3ArtifactStore(url);
+  }
   if (url.startsWith('file://')) return new FsArtifactStore(url.slice('file://'.length));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url))
-    throw new KeelError('KEEL_E_CONFIG', `unsupported artifact store URL "${url}": use a directory`, {
-      path: ['artifacts'],
-    });
+    throw new KeelError(
+      'KEEL_E_CONFIG',
+      `unsupported artifact store URL "${url}": use a directory or s3://bucket/prefix`,
+      {
+        path: ['artifacts'],
+      },
+    );
   if (url === '')
     throw new KeelError('KEEL_E_CONFIG', 'the artifacts path is empty', { path: ['artifacts'] });
   return new FsArtifactStore(url);

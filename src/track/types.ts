@@ -1,7 +1,8 @@
 /**
  * The contracts of src/track: one async store interface for runs and the model registry, with
  * SQLite as the embedded default (SqliteStore) and PostgreSQL to come behind the same interface;
- * and one artifact store interface (FsArtifactStore now, S3 later).
+ * and one artifact store interface (a local directory: FsArtifactStore; an S3-compatible bucket:
+ * S3ArtifactStore).
  */
 
 export type RunStatus = 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED';
@@ -49,7 +50,7 @@ export interface ArtifactRef {
   name: string;
   sha256: string;
   size: number;
-  /** Where the bytes live: a path under .keel/artifacts (content-addressed) or later s3://... */
+  /** Where the bytes live, relative to the artifact store (directory or bucket prefix): <sha[0:2]>/<sha>. */
   uri: string;
 }
 
@@ -249,9 +250,16 @@ export interface TrackingStore {
   close(): Promise<void>;
 }
 
+/**
+ * Content-addressed bytes. Every method rejects with a KeelError: KEEL_E_INPUT for a uri that
+ * would leave the store, KEEL_E_NOT_FOUND for missing bytes, KEEL_E_STORE when the directory or
+ * bucket fails or the bytes do not match the ref's sha256.
+ */
 export interface ArtifactStore {
   /** Store bytes content-addressed; the same content is stored once. */
   put(name: string, data: Uint8Array | string): Promise<ArtifactRef>;
   get(ref: ArtifactRef | string): Promise<Buffer>;
   exists(ref: ArtifactRef | string): Promise<boolean>;
+  /** Rejects with KEEL_E_STORE when the store cannot be used (a missing bucket); servers call it at start. */
+  check?(): Promise<void>;
 }

@@ -26,7 +26,10 @@ export function registerServerCommand(program: Command): void {
       5000,
     )
     .option('--store <url>', 'tracking store: a SQLite path or postgres://… (default from keel.yaml store)')
-    .option('--artifacts <dir>', 'artifact directory (default from keel.yaml artifacts)')
+    .option(
+      '--artifacts <url>',
+      'artifact store: a directory or s3://bucket/prefix (endpoint from KEEL_S3_ENDPOINT; default from keel.yaml artifacts)',
+    )
     .action(async (opts: { host: string; port: number; store?: string; artifacts?: string }) => {
       const ctx = openContext(program.opts<GlobalOptions>());
       const server = await startTrackingServer({
