@@ -54,6 +54,19 @@ export async function readCsv(
       { cause: e },
     );
   }
+  return readCsvBytes(bytes, path, schema, options);
+}
+
+/**
+ * The same as readCsv on bytes already in memory (an S3 object, say); `path` names them in the
+ * report and errors.
+ */
+export function readCsvBytes(
+  bytes: Buffer,
+  path: string,
+  schema?: Schema,
+  options: { delimiter?: string; reference?: DataProfile } = {},
+): ReadResult {
   if (bytes.length === 0) throw new KeelError('KEEL_E_FILE_EMPTY', `${path} is empty`, { file: path });
   let text: string;
   try {

@@ -15,7 +15,8 @@ import { checkExpectations } from './expectations.js';
 import { inferSchemaFromRows } from './infer.js';
 import { isPostgresSource, readPostgres } from './postgres-source.js';
 import type { DataProfile } from './profile.js';
-import { type ReadResult, readCsv } from './read.js';
+import { type ReadResult, readCsv, readCsvBytes } from './read.js';
+import { isS3Url, s3Object, s3ToTempFile } from './s3-source.js';
 import type { ColumnType, Schema } from './schema.js';
 import { typeAndValidate } from './validate.js';
 
@@ -76,11 +77,27 @@ export async function readTable(
       `${path}: unknown file type; use .csv, .tsv, .parquet, .json, .ndjson or .jsonl (or name the format)`,
       { file: path },
     );
+  const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : ',');
+  if (isS3Url(path)) {
+    if (/[*?[]/.test(path))
+      throw new KeelError('KEEL_E_USAGE', `${path}: globs are not supported for S3 URLs; name one object`, {
+        file: path,
+      });
+    if (format === 'csv' || format === 'tsv') {
+      const { body } = await s3Object(path);
+      const chunks: Buffer[] = [];
+      for await (const c of body) chunks.push(Buffer.from(c));
+      return readCsvBytes(Buffer.concat(chunks), path, schema, { delimiter, reference: options.reference });
+    }
+    const tmp = await s3ToTempFile(path, `.${format}`);
+    try {
+      return await readWithDuckDB(tmp.path, format, schema, options.reference, path);
+    } finally {
+      tmp.cleanup();
+    }
+  }
   if (format === 'csv' || format === 'tsv')
-    return readCsv(path, schema, {
-      delimiter: options.delimiter ?? (format === 'tsv' ? '\t' : ','),
-      reference: options.reference,
-    });
+    return readCsv(path, schema, { delimiter, reference: options.reference });
   return readWithDuckDB(path, format, schema, options.reference);
 }
 
@@ -89,6 +106,8 @@ async function readWithDuckDB(
   format: 'parquet' | 'json' | 'ndjson',
   schema?: Schema,
   reference?: DataProfile,
+  /** How the data is named in reports and errors (the S3 URL of a downloaded object). */
+  label = path,
 ): Promise<ReadResult> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
@@ -97,14 +116,14 @@ async function readWithDuckDB(
     const listed = await con.runAndReadAll(`SELECT file FROM glob(${sqlString(path)}) ORDER BY file`);
     const files = (listed.getColumnsJS()[0] ?? []).map(String);
     if (files.length === 0)
-      throw new KeelError('KEEL_E_FILE_NOT_FOUND', `data file not found: ${path}`, { file: path });
+      throw new KeelError('KEEL_E_FILE_NOT_FOUND', `data file not found: ${label}`, { file: label });
     let bytes = 0;
     const hashes: string[] = [];
     for (const f of files) {
       bytes += (await stat(f)).size;
       hashes.push(await sha256File(f));
     }
-    if (bytes === 0) throw new KeelError('KEEL_E_FILE_EMPTY', `${path} is empty`, { file: path });
+    if (bytes === 0) throw new KeelError('KEEL_E_FILE_EMPTY', `${label} is empty`, { file: label });
     const reader =
       format === 'parquet'
         ? `read_parquet(${sqlString(path)})`
@@ -115,8 +134,8 @@ async function readWithDuckDB(
     } catch (e) {
       throw new KeelError(
         'KEEL_E_PARSE',
-        `${path} could not be read as ${format}: ${(e as Error).message.split('\n')[0]}`,
-        { file: path },
+        `${label} could not be read as ${format}: ${(e as Error).message.split('\n')[0]}`,
+        { file: label },
         { cause: e },
       );
     }
@@ -125,15 +144,15 @@ async function readWithDuckDB(
     const seen = new Set<string>();
     for (const h of header) {
       if (seen.has(h))
-        throw new KeelError('KEEL_E_PARSE', `${path}: duplicate column name "${h}"`, {
-          file: path,
+        throw new KeelError('KEEL_E_PARSE', `${label}: duplicate column name "${h}"`, {
+          file: label,
           column: h,
         });
       seen.add(h);
     }
     const cols = result.getColumnsJS();
     const n = cols.length ? cols[0].length : 0;
-    if (n === 0) throw new KeelError('KEEL_E_FILE_EMPTY', `${path} has no data rows`, { file: path });
+    if (n === 0) throw new KeelError('KEEL_E_FILE_EMPTY', `${label} has no data rows`, { file: label });
     const rows: string[][] = new Array(n);
     for (let r = 0; r < n; r++) {
       const row = new Array<string>(header.length);
@@ -142,7 +161,7 @@ async function readWithDuckDB(
     }
     const used = schema ?? inferFromDuckDB(header, types, rows);
     const lines = Int32Array.from({ length: n }, (_, r) => r + 1);
-    const typed = typeAndValidate(header, rows, used, path, lines);
+    const typed = typeAndValidate(header, rows, used, label, lines);
     const { frame, quarantine } = typed;
     const report = checkExpectations(typed.report, frame, used, reference);
     const sha =
@@ -156,7 +175,7 @@ async function readWithDuckDB(
       report,
       quarantine,
       schema: used,
-      source: { path, sha256: sha, rows: frame.nRows, bytes },
+      source: { path: label, sha256: sha, rows: frame.nRows, bytes },
     };
   } finally {
     con.closeSync();

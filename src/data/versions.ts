@@ -2,15 +2,29 @@
  * Dataset versions: content-addressed snapshots. A file's bytes are stored once under
  * `objects/ab/<sha256>`; `index.json` maps names to versions (1, 2, …) with the row count, the
  * schema and its hash, and the profile. The identity of a version is the sha256 of its bytes,
- * never its file name or time. A remote is a directory with the same layout: push and pull copy
- * the missing objects (checking their hashes) and merge the indexes.
+ * never its file name or time. A remote is a directory, or an S3 prefix (`s3://bucket/prefix`), with
+ * the same layout: push and pull copy the missing objects (checking their hashes) and merge the
+ * indexes.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { GetObjectCommand, type GetObjectCommandOutput, PutObjectCommand } from '@aws-sdk/client-s3';
 import { KeelError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
+import { isS3Url, parseS3Url, s3Client, s3Key } from '../core/s3.js';
 import { type ColumnProfile, type DataProfile, profileFrame, psi } from './profile.js';
+import { s3Error, s3Exists, s3Object } from './s3-source.js';
 import type { Schema } from './schema.js';
 import { readTable, type TableFormat, tableFormat } from './table.js';
 
@@ -202,7 +216,7 @@ export class DatasetStore {
     if (/[*?[]/.test(file))
       throw new KeelError('KEEL_E_USAGE', `add one file at a time, not a glob: ${file}`, { file });
     const read = await readTable(file, schema);
-    const bytes = await readFile(file);
+    const bytes = isS3Url(file) ? await s3Bytes(file) : await readFile(file);
     const hash = sha256(bytes);
     const index = readIndex(this.root);
     const list = (index.datasets[name] ??= []);
@@ -219,7 +233,7 @@ export class DatasetStore {
       name,
       version: latest ? latest.version + 1 : 1,
       sha256: hash,
-      file: basename(file),
+      file: basename(isS3Url(file) ? parseS3Url(file).key : file),
       format: tableFormat(file) ?? 'csv',
       bytes: bytes.length,
       rows: read.report.rows,
@@ -296,6 +310,42 @@ export class DatasetStore {
     };
   }
 
+  /**
+   * push or pull to a directory or an S3 prefix (`s3://bucket/prefix`): the same layout, objects
+   * checked against their sha256 on both sides.
+   */
+  async pushRemote(remote: string): Promise<SyncResult> {
+    if (!isS3Url(remote)) return this.push(remote);
+    const local = readIndex(this.root);
+    let objects = 0;
+    const done = new Set<string>();
+    for (const v of Object.values(local.datasets).flat()) {
+      if (done.has(v.sha256)) continue;
+      done.add(v.sha256);
+      if (await putS3Object(this.root, remote, v.sha256)) objects++;
+    }
+    const { index, added } = mergeIndex(await readS3Index(remote), local);
+    await writeS3Index(remote, index);
+    writeIndex(this.root, mergeIndex(index, local).index);
+    return { objects, versions: added };
+  }
+
+  async pullRemote(remote: string): Promise<SyncResult> {
+    if (!isS3Url(remote)) return this.pull(remote);
+    const indexUrl = `${remote.replace(/\/+$/, '')}/index.json`;
+    if (!(await s3Exists(indexUrl)))
+      throw new KeelError('KEEL_E_NOT_FOUND', `${remote} is not a dataset remote (no index.json)`, {
+        file: remote,
+      });
+    const theirs = await readS3Index(remote);
+    let objects = 0;
+    for (const v of Object.values(theirs.datasets).flat())
+      if (await getS3Object(remote, this.root, v.sha256)) objects++;
+    const { index, added } = mergeIndex(readIndex(this.root), theirs);
+    writeIndex(this.root, index);
+    return { objects, versions: added };
+  }
+
   /** Copy the objects the remote lacks and merge this index into the remote's (and back). */
   push(remote: string): SyncResult {
     const local = readIndex(this.root);
@@ -334,6 +384,110 @@ function columnPsi(a: ColumnProfile, b: ColumnProfile): number | null {
   }
   const v = psi(a, b);
   return Number.isNaN(v) ? null : v;
+}
+
+function s3Url(remote: string, ...parts: string[]): { url: string; bucket: string; key: string } {
+  const { bucket, key } = parseS3Url(remote);
+  const k = s3Key(key, ...parts);
+  return { url: `s3://${bucket}/${k}`, bucket, key: k };
+}
+
+async function s3Bytes(url: string): Promise<Buffer> {
+  const { body } = await s3Object(url);
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks);
+}
+
+async function readS3Index(remote: string): Promise<IndexFile> {
+  const { url } = s3Url(remote, 'index.json');
+  if (!(await s3Exists(url))) return { format: 1, datasets: {} };
+  const bytes = await s3Bytes(url);
+  try {
+    const doc = JSON.parse(bytes.toString('utf8')) as IndexFile;
+    if (doc.format !== 1 || typeof doc.datasets !== 'object') throw new Error('unknown format');
+    return doc;
+  } catch (e) {
+    throw new KeelError('KEEL_E_PARSE', `dataset index ${url} is unreadable: ${(e as Error).message}`, {
+      file: url,
+    });
+  }
+}
+
+async function writeS3Index(remote: string, index: IndexFile): Promise<void> {
+  const { url, bucket, key } = s3Url(remote, 'index.json');
+  try {
+    await s3Client().send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: `${JSON.stringify(index, null, 1)}\n`,
+        ContentType: 'application/json',
+      }),
+    );
+  } catch (e) {
+    throw s3Error(url, e, 'dataset remote');
+  }
+}
+
+/** Upload a local object unless the remote has it, refusing local bytes that do not match their name. */
+async function putS3Object(root: string, remote: string, hash: string): Promise<boolean> {
+  const { url, bucket, key } = s3Url(remote, 'objects', hash.slice(0, 2), hash);
+  if (await s3Exists(url)) return false;
+  const src = objectPath(root, hash);
+  if (!existsSync(src))
+    throw new KeelError('KEEL_E_NOT_FOUND', `object ${hash} is missing from ${root}`, { file: src });
+  // a Buffer body: the SDK sends a stream as aws-chunked with a trailing checksum, which not every
+  // S3-compatible server decodes
+  const bytes = readFileSync(src);
+  const got = sha256(bytes);
+  if (got !== hash)
+    throw new KeelError('KEEL_E_CONFLICT', `object ${src} is corrupt: its sha256 is ${got}`, { file: src });
+  try {
+    await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
+  } catch (e) {
+    throw s3Error(url, e, 'dataset remote');
+  }
+  return true;
+}
+
+/** Download an object this store lacks, hashing it on the way; bytes that do not match are refused. */
+async function getS3Object(remote: string, root: string, hash: string): Promise<boolean> {
+  const dst = objectPath(root, hash);
+  if (existsSync(dst)) return false;
+  const { url, bucket, key } = s3Url(remote, 'objects', hash.slice(0, 2), hash);
+  mkdirSync(join(root, 'objects', hash.slice(0, 2)), { recursive: true });
+  const tmp = `${dst}.${process.pid}.tmp`;
+  const h = createHash('sha256');
+  try {
+    let got: GetObjectCommandOutput;
+    try {
+      got = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (e) {
+      const err = s3Error(url, e);
+      if (err.code === 'KEEL_E_FILE_NOT_FOUND')
+        throw new KeelError('KEEL_E_NOT_FOUND', `object ${hash} is missing from ${remote}`, { file: url });
+      throw err;
+    }
+    const out = createWriteStream(tmp);
+    try {
+      for await (const chunk of got.Body as AsyncIterable<Uint8Array>) {
+        h.update(chunk);
+        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      }
+    } catch (e) {
+      throw s3Error(url, e);
+    } finally {
+      await new Promise<void>((r) => out.end(() => r()));
+    }
+    const sum = h.digest('hex');
+    if (sum !== hash)
+      throw new KeelError('KEEL_E_CONFLICT', `object ${url} is corrupt: its sha256 is ${sum}`, { file: url });
+    renameSync(tmp, dst);
+    return true;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }
 
 export function openDatasetStore(root: string): DatasetStore {

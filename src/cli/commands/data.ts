@@ -101,7 +101,10 @@ export function registerDataCommands(program: Command): void {
         'Exit codes: 0 the data may be used (warnings and quarantined rows allowed), 1 it must be\n' +
         'rejected, 2 usage error.',
     )
-    .argument('<file>', 'the data file: .csv, .tsv, .parquet, .json, .ndjson/.jsonl, or a quoted glob')
+    .argument(
+      '<file>',
+      'the data: a .csv, .tsv, .parquet, .json or .ndjson/.jsonl file, a quoted glob, s3://bucket/key.csv or postgres://…?table=T',
+    )
     .requiredOption('-s, --schema <schema.yaml>', 'the schema to check against')
     .option('--json', 'print the report as JSON')
     .option('--strict', 'treat warnings and quarantined rows as errors')
@@ -145,7 +148,10 @@ export function registerDataCommands(program: Command): void {
         '(p5 p25 p50 p75 p95), a histogram (numbers) or the top categories. With --schema the\n' +
         'columns are typed by it and quarantined rows are left out; without, types are inferred.',
     )
-    .argument('<file>', 'the data file: .csv, .tsv, .parquet, .json, .ndjson/.jsonl, or a quoted glob')
+    .argument(
+      '<file>',
+      'the data: a .csv, .tsv, .parquet, .json or .ndjson/.jsonl file, a quoted glob, s3://bucket/key.csv or postgres://…?table=T',
+    )
     .option('-s, --schema <schema.yaml>', 'type the columns by this schema')
     .option('--json', 'print the profile as JSON')
     .option('--bins <n>', 'histogram bins', (v) => positiveInt(v, '--bins'), 10)
@@ -227,20 +233,26 @@ export function registerDataCommands(program: Command): void {
     });
   data
     .command('push')
-    .description('Copy dataset versions to a directory remote (missing objects, merged index).')
-    .argument('<dir>', 'the remote directory')
-    .action((dir: string) => {
-      const r = datasets(program).push(dir);
+    .description(
+      'Copy dataset versions to a remote: a directory or an S3 prefix (s3://bucket/prefix); missing\n' +
+        'objects are copied with their sha256 checked, and the indexes merged.',
+    )
+    .argument('<remote>', 'the remote directory or s3://bucket/prefix')
+    .action(async (dir: string) => {
+      const r = await datasets(program).pushRemote(dir);
       process.stdout.write(
         `pushed ${r.objects} object${r.objects === 1 ? '' : 's'}, ${r.versions} new version${r.versions === 1 ? '' : 's'} to ${dir}\n`,
       );
     });
   data
     .command('pull')
-    .description('Copy dataset versions from a directory remote (missing objects, merged index).')
-    .argument('<dir>', 'the remote directory')
-    .action((dir: string) => {
-      const r = datasets(program).pull(dir);
+    .description(
+      'Copy dataset versions from a remote: a directory or an S3 prefix (s3://bucket/prefix); missing\n' +
+        'objects are copied with their sha256 checked, and the indexes merged.',
+    )
+    .argument('<remote>', 'the remote directory or s3://bucket/prefix')
+    .action(async (dir: string) => {
+      const r = await datasets(program).pullRemote(dir);
       process.stdout.write(
         `pulled ${r.objects} object${r.objects === 1 ? '' : 's'}, ${r.versions} new version${r.versions === 1 ? '' : 's'} from ${dir}\n`,
       );
@@ -248,7 +260,10 @@ export function registerDataCommands(program: Command): void {
   data
     .command('infer-schema')
     .description('Read a CSV and write a starting schema (types, nullability, categories) to edit by hand.')
-    .argument('<file>', 'the data file: .csv, .tsv, .parquet, .json, .ndjson/.jsonl, or a quoted glob')
+    .argument(
+      '<file>',
+      'the data: a .csv, .tsv, .parquet, .json or .ndjson/.jsonl file, a quoted glob, s3://bucket/key.csv or postgres://…?table=T',
+    )
     .option('-o, --out <schema.yaml>', 'write the schema here instead of printing it')
     .option(
       '-t, --target <column>',
