@@ -83,6 +83,22 @@ describe('flat forests', () => {
     }
   });
 
+  it('batches of any size (eight-row groups, leftovers, several blocks) give the per-tree walk', () => {
+    const rng = new Rng(19);
+    const nCols = 5;
+    const trees = Array.from({ length: 25 }, () => randomTree(rng, nCols, 1 + rng.int(7)));
+    const f = flatten(trees, 'complete');
+    for (const nRows of [8, 9, 15, 63, 64, 65, 71, 130, 203]) {
+      const data = randomData(rng, nRows, nCols);
+      const out = new Float64Array(nRows).fill(0.5);
+      addForest(f, data, nRows, nCols, out);
+      // the sums start from what out held (a base score) and add the trees in order
+      const expected = new Float64Array(nRows).fill(0.5);
+      for (const t of trees) for (let i = 0; i < nRows; i++) expected[i] += predictTree(t, data, i * nCols);
+      expect(Array.from(out)).toEqual(Array.from(expected));
+    }
+  });
+
   it('scores few rows four same-depth trees at a time, then the rest one by one', () => {
     const rng = new Rng(11);
     const nCols = 4;
