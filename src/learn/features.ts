@@ -149,6 +149,18 @@ export class FeaturePipeline {
     return this;
   }
 
+  /**
+   * The output features that hold category codes (encoding 'ordinal': codes 0..k-1 in sorted
+   * category order, the unknown value for missing or unseen), for a gradient boosting model's
+   * `categoricalFeatures`, so those columns get native category-set splits:
+   * `new GradientBoostingClassifier({ categoricalFeatures: pipeline.categoricalFeatures() })`.
+   * With the default unknownValue −1, missing and unseen categories are missing to the trees.
+   */
+  categoricalFeatures(): string[] {
+    assertFitted(this.fitted, 'FeaturePipeline');
+    return this.steps_.filter((s) => s.kind === 'ordinal').map((s) => s.column);
+  }
+
   private fitNumeric(column: string, values: Float64Array): NumericStep {
     const p = this.params;
     const vals: number[] = [];

@@ -10,8 +10,13 @@ export type { FeaturePipelineParams } from './features.js';
 export { FeaturePipeline } from './features.js';
 export type { RandomForestParams } from './forest.js';
 export { RandomForestClassifier, RandomForestRegressor, randomForestDefaults } from './forest.js';
-export type { GradientBoostingParams } from './gbdt.js';
-export { GradientBoostingClassifier, gradientBoostingDefaults } from './gbdt.js';
+export type { GradientBoostingParams, GradientBoostingRegressorParams } from './gbdt.js';
+export {
+  GradientBoostingClassifier,
+  GradientBoostingRegressor,
+  gradientBoostingDefaults,
+  gradientBoostingRegressorDefaults,
+} from './gbdt.js';
 export type { RidgeParams } from './linear.js';
 export { Ridge, ridgeDefaults } from './linear.js';
 export type { LogisticRegressionParams } from './logistic.js';

@@ -49,7 +49,7 @@ export interface Explanation {
   inputs: string[];
   baseValue: number;
   /** What baseValue + Σ contributions adds up to. */
-  output: 'margin' | 'probability';
+  output: 'margin' | 'probability' | 'value';
   /** contributions[row * inputs.length + column] */
   contributions: Float64Array;
   nRows: number;
@@ -69,6 +69,12 @@ export class Model implements Predictor {
     metadata?: Record<string, unknown>;
     threshold?: number;
   }) {
+    const c = parts.classifier;
+    if (c instanceof GradientBoostingClassifier && c.nClasses_ > 2)
+      throw new KeelError(
+        'KEEL_E_USAGE',
+        `a Model bundles a binary classifier (its signature has two classes); this gradient boosting model has ${c.nClasses_}`,
+      );
     this.pipeline = parts.pipeline;
     this.classifier = parts.classifier;
     this.signature = parts.signature;

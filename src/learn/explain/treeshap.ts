@@ -11,8 +11,8 @@
  */
 import { KeelError } from '../../core/errors.js';
 import type { RandomForestClassifier } from '../forest.js';
-import type { GradientBoostingClassifier } from '../gbdt.js';
-import type { Tree } from '../tree/tree.js';
+import type { GradientBoostingClassifier, GradientBoostingRegressor } from '../gbdt.js';
+import { goesLeft, type Tree } from '../tree/tree.js';
 import type { Matrix } from '../types.js';
 
 export interface ShapValues {
@@ -23,9 +23,11 @@ export interface ShapValues {
   readonly names: readonly string[];
   /** E[f(X)] under the trees' covers: the output with no feature known. */
   readonly baseValue: number;
-  /** What the values add up to with baseValue: 'margin' (log-odds) or 'probability'. */
-  readonly output: 'margin' | 'probability';
+  /** What the values add up to with baseValue: 'margin' (log-odds; a class's score for multiclass), 'probability' or 'value' (regression). */
+  readonly output: 'margin' | 'probability' | 'value';
 }
+
+type TreeModel = GradientBoostingClassifier | GradientBoostingRegressor | RandomForestClassifier;
 
 /** The trees and how their outputs combine: out = bias + scale · Σ tree(x). */
 export interface TreeEnsemble {
@@ -34,14 +36,35 @@ export interface TreeEnsemble {
   scale: number;
   nFeatures: number;
   names: readonly string[];
-  output: 'margin' | 'probability';
+  output: 'margin' | 'probability' | 'value';
 }
 
-/** The ensemble view of a fitted gradient boosting or random forest classifier. */
-export function ensembleOf(model: GradientBoostingClassifier | RandomForestClassifier): TreeEnsemble {
+/**
+ * The ensemble view of a fitted gradient boosting model or random forest classifier. A
+ * multiclass gradient boosting model has one ensemble per class: pass `classIndex` (its
+ * contributions add up to that class's margin, before the softmax).
+ */
+export function ensembleOf(model: TreeModel, classIndex?: number): TreeEnsemble {
   if (model.trees_.length === 0)
     throw new KeelError('KEEL_E_NOT_FITTED', `${model.constructor.name} is not fitted yet: call fit() first`);
-  if (model.kind === 'gradient_boosting') {
+  if (model.kind === 'gradient_boosting' && (model as GradientBoostingClassifier).nClasses_ > 2) {
+    const m = model as GradientBoostingClassifier;
+    const K = m.nClasses_;
+    if (classIndex === undefined || !(Number.isInteger(classIndex) && classIndex >= 0 && classIndex < K))
+      throw new KeelError(
+        'KEEL_E_USAGE',
+        `TreeSHAP of a ${K}-class model explains one class at a time: pass a class index in 0..${K - 1}`,
+      );
+    return {
+      trees: m.trees_.filter((_, i) => i % K === classIndex),
+      bias: m.baseScores_[classIndex],
+      scale: 1,
+      nFeatures: m.nFeatures_,
+      names: m.featureNames_,
+      output: 'margin',
+    };
+  }
+  if (model.kind === 'gradient_boosting' || model.kind === 'gradient_boosting_regressor') {
     const m = model as GradientBoostingClassifier;
     return {
       trees: m.trees_,
@@ -49,7 +72,7 @@ export function ensembleOf(model: GradientBoostingClassifier | RandomForestClass
       scale: 1,
       nFeatures: m.nFeatures_,
       names: m.featureNames_,
-      output: 'margin',
+      output: model.kind === 'gradient_boosting' ? 'margin' : 'value',
     };
   }
   const f = model as RandomForestClassifier;
@@ -73,15 +96,12 @@ export function treeExpectedValue(t: Tree, node = 0): number {
   return (t.cover[l] * treeExpectedValue(t, l) + t.cover[r] * treeExpectedValue(t, r)) / w;
 }
 
-/** SHAP values of every row of X for a fitted tree classifier (or a TreeEnsemble). */
-export function treeShap(
-  model: GradientBoostingClassifier | RandomForestClassifier | TreeEnsemble,
-  X: Matrix,
-): ShapValues {
+/** SHAP values of every row of X for a fitted tree model (or a TreeEnsemble); `classIndex` for a multiclass model. */
+export function treeShap(model: TreeModel | TreeEnsemble, X: Matrix, classIndex?: number): ShapValues {
   const e =
     'trees' in model && 'bias' in model
       ? (model as TreeEnsemble)
-      : ensembleOf(model as GradientBoostingClassifier);
+      : ensembleOf(model as TreeModel, classIndex);
   if (X.nCols !== e.nFeatures)
     throw new KeelError(
       'KEEL_E_INPUT',
@@ -209,8 +229,7 @@ function recurse(
   }
   const f = t.feature[node];
   const v = x[rowOffset + f];
-  const th = t.threshold[node];
-  const goLeft = v <= th ? true : v > th ? false : t.defaultLeft[node] === 1;
+  const goLeft = goesLeft(t, node, v);
   const hot = goLeft ? t.left[node] : t.right[node];
   const cold = goLeft ? t.right[node] : t.left[node];
   const w = t.cover[node];

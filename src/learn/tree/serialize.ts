@@ -13,6 +13,9 @@ export const TreeJSONSchema = z.object({
   value: z.string(),
   gain: z.string(),
   cover: z.string(),
+  // categorical splits only (absent in trees without them and in documents written before them)
+  catOffset: z.string().optional(),
+  catValues: z.string().optional(),
 });
 export type TreeJSON = z.infer<typeof TreeJSONSchema>;
 
@@ -27,6 +30,9 @@ export function treeToJSON(t: Tree): TreeJSON {
     value: encodeArray(t.value),
     gain: encodeArray(t.gain),
     cover: encodeArray(t.cover),
+    ...(t.catOffset && t.catValues
+      ? { catOffset: encodeArray(t.catOffset), catValues: encodeArray(t.catValues) }
+      : {}),
   };
 }
 
@@ -44,6 +50,19 @@ export function treeFromJSON(j: TreeJSON, nFeatures: number): Tree {
     cover: decodeArray(j.cover, Float64Array, 'tree.cover'),
   };
   const n = t.feature.length;
+  if ((j.catOffset === undefined) !== (j.catValues === undefined))
+    throw new KeelError('KEEL_E_MODEL_FORMAT', 'tree.catOffset and tree.catValues come together');
+  if (j.catOffset !== undefined && j.catValues !== undefined) {
+    const off = decodeArray(j.catOffset, Int32Array, 'tree.catOffset');
+    const vals = decodeArray(j.catValues, Int32Array, 'tree.catValues');
+    if (off.length !== n + 1 || off[0] !== 0 || off[n] !== vals.length)
+      throw new KeelError('KEEL_E_MODEL_FORMAT', 'tree.catOffset does not fit tree.catValues');
+    for (let i = 0; i < n; i++)
+      if (off[i + 1] < off[i] || (off[i + 1] > off[i] && t.feature[i] === -1))
+        throw new KeelError('KEEL_E_MODEL_FORMAT', `tree node ${i} has an invalid category set`);
+    t.catOffset = off;
+    t.catValues = vals;
+  }
   if (n === 0) throw new KeelError('KEEL_E_MODEL_FORMAT', 'a tree has no nodes');
   for (const k of [
     'threshold',

@@ -25,6 +25,17 @@ export interface TreeParams {
    * colsample_bytree); histograms still cover every feature, so subtraction stays valid. 1 = all.
    */
   featureFractionByTree?: number;
+  /** Leaf-wise (best-first) growth up to this many leaves, maxDepth still bounding it; 0/absent = depth-wise. */
+  maxLeaves?: number;
+  /**
+   * Per feature: null for a numeric feature, or for a categorical one the category code of each
+   * bin (bins are one per code). Categorical features get set splits (LightGBM's: bins ordered
+   * by sum_gradient / (sum_hessian + catSmooth), the best prefix of that order goes left).
+   */
+  categories?: (Int32Array | null)[];
+  catSmooth?: number;
+  catL2?: number;
+  maxCatThreshold?: number;
 }
 
 /** Flat tree: node i is a leaf when feature[i] === -1. */
@@ -40,6 +51,29 @@ export interface Tree {
   gain: Float64Array;
   /** Sum of hessians (cover) per node, for TreeSHAP and diagnostics. */
   cover: Float64Array;
+  /**
+   * Categorical splits (absent when the tree has none): node i sends the category codes
+   * catValues[catOffset[i]..catOffset[i + 1]) (ascending) left, any other code right, and a
+   * missing value (NaN or a negative code) by defaultLeft. Numeric nodes have an empty range.
+   */
+  catOffset?: Int32Array;
+  catValues?: Int32Array;
+}
+
+/** True when the tree has a categorical split (prediction then walks the tree itself). */
+export function hasCategorical(t: Tree): boolean {
+  return t.catOffset !== undefined;
+}
+
+interface Split {
+  f: number;
+  bin: number;
+  missingLeft: boolean;
+  gain: number;
+  GL: number;
+  HL: number;
+  /** Categorical split: 1 for each bin going left (the missing bin included when missing goes left). */
+  mask?: Uint8Array;
 }
 
 interface Node {
@@ -105,6 +139,7 @@ export class TreeBuilder {
     const value: number[] = [];
     const gain: number[] = [];
     const cover: number[] = [];
+    const catSets: (Int32Array | null)[] = [];
     const newNode = () => {
       feature.push(-1);
       threshold.push(0);
@@ -115,8 +150,23 @@ export class TreeBuilder {
       value.push(0);
       gain.push(0);
       cover.push(0);
+      catSets.push(null);
       return feature.length - 1;
     };
+    if ((p.maxLeaves ?? 0) > 0)
+      return this.growLeafwise(rows, grad, hess, rng, {
+        feature,
+        threshold,
+        thresholdBin,
+        defaultLeft,
+        left,
+        right,
+        value,
+        gain,
+        cover,
+        catSets,
+        newNode,
+      });
     let G = 0;
     let H = 0;
     for (let i = 0; i < rows.length; i++) {
@@ -162,12 +212,13 @@ export class TreeBuilder {
         // order, so rows in ascending order stay ascending and histogram building and the next
         // partition walk memory forwards (LightGBM's DataPartition does the same)
         const { f, bin, missingLeft } = s;
-        const mid = this.partition(rows, node.start, node.end, f, bin, missingLeft);
+        const mid = this.partition(rows, node.start, node.end, f, bin, missingLeft, s.mask);
         feature[node.id] = f;
         thresholdBin[node.id] = bin;
         threshold[node.id] = this.edges[f][bin];
         defaultLeft[node.id] = missingLeft ? 1 : 0;
         gain[node.id] = s.gain;
+        if (s.mask) this.recordCategorical(node.id, f, s.mask, threshold, catSets);
         const l: Node = {
           id: newNode(),
           start: node.start,
@@ -202,17 +253,133 @@ export class TreeBuilder {
       frontier = next;
     }
     this.leafRanges = Int32Array.from(leaves);
-    return {
-      feature: Int32Array.from(feature),
-      threshold: Float64Array.from(threshold),
-      thresholdBin: Uint8Array.from(thresholdBin),
-      defaultLeft: Uint8Array.from(defaultLeft),
-      left: Int32Array.from(left),
-      right: Int32Array.from(right),
-      value: Float64Array.from(value),
-      gain: Float64Array.from(gain),
-      cover: Float64Array.from(cover),
+    return finishTree({
+      feature,
+      threshold,
+      thresholdBin,
+      defaultLeft,
+      left,
+      right,
+      value,
+      gain,
+      cover,
+      catSets,
+    });
+  }
+
+  /** A categorical node: its left-going category codes (threshold NaN: no numeric walk applies). */
+  private recordCategorical(
+    id: number,
+    f: number,
+    mask: Uint8Array,
+    threshold: number[],
+    catSets: (Int32Array | null)[],
+  ): void {
+    const codes = this.params.categories![f]!;
+    const set: number[] = [];
+    for (let b = 0; b < codes.length; b++) if (mask[b]) set.push(codes[b]);
+    catSets[id] = Int32Array.from(set);
+    threshold[id] = Number.NaN;
+  }
+
+  /**
+   * Leaf-wise growth (LightGBM's best-first): every open leaf knows its best split, and the leaf
+   * with the largest gain is split next until maxLeaves leaves (or no split gains). Ties go to
+   * the leaf created first. The smaller child's histogram is built, the larger one's is the
+   * parent's minus it, as depth-wise.
+   */
+  private growLeafwise(
+    rows: Int32Array,
+    grad: Float64Array,
+    hess: Float64Array,
+    rng: Rng,
+    a: TreeArrays & { newNode: () => number },
+  ): Tree {
+    const p = this.params;
+    const maxLeaves = p.maxLeaves!;
+    let G = 0;
+    let H = 0;
+    for (let i = 0; i < rows.length; i++) {
+      G += grad[rows[i]];
+      H += hess[rows[i]];
+    }
+    const byTree = p.featureFractionByTree ?? 1;
+    const treeFeat = byTree < 1 ? this.sampleFeatures(rng, byTree) : this.nFeatures;
+    const root: Node = { id: a.newNode(), start: 0, end: rows.length, depth: 0, hist: null, G, H };
+    const open: { node: Node; split: Split | null }[] = [];
+    const leaves: number[] = [];
+    const consider = (node: Node) => {
+      a.cover[node.id] = node.H;
+      a.value[node.id] = -node.G / (node.H + p.lambda);
+      let split: Split | null = null;
+      if (node.hist && node.depth < p.maxDepth && node.end - node.start >= 2 * p.minChildSamples)
+        split = this.bestSplit(node, treeFeat);
+      if (!split && node.hist) {
+        this.release(node.hist);
+        node.hist = null;
+      }
+      open.push({ node, split });
     };
+    root.hist = this.buildHist(rows, root.start, root.end, grad, hess);
+    consider(root);
+    let nLeaves = 1;
+    while (nLeaves < maxLeaves) {
+      let at = -1;
+      for (let i = 0; i < open.length; i++) {
+        const s = open[i].split;
+        if (s && (at < 0 || s.gain > open[at].split!.gain)) at = i;
+      }
+      if (at < 0) break;
+      const { node, split: s } = open[at];
+      open.splice(at, 1);
+      const { f, bin, missingLeft } = s!;
+      const mid = this.partition(rows, node.start, node.end, f, bin, missingLeft, s!.mask);
+      a.feature[node.id] = f;
+      a.thresholdBin[node.id] = bin;
+      a.threshold[node.id] = this.edges[f][bin];
+      a.defaultLeft[node.id] = missingLeft ? 1 : 0;
+      a.gain[node.id] = s!.gain;
+      if (s!.mask) this.recordCategorical(node.id, f, s!.mask, a.threshold, a.catSets);
+      const l: Node = {
+        id: a.newNode(),
+        start: node.start,
+        end: mid,
+        depth: node.depth + 1,
+        hist: null,
+        G: s!.GL,
+        H: s!.HL,
+      };
+      const r: Node = {
+        id: a.newNode(),
+        start: mid,
+        end: node.end,
+        depth: node.depth + 1,
+        hist: null,
+        G: node.G - s!.GL,
+        H: node.H - s!.HL,
+      };
+      a.left[node.id] = l.id;
+      a.right[node.id] = r.id;
+      nLeaves++;
+      if (node.depth + 1 < p.maxDepth && nLeaves < maxLeaves) {
+        const [small, large] = mid - node.start <= node.end - mid ? [l, r] : [r, l];
+        small.hist = this.buildHist(rows, small.start, small.end, grad, hess);
+        const lh = node.hist!;
+        const sh = small.hist;
+        for (let k = 0; k < lh.length; k++) lh[k] -= sh[k];
+        large.hist = lh;
+      } else if (node.hist) this.release(node.hist);
+      node.hist = null;
+      consider(l);
+      consider(r);
+    }
+    for (const { node } of open) {
+      if (node.hist) this.release(node.hist);
+      node.hist = null;
+      leaves.push(node.start, node.end, node.id);
+    }
+    this.leafRanges = Int32Array.from(leaves);
+    return finishTree(a);
   }
 
   /**
@@ -228,8 +395,22 @@ export class TreeBuilder {
     f: number,
     bin: number,
     missingLeft: boolean,
+    mask?: Uint8Array,
   ): number {
     const col = this.cols.subarray(f * this.nRows, (f + 1) * this.nRows);
+    if (mask) {
+      // a categorical split: the mask says which bins (missing included) go left; one thread
+      const spill = this.spill(end - start);
+      let wl = start;
+      let wr = 0;
+      for (let i = start; i < end; i++) {
+        const r = rows[i];
+        if (mask[col[r]]) rows[wl++] = r;
+        else spill[wr++] = r;
+      }
+      rows.set(spill.subarray(0, wr), wl);
+      return wl;
+    }
     const helper = this.helper;
     const shared = this.sharedSpill;
     if (helper && shared && end - start >= PARALLEL_MIN_ROWS) {
@@ -362,20 +543,21 @@ export class TreeBuilder {
     return nFeat;
   }
 
-  private bestSplit(
-    node: Node,
-    nFeat: number,
-  ): { f: number; bin: number; missingLeft: boolean; gain: number; GL: number; HL: number } | null {
+  private bestSplit(node: Node, nFeat: number): Split | null {
     const p = this.params;
     const hist = node.hist!;
     const lambda = p.lambda;
     const parentScore = (node.G * node.G) / (node.H + lambda);
     const nNode = node.end - node.start;
-    let best: { f: number; bin: number; missingLeft: boolean; gain: number; GL: number; HL: number } | null =
-      null;
+    let best: Split | null = null;
     const order = this.featureOrder;
+    const cats = p.categories;
     for (let fi = 0; fi < nFeat; fi++) {
       const f = order[fi];
+      if (cats?.[f]) {
+        best = this.bestCategoricalSplit(node, f, best);
+        continue;
+      }
       const nb = this.edges[f].length;
       const base = f * NB * STRIDE;
       const mk = base + MISSING_BIN * STRIDE;
@@ -410,14 +592,129 @@ export class TreeBuilder {
     }
     return best;
   }
+
+  /**
+   * LightGBM's categorical split search: the categories present in the node ordered by
+   * sum_gradient / (sum_hessian + catSmooth); each prefix of that order (from either end, at
+   * most maxCatThreshold categories) is a candidate left set, with missing values tried on either
+   * side; the gain uses lambda + catL2. Returns the better of `best` and this feature's split.
+   */
+  private bestCategoricalSplit(node: Node, f: number, best: Split | null): Split | null {
+    const p = this.params;
+    const hist = node.hist!;
+    const nb = this.edges[f].length;
+    const base = f * NB * STRIDE;
+    const smooth = p.catSmooth ?? 10;
+    const l2 = p.lambda + (p.catL2 ?? 10);
+    const used: number[] = [];
+    for (let b = 0; b < nb; b++) if (hist[base + b * STRIDE + 2] > 0) used.push(b);
+    if (used.length < 2) return best;
+    const ctr = (b: number) => hist[base + b * STRIDE] / (hist[base + b * STRIDE + 1] + smooth);
+    used.sort((x, y) => ctr(x) - ctr(y) || x - y);
+    const mk = base + MISSING_BIN * STRIDE;
+    const Gm = hist[mk];
+    const Hm = hist[mk + 1];
+    const Cm = hist[mk + 2];
+    const nNode = node.end - node.start;
+    const parentScore = (node.G * node.G) / (node.H + l2);
+    const maxCat = Math.min(p.maxCatThreshold ?? 32, (used.length + 1) >> 1);
+    for (let dir = 0; dir < 2; dir++) {
+      let GL = 0;
+      let HL = 0;
+      let CL = 0;
+      for (let i = 0; i < Math.min(maxCat, used.length - 1); i++) {
+        const b = used[dir === 0 ? i : used.length - 1 - i];
+        const k = base + b * STRIDE;
+        GL += hist[k];
+        HL += hist[k + 1];
+        CL += hist[k + 2];
+        for (let side = 0; side < 2; side++) {
+          if (side === 1 && Cm === 0) break;
+          const gl = side === 0 ? GL : GL + Gm;
+          const hl = side === 0 ? HL : HL + Hm;
+          const cl = side === 0 ? CL : CL + Cm;
+          const cr = nNode - cl;
+          if (cl < p.minChildSamples || cr < p.minChildSamples) continue;
+          const hr = node.H - hl;
+          if (hl < p.minChildWeight || hr < p.minChildWeight) continue;
+          const gr = node.G - gl;
+          const gain = (gl * gl) / (hl + l2) + (gr * gr) / (hr + l2) - parentScore;
+          if (gain > p.minSplitGain && (!best || gain > best.gain)) {
+            const mask = new Uint8Array(NB);
+            for (let j = 0; j <= i; j++) mask[used[dir === 0 ? j : used.length - 1 - j]] = 1;
+            if (side === 1) mask[MISSING_BIN] = 1;
+            best = { f, bin: 0, missingLeft: side === 1, gain, GL: gl, HL: hl, mask };
+          }
+        }
+      }
+    }
+    return best;
+  }
+}
+
+interface TreeArrays {
+  feature: number[];
+  threshold: number[];
+  thresholdBin: number[];
+  defaultLeft: number[];
+  left: number[];
+  right: number[];
+  value: number[];
+  gain: number[];
+  cover: number[];
+  catSets: (Int32Array | null)[];
+}
+
+function finishTree(a: TreeArrays): Tree {
+  const t: Tree = {
+    feature: Int32Array.from(a.feature),
+    threshold: Float64Array.from(a.threshold),
+    thresholdBin: Uint8Array.from(a.thresholdBin),
+    defaultLeft: Uint8Array.from(a.defaultLeft),
+    left: Int32Array.from(a.left),
+    right: Int32Array.from(a.right),
+    value: Float64Array.from(a.value),
+    gain: Float64Array.from(a.gain),
+    cover: Float64Array.from(a.cover),
+  };
+  if (a.catSets.some((c) => c !== null)) {
+    const n = a.feature.length;
+    const offset = new Int32Array(n + 1);
+    for (let i = 0; i < n; i++) offset[i + 1] = offset[i] + (a.catSets[i]?.length ?? 0);
+    const values = new Int32Array(offset[n]);
+    for (let i = 0; i < n; i++) if (a.catSets[i]) values.set(a.catSets[i]!, offset[i]);
+    t.catOffset = offset;
+    t.catValues = values;
+  }
+  return t;
+}
+
+/** Whether value v goes left at a categorical node (the node's range of catValues is not empty). */
+export function categoricalLeft(t: Tree, node: number, v: number): boolean {
+  if (!(v >= 0)) return t.defaultLeft[node] === 1; // NaN or a negative code: missing
+  const c = t.catValues!;
+  for (let i = t.catOffset![node]; i < t.catOffset![node + 1]; i++) if (c[i] === v) return true;
+  return false;
+}
+
+/** Whether value v goes left at internal node `node` (numeric or categorical), as prediction routes it. */
+export function goesLeft(t: Tree, node: number, v: number): boolean {
+  const co = t.catOffset;
+  if (co !== undefined && co[node + 1] > co[node]) return categoricalLeft(t, node, v);
+  return v <= t.threshold[node] ? true : v > t.threshold[node] ? false : t.defaultLeft[node] === 1;
 }
 
 /** The leaf value for one row of raw features. */
 export function predictTree(t: Tree, x: Float64Array | number[], offset: number): number {
   let node = 0;
   const feature = t.feature;
+  const co = t.catOffset;
   while (feature[node] !== -1) {
     const v = x[offset + feature[node]];
+    if (co !== undefined && co[node + 1] > co[node]) {
+      node = categoricalLeft(t, node, v) ? t.left[node] : t.right[node];
+      continue;
+    }
     node = Number.isNaN(v)
       ? t.defaultLeft[node]
         ? t.left[node]
