@@ -15,7 +15,7 @@ import { KeelError } from '../core/errors.js';
 import { Rng } from '../core/random.js';
 import { assertFitted, checkWidth, sigmoid } from './base.js';
 import { applyBins, fitBins, MISSING_BIN } from './tree/binning.js';
-import { addForest, type FlatForest, flatten } from './tree/flat.js';
+import { addForest, addForestAsync, type FlatForest, flatten } from './tree/flat.js';
 import { defaultThreads, HistogramHelper, sharedArrays } from './tree/parallel.js';
 import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
 import { hasCategorical, predictTree, type Tree, TreeBuilder } from './tree/tree.js';
@@ -531,6 +531,7 @@ abstract class Boosting {
   /** Per class, its trees as one flat array set for prediction, built on first use. */
   private flat: FlatForest[] | null = null;
   protected abstract readonly what: string;
+  abstract readonly params: { nThreads: number };
   /** Trees per round (classes for multiclass, else 1). */
   protected get treesPerRound(): number {
     return 1;
@@ -559,7 +560,8 @@ abstract class Boosting {
       if (this.trees_.some(hasCategorical)) addTrees(this.trees_, X, out, 1);
       else {
         this.flat ??= [flatten(this.trees_)];
-        addForest(this.flat[0], X.data, n, X.nCols, out);
+        // large batches are shared with scoring worker threads; the sums do not depend on it
+        addForest(this.flat[0], X.data, n, X.nCols, out, this.scoringThreads());
       }
       return out;
     }
@@ -573,9 +575,25 @@ abstract class Boosting {
     const col = new Float64Array(n);
     for (let k = 0; k < K; k++) {
       col.fill(base[k]);
-      addForest(this.flat[k], X.data, n, X.nCols, col);
+      addForest(this.flat[k], X.data, n, X.nCols, col, this.scoringThreads());
       for (let i = 0; i < n; i++) out[i * K + k] = col[i];
     }
+    return out;
+  }
+
+  private scoringThreads(): number {
+    const t = this.params.nThreads;
+    return t > 0 ? t : defaultThreads();
+  }
+
+  /** rawScores with the trees walked on scoring worker threads (one output per row; else rawScores). */
+  protected async rawScoresAsync(X: Matrix): Promise<Float64Array> {
+    if (this.treesPerRound !== 1 || this.trees_.some(hasCategorical)) return this.rawScores(X);
+    assertFitted(this.fitted, this.what);
+    checkWidth(X, this.nFeatures_, this.what);
+    const out = new Float64Array(X.nRows).fill(this.baseScores_[0]);
+    this.flat ??= [flatten(this.trees_)];
+    await addForestAsync(this.flat[0], X.data, X.nRows, X.nCols, out);
     return out;
   }
 
@@ -688,6 +706,14 @@ export class GradientBoostingClassifier extends Boosting implements Classifier {
     const out = new Float64Array(m.length);
     softmaxRows(m, out, X.nRows, this.nClasses_);
     return out;
+  }
+
+  /** predictProba with the trees walked on scoring worker threads, off the caller's event loop. */
+  async predictProbaAsync(X: Matrix): Promise<Float64Array> {
+    if (this.nClasses_ !== 2) return this.predictProba(X);
+    const m = await this.rawScoresAsync(X);
+    for (let i = 0; i < m.length; i++) m[i] = sigmoid(m[i]);
+    return m;
   }
 
   /** n×K class probabilities (binary too: [1 − p, p]); rows sum to 1. */

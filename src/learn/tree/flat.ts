@@ -12,6 +12,8 @@
  *
  * Both give the same sums as walking the trees one by one (pinned in tests).
  */
+import { scoringPool } from './pool.js';
+import { addCompleteRows } from './score-kernel.mjs';
 import type { Tree } from './tree.js';
 
 /** Trees up to this depth use the complete layout (2^d leaves per tree). */
@@ -94,6 +96,8 @@ function flattenLinked(trees: readonly Tree[]): LinkedForest {
   return f;
 }
 
+const sharedInt32 = (n: number) => new Int32Array(new SharedArrayBuffer(n * 4));
+
 function flattenComplete(trees: readonly Tree[], depths: number[]): CompleteForest {
   const k = trees.length;
   const depth = Int32Array.from(depths);
@@ -107,17 +111,21 @@ function flattenComplete(trees: readonly Tree[], depths: number[]): CompleteFore
     nodes += (1 << depth[t]) - 1;
     leaves += 1 << depth[t];
   }
+  // what the kernel reads lives in shared memory, so scoring workers read it without copies
   const f: CompleteForest = {
     layout: 'complete',
-    depth,
-    nodeOffset,
-    leafOffset,
+    depth: sharedInt32(k),
+    nodeOffset: sharedInt32(k),
+    leafOffset: sharedInt32(k),
     feature: new Int32Array(nodes),
-    threshold: new Float64Array(nodes).fill(Number.POSITIVE_INFINITY),
+    threshold: new Float64Array(new SharedArrayBuffer(nodes * 8)).fill(Number.POSITIVE_INFINITY),
     missingRight: new Uint8Array(nodes),
-    word: new Int32Array(nodes),
-    leaf: new Float64Array(leaves),
+    word: sharedInt32(nodes),
+    leaf: new Float64Array(new SharedArrayBuffer(leaves * 8)),
   };
+  f.depth.set(depth);
+  f.nodeOffset.set(nodeOffset);
+  f.leafOffset.set(leafOffset);
   trees.forEach((tree, t) => {
     const d = depth[t];
     const firstLeaf = (1 << d) - 1;
@@ -161,9 +169,29 @@ export function addForest(
   nRows: number,
   nCols: number,
   out: Float64Array,
+  threads = 1,
 ): void {
-  if (f.layout === 'complete') addComplete(f, data, nRows, nCols, out);
-  else addLinked(f, data, nRows, nCols, out);
+  if (f.layout === 'complete') {
+    if (threads > 1 && nRows >= PARALLEL_MIN_ROWS && scoringPool().available > 0)
+      scoringPool().addSync(f, data, nRows, nCols, out, threads - 1);
+    else addComplete(f, data, nRows, nCols, out);
+  } else addLinked(f, data, nRows, nCols, out);
+}
+
+/** From this many rows a batch is worth sharing with the scoring workers (pool.ts). */
+export const PARALLEL_MIN_ROWS = 4096;
+
+/** addForest on the scoring workers, off the calling thread (complete layout; else on this thread). */
+export async function addForestAsync(
+  f: FlatForest,
+  data: Float64Array,
+  nRows: number,
+  nCols: number,
+  out: Float64Array,
+): Promise<void> {
+  if (f.layout === 'complete' && nRows >= 8 && scoringPool().available > 0)
+    await scoringPool().add(f, data, nRows, nCols, out);
+  else addForest(f, data, nRows, nCols, out);
 }
 
 function addComplete(f: CompleteForest, data: Float64Array, nRows: number, nCols: number, out: Float64Array) {
@@ -223,135 +251,6 @@ function addComplete(f: CompleteForest, data: Float64Array, nRows: number, nCols
     return;
   }
   addCompleteRows(f, data, 0, nRows, nCols, out);
-}
-
-/** Rows of a block stay in L1 while every tree walks them; 64 rows of 23 doubles are 12 KB. */
-const BLOCK = 64;
-
-/**
- * out[i] += the forest's sum for rows [from, to) of data: in blocks of BLOCK rows, tree by tree,
- * eight rows at a time walking the same tree with their paths in locals (eight independent chains
- * of loads overlap instead of each waiting on the last), then the leftover rows one by one.
- */
-export function addCompleteRows(
-  f: CompleteForest,
-  data: Float64Array,
-  from: number,
-  to: number,
-  nCols: number,
-  out: Float64Array,
-): void {
-  const { depth, nodeOffset, leafOffset, threshold: th, word, leaf } = f;
-  const nTrees = depth.length;
-  for (let b = from; b < to; b += BLOCK) {
-    const m = Math.min(BLOCK, to - b);
-    const rowBase = b * nCols;
-    for (let t = 0; t < nTrees; t++) {
-      const d = depth[t];
-      const no = nodeOffset[t];
-      const lo = leafOffset[t] - ((1 << d) - 1);
-      let r = 0;
-      for (; r + 7 < m; r += 8)
-        walk8(word, th, leaf, data, no, d, lo, rowBase + r * nCols, nCols, out, b + r);
-      // separate functions, so code for a path not yet taken does not deoptimize the loop above
-      for (; r < m; r++) out[b + r] += walk1(word, th, leaf, data, no, d, lo, rowBase + r * nCols);
-    }
-  }
-}
-
-/** Eight rows (b0, b0 + nCols, ...) down one tree, their paths in locals. */
-function walk8(
-  word: Int32Array,
-  th: Float64Array,
-  leaf: Float64Array,
-  data: Float64Array,
-  no: number,
-  d: number,
-  lo: number,
-  b0: number,
-  nCols: number,
-  out: Float64Array,
-  o: number,
-): void {
-  const b1 = b0 + nCols;
-  const b2 = b1 + nCols;
-  const b3 = b2 + nCols;
-  const b4 = b3 + nCols;
-  const b5 = b4 + nCols;
-  const b6 = b5 + nCols;
-  const b7 = b6 + nCols;
-  let n0 = 0;
-  let n1 = 0;
-  let n2 = 0;
-  let n3 = 0;
-  let n4 = 0;
-  let n5 = 0;
-  let n6 = 0;
-  let n7 = 0;
-  for (let l = 0; l < d; l++) {
-    const a0 = no + n0;
-    const a1 = no + n1;
-    const a2 = no + n2;
-    const a3 = no + n3;
-    const a4 = no + n4;
-    const a5 = no + n5;
-    const a6 = no + n6;
-    const a7 = no + n7;
-    const w0 = word[a0];
-    const w1 = word[a1];
-    const w2 = word[a2];
-    const w3 = word[a3];
-    const w4 = word[a4];
-    const w5 = word[a5];
-    const w6 = word[a6];
-    const w7 = word[a7];
-    const x0 = data[b0 + (w0 >> 1)];
-    const x1 = data[b1 + (w1 >> 1)];
-    const x2 = data[b2 + (w2 >> 1)];
-    const x3 = data[b3 + (w3 >> 1)];
-    const x4 = data[b4 + (w4 >> 1)];
-    const x5 = data[b5 + (w5 >> 1)];
-    const x6 = data[b6 + (w6 >> 1)];
-    const x7 = data[b7 + (w7 >> 1)];
-    // v > t is false for NaN: a missing value goes left unless the node says right
-    n0 = 2 * n0 + 1 + (+(x0 > th[a0]) | (+Number.isNaN(x0) & w0));
-    n1 = 2 * n1 + 1 + (+(x1 > th[a1]) | (+Number.isNaN(x1) & w1));
-    n2 = 2 * n2 + 1 + (+(x2 > th[a2]) | (+Number.isNaN(x2) & w2));
-    n3 = 2 * n3 + 1 + (+(x3 > th[a3]) | (+Number.isNaN(x3) & w3));
-    n4 = 2 * n4 + 1 + (+(x4 > th[a4]) | (+Number.isNaN(x4) & w4));
-    n5 = 2 * n5 + 1 + (+(x5 > th[a5]) | (+Number.isNaN(x5) & w5));
-    n6 = 2 * n6 + 1 + (+(x6 > th[a6]) | (+Number.isNaN(x6) & w6));
-    n7 = 2 * n7 + 1 + (+(x7 > th[a7]) | (+Number.isNaN(x7) & w7));
-  }
-  out[o] += leaf[lo + n0];
-  out[o + 1] += leaf[lo + n1];
-  out[o + 2] += leaf[lo + n2];
-  out[o + 3] += leaf[lo + n3];
-  out[o + 4] += leaf[lo + n4];
-  out[o + 5] += leaf[lo + n5];
-  out[o + 6] += leaf[lo + n6];
-  out[o + 7] += leaf[lo + n7];
-}
-
-/** One row (at data[base]) down one tree: its leaf value. */
-function walk1(
-  word: Int32Array,
-  th: Float64Array,
-  leaf: Float64Array,
-  data: Float64Array,
-  no: number,
-  d: number,
-  lo: number,
-  base: number,
-): number {
-  let n = 0;
-  for (let l = 0; l < d; l++) {
-    const a = no + n;
-    const w = word[a];
-    const x = data[base + (w >> 1)];
-    n = 2 * n + 1 + (+(x > th[a]) | (+Number.isNaN(x) & w));
-  }
-  return leaf[lo + n];
 }
 
 function addLinked(f: LinkedForest, data: Float64Array, nRows: number, nCols: number, out: Float64Array) {

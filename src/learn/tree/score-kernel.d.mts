@@ -1,0 +1,36 @@
+/** The arrays of a complete-layout forest the kernel reads (flat.ts's CompleteForest has them). */
+export interface KernelForest {
+  depth: Int32Array;
+  nodeOffset: Int32Array;
+  leafOffset: Int32Array;
+  threshold: Float64Array;
+  word: Int32Array;
+  leaf: Float64Array;
+}
+
+/**
+ * out[i] += the forest's sum for rows [from, to) of data (nCols wide), trees in order: blocks of
+ * rows, each tree walked by eight rows at a time.
+ */
+export function addCompleteRows(
+  f: KernelForest,
+  data: Float64Array,
+  from: number,
+  to: number,
+  nCols: number,
+  out: Float64Array,
+): void;
+
+/**
+ * Score blocks of `block` rows of a job shared between threads until none is left (ctl[0]: next
+ * block, ctl[1]: blocks finished). True when this thread finished the last block.
+ */
+export function scoreBlocks(
+  f: KernelForest,
+  data: Float64Array,
+  nRows: number,
+  nCols: number,
+  out: Float64Array,
+  ctl: Int32Array,
+  block: number,
+): boolean;
