@@ -353,6 +353,33 @@ describe.each(backends)('tracking server over %s', (_name, storeUrl) => {
     expect(page2.body.metrics.map((m: { step: number }) => m.step)).toEqual(
       Array.from({ length: 30 }, (_, i) => i + 20),
     );
+    expect(page2.body).not.toHaveProperty('next_page_token');
+    expect([...page1.body.metrics, ...page2.body.metrics]).toEqual(history.body.metrics);
+    expect(
+      (await api.get('metrics/get-history', { run_id: runId, metric_key: 'loss', page_token: 'bm9wZQ' }))
+        .body,
+    ).toMatchObject({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: expect.stringContaining('page token'),
+    });
+    // ±Infinity travel as protobuf's JSON strings, in the history and in the run
+    for (const [i, value] of ['Infinity', '-Infinity'].entries())
+      expect(
+        (await api.post('runs/log-metric', { run_id: runId, key: 'inf', value, timestamp: t0, step: i }))
+          .status,
+      ).toBe(200);
+    expect((await api.get('metrics/get-history', { run_id: runId, metric_key: 'inf' })).body).toEqual({
+      metrics: [
+        { key: 'inf', value: 'Infinity', timestamp: t0, step: 0 },
+        { key: 'inf', value: '-Infinity', timestamp: t0, step: 1 },
+      ],
+    });
+    expect((await api.get('runs/get', { run_id: runId })).body.run.data.metrics).toContainEqual({
+      key: 'inf',
+      value: '-Infinity',
+      timestamp: t0,
+      step: 1,
+    });
     const inputs = await api.post('runs/log-inputs', {
       run_id: runId,
       datasets: [

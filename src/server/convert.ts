@@ -45,9 +45,12 @@ export function runInfoJson(r: RunInfo, tags: Record<string, string> = {}) {
   };
 }
 
+/** A double as protobuf's JSON mapping writes it: non-finite values as "NaN", "Infinity", "-Infinity". */
+export const doubleJson = (v: number): number | string => (Number.isFinite(v) ? v : String(v));
+
 export const metricJson = (m: MetricPoint) => ({
   key: m.key,
-  value: m.value,
+  value: doubleJson(m.value),
   timestamp: isoMs(m.timestamp),
   step: m.step,
 });
@@ -81,12 +84,16 @@ export function isoMs(s: string): number {
 /**
  * `{"metrics": [...], "next_page_token"?: ...}` for get-history, for 100k-point histories: the
  * points (fresh from the store, owned by this request) get their timestamps turned into ms in
- * place and go through one JSON.stringify (non-finite values become null, as JSON has no NaN).
+ * place and go through one JSON.stringify (±Infinity as protobuf's strings). The SQL stores write
+ * this JSON themselves (metricHistoryJson); this is for any other store.
  * Measured: new objects per point cost more in garbage collection than the rest together.
  */
 export function metricHistoryText(points: MetricPoint[], nextPageToken?: string): JsonText {
-  const out = points as unknown as { timestamp: string | number }[];
-  for (const p of out) p.timestamp = isoMs(p.timestamp as string);
+  const out = points as unknown as { timestamp: string | number; value: number | string }[];
+  for (const p of out) {
+    p.timestamp = isoMs(p.timestamp as string);
+    if (!Number.isFinite(p.value)) p.value = String(p.value);
+  }
   return new JsonText(
     JSON.stringify(
       nextPageToken === undefined ? { metrics: out } : { metrics: out, next_page_token: nextPageToken },

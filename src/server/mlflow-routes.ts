@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import {
   type Comparison,
+  hasJsonHistory,
   type ModelStage,
   type ModelVersion,
   parseEntityFilter,
@@ -16,6 +17,7 @@ import {
 } from '../track/index.js';
 import {
   experimentJson,
+  JsonText,
   metricHistoryText,
   modelVersionJson,
   RUN_NAME_TAG,
@@ -99,23 +101,26 @@ const withRun = <T extends z.ZodRawShape>(shape: T) =>
 
 // ---- paging over lists computed in memory ----
 
-function page<T>(items: T[], max: number, token: string | undefined): { items: T[]; next?: string } {
-  let offset = 0;
-  if (token) {
-    try {
-      offset = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')).offset;
-    } catch {
-      offset = Number.NaN;
-    }
-    if (!Number.isSafeInteger(offset) || offset < 0)
-      throw new ApiError('INVALID_PARAMETER_VALUE', `invalid page token "${token.slice(0, 40)}"`);
+/** The offset a page token of these lists carries; INVALID_PARAMETER_VALUE if it is not one. */
+function pageOffset(token: string): number {
+  let offset: unknown;
+  try {
+    offset = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')).offset;
+  } catch {
+    offset = Number.NaN;
   }
+  if (!Number.isSafeInteger(offset) || (offset as number) < 0)
+    throw new ApiError('INVALID_PARAMETER_VALUE', `invalid page token "${token.slice(0, 40)}"`);
+  return offset as number;
+}
+
+const offsetToken = (offset: number) => Buffer.from(JSON.stringify({ offset })).toString('base64url');
+
+function page<T>(items: T[], max: number, token: string | undefined): { items: T[]; next?: string } {
+  const offset = token ? pageOffset(token) : 0;
   const slice = items.slice(offset, offset + max);
   const more = offset + max < items.length;
-  return {
-    items: slice,
-    ...(more ? { next: Buffer.from(JSON.stringify({ offset: offset + max })).toString('base64url') } : {}),
-  };
+  return { items: slice, ...(more ? { next: offsetToken(offset + max) } : {}) };
 }
 
 // ---- filters over experiments and the registry, matched in memory ----
@@ -510,7 +515,7 @@ export const mlflowRoutes: Route[] = [
           key: i.key,
           value: i.value,
           step: i.step ?? 0,
-          timestamp: i.timestamp === undefined ? undefined : new Date(i.timestamp).toISOString(),
+          timestamp: i.timestamp,
         },
       ]);
       return {};
@@ -581,12 +586,7 @@ export const mlflowRoutes: Route[] = [
       }
       const tags = Object.fromEntries(i.tags.map((t) => [t.key, t.value]));
       await store.logBatch(i.run_id, {
-        metrics: i.metrics.map((m) => ({
-          key: m.key,
-          value: m.value,
-          step: m.step ?? 0,
-          timestamp: m.timestamp === undefined ? undefined : new Date(m.timestamp).toISOString(),
-        })),
+        metrics: i.metrics, // MetricIn is a MetricInput: timestamps in ms, step 0 when absent
         params,
         tags,
       });
@@ -648,6 +648,13 @@ export const mlflowRoutes: Route[] = [
       page_token: str.optional(),
     }),
     handler: async (i, { store }) => {
+      if (hasJsonHistory(store)) {
+        // the database writes the points' JSON (100k points: one string instead of 100k objects)
+        const offset = i.page_token ? pageOffset(i.page_token) : 0;
+        const h = await store.metricHistoryJson(i.run_id, i.metric_key, { offset, limit: i.max_results });
+        const next = h.more ? `,"next_page_token":${JSON.stringify(offsetToken(offset + h.count))}` : '';
+        return new JsonText(`{"metrics":${h.json}${next}}`);
+      }
       const points = await store.metricHistory(i.run_id, i.metric_key);
       const p = page(points, i.max_results ?? Math.max(points.length, 1), i.page_token);
       return metricHistoryText(p.items, p.next);

@@ -14,4 +14,4 @@ export {
 } from './search-filter.js';
 export { DEFAULT_STORE_PATH, SqliteStore } from './sqlite-store.js';
 export type * from './types.js';
-export { canNotify } from './types.js';
+export { canNotify, hasJsonHistory } from './types.js';

@@ -2,8 +2,9 @@
  * Versioned migrations of the tracking schema, applied in order at open, each in its own
  * transaction together with its row in schema_migrations. The SQL is portable between SQLite and
  * PostgreSQL (TEXT ids and ISO-8601 timestamps, BIGINT, DOUBLE PRECISION, ON CONFLICT); the few
- * real differences are `{{TOKENS}}` filled in from the dialect (sql.ts). Never edit a migration
- * once released: add a new one.
+ * real differences are `{{TOKENS}}` filled in from the dialect (sql.ts), or, where a change cannot
+ * be written once (a column's type), one text per dialect. Metric timestamps are integer
+ * milliseconds since migration 3. Never edit a migration once released: add a new one.
  */
 import { KeelError } from '../core/errors.js';
 import { renderSql, type SqlDriver } from './sql.js';
@@ -11,7 +12,8 @@ import { renderSql, type SqlDriver } from './sql.js';
 export interface Migration {
   id: number;
   name: string;
-  sql: string;
+  /** Portable SQL with `{{TOKENS}}`, or one text per dialect where they cannot share one. */
+  sql: string | { sqlite: string; postgres: string };
 }
 
 export const migrations: Migration[] = [
@@ -121,6 +123,37 @@ ALTER TABLE runs ADD COLUMN lifecycle_stage TEXT NOT NULL DEFAULT 'active';
 ALTER TABLE model_versions ADD COLUMN stage TEXT NOT NULL DEFAULT 'None';
 `,
   },
+  {
+    id: 3,
+    name: 'metric timestamps as integer milliseconds since the epoch',
+    // SQLite cannot change a column's type: the table is rebuilt with the same ids (so the history
+    // order stays) and the same AUTOINCREMENT sequence; a timestamp SQLite cannot read becomes 0
+    sql: {
+      sqlite: `
+CREATE TABLE metrics_v3 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  key TEXT NOT NULL,
+  value DOUBLE PRECISION NOT NULL,
+  step BIGINT NOT NULL,
+  timestamp BIGINT NOT NULL
+);
+INSERT INTO metrics_v3 (id, run_id, key, value, step, timestamp)
+  SELECT id, run_id, key, value, step,
+    COALESCE(CAST(ROUND((julianday(timestamp) - 2440587.5) * 86400000.0) AS INTEGER), 0)
+  FROM metrics ORDER BY id;
+DELETE FROM sqlite_sequence WHERE name = 'metrics_v3';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'metrics_v3', seq FROM sqlite_sequence WHERE name = 'metrics';
+DROP TABLE metrics;
+ALTER TABLE metrics_v3 RENAME TO metrics;
+CREATE INDEX metrics_run_key ON metrics(run_id, key, id);
+`,
+      postgres: `
+ALTER TABLE metrics ALTER COLUMN timestamp TYPE BIGINT
+  USING round(EXTRACT(EPOCH FROM timestamp::timestamptz) * 1000)::bigint;
+`,
+    },
+  },
 ];
 
 /**
@@ -137,7 +170,8 @@ export async function migrate(driver: SqlDriver, list: Migration[] = migrations)
   for (const m of [...list].sort((a, b) => a.id - b.id)) {
     const done = await driver.write(async (c) => {
       if (await c.get('SELECT id FROM schema_migrations WHERE id = ?', [m.id])) return false;
-      await c.exec(renderSql(m.sql, driver.dialect));
+      const sql = typeof m.sql === 'string' ? m.sql : m.sql[driver.dialect.name];
+      await c.exec(renderSql(sql, driver.dialect));
       await c.run('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)', [
         m.id,
         m.name,

@@ -100,12 +100,9 @@ export class PgDriver implements SqlDriver {
           for (const r of rows) await q(sql, r);
           return;
         }
-        const types = columnTypes(rows);
-        if (types) {
-          // one statement, one array parameter per column: binds ~100x less than VALUES lists
-          const cols = types.map((_, j) => rows.map((r) => r[j]));
-          const select = `SELECT * FROM unnest(${types.map((t) => `?::${t}[]`).join(', ')})`;
-          await q(`${m[1].replace(/VALUES $/, '')}${select}${m[3]}`, cols);
+        const unnest = unnestInsert(rows);
+        if (unnest) {
+          await q(`${m[1].replace(/VALUES $/, '')}${unnest.select}${m[3]}`, unnest.params);
           return;
         }
         const per = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(MAX_PARAMS / rows[0].length)));
@@ -187,16 +184,63 @@ export class PgDriver implements SqlDriver {
   }
 }
 
-/** text or float8 per column when every row has a string (or every row a number) there; else null. */
-function columnTypes(rows: unknown[][]): ('text' | 'float8')[] | null {
-  const types: ('text' | 'float8')[] = [];
-  for (let j = 0; j < rows[0].length; j++) {
-    const t = typeof rows[0][j];
+type ColumnType = 'text' | 'int8' | 'float8';
+
+/**
+ * Many rows as one `SELECT … FROM unnest(?::T[], …)`: one array literal per column (text built
+ * here: node-postgres quotes and escapes every element of a JS array with two regex passes), and a
+ * column with one value in every row (the run id of a metric batch) bound once as a scalar. Null
+ * when a column mixes types (or holds neither strings nor numbers): the caller sends VALUES lists.
+ */
+export function unnestInsert(rows: unknown[][]): { select: string; params: unknown[] } | null {
+  const width = rows[0].length;
+  const types: ColumnType[] = [];
+  const constant: boolean[] = [];
+  for (let j = 0; j < width; j++) {
+    const first = rows[0][j];
+    const t = typeof first;
     if (t !== 'string' && t !== 'number') return null;
-    for (const r of rows) if (typeof r[j] !== t) return null;
-    types.push(t === 'string' ? 'text' : 'float8');
+    let same = true;
+    let ints = t === 'number';
+    for (const r of rows) {
+      const v = r[j];
+      if (typeof v !== t) return null;
+      if (v !== first) same = false;
+      if (ints && !Number.isSafeInteger(v)) ints = false;
+    }
+    types.push(t === 'string' ? 'text' : ints ? 'int8' : 'float8');
+    constant.push(same);
   }
-  return types;
+  if (constant.every(Boolean)) constant[0] = false; // unnest needs one array to count the rows
+  const params: unknown[] = [];
+  const scalars: string[] = [];
+  const arrays: string[] = [];
+  const names: string[] = [];
+  for (let j = 0; j < width; j++) {
+    if (constant[j]) {
+      scalars[j] = `?::${types[j]}`;
+      params.push(rows[0][j]);
+    }
+  }
+  for (let j = 0; j < width; j++) {
+    if (constant[j]) continue;
+    arrays.push(`?::${types[j]}[]`);
+    names.push(`c${j}`);
+    params.push(arrayLiteral(rows, j, types[j]));
+  }
+  const list = types.map((_, j) => (constant[j] ? scalars[j] : `u.c${j}`)).join(', ');
+  // the scalars come first in the text, so their ? come first too
+  return { select: `SELECT ${list} FROM unnest(${arrays.join(', ')}) AS u(${names.join(', ')})`, params };
+}
+
+/** A PostgreSQL array literal of column j: numbers as JavaScript prints them, text quoted. */
+function arrayLiteral(rows: unknown[][], j: number, type: ColumnType): string {
+  const parts: string[] = new Array(rows.length);
+  if (type === 'text')
+    for (let i = 0; i < rows.length; i++)
+      parts[i] = `"${(rows[i][j] as string).replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  else for (let i = 0; i < rows.length; i++) parts[i] = String(rows[i][j]);
+  return `{${parts.join(',')}}`;
 }
 
 /** Keep KeelErrors; turn database errors into KEEL_E_STORE, keeping the SQLSTATE for retries. */

@@ -31,11 +31,21 @@ import type {
 type Row = Record<string, unknown>;
 
 let lastMs = 0;
+/** Milliseconds since the epoch, strictly increasing within this process. */
+export function clockMs(): number {
+  lastMs = Math.max(Date.now(), lastMs + 1);
+  return lastMs;
+}
 /** ISO time, strictly increasing within this process so runs keep their creation order. */
 export function clock(): string {
-  lastMs = Math.max(Date.now(), lastMs + 1);
-  return new Date(lastMs).toISOString();
+  return new Date(clockMs()).toISOString();
 }
+
+/** The largest time a Date holds, in ms either side of the epoch. */
+const MAX_TIME_MS = 8.64e15;
+
+/** A metric timestamp as stored (integer ms) as the ISO text MetricPoint carries. */
+const isoOf = (ms: unknown): string => new Date(Number(ms)).toISOString();
 
 const newId = () => randomBytes(16).toString('hex');
 const RUN_COLUMNS =
@@ -192,7 +202,7 @@ export class SqlTrackingStore implements TrackingStore {
     runId: string,
     batch: { metrics?: MetricInput[]; params?: Record<string, ParamValue>; tags?: Record<string, string> },
   ): Promise<void> {
-    const rows = metricRows(runId, batch.metrics ?? [], clock());
+    const rows = metricRows(runId, batch.metrics ?? [], clockMs());
     return this.write(async (c) => {
       await requireRun(c, runId);
       await putParams(c, runId, batch.params ?? {});
@@ -212,7 +222,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async logMetricBatch(runId: string, points: MetricInput[]): Promise<void> {
-    const rows = metricRows(runId, points, clock());
+    const rows = metricRows(runId, points, clockMs());
     return this.write(async (c) => {
       await requireRun(c, runId);
       await c.runMany(
@@ -304,14 +314,55 @@ export class SqlTrackingStore implements TrackingStore {
         [id, key],
       );
     });
-    // the rows already have MetricPoint's shape (both drivers return numbers for value and step);
-    // not copying them saves 100k allocations on a long history
-    for (const r of rows)
+    // the rows already have MetricPoint's shape but for the timestamp (both drivers return numbers
+    // for value and step); not copying them saves 100k allocations on a long history
+    for (const r of rows) {
       if (typeof r.value !== 'number' || typeof r.step !== 'number') {
         r.value = Number(r.value);
         r.step = Number(r.step);
       }
+      r.timestamp = isoOf(r.timestamp);
+    }
     return rows as unknown as MetricPoint[];
+  }
+
+  /**
+   * Points of one metric as the text of a JSON array of `{"key", "value", "timestamp" (ms),
+   * "step"}` objects in the order logged (MLflow's Metric, as get-history answers), written by the
+   * database itself: for a 100,000-point history this is several times faster than reading rows
+   * into objects and serialising them. ±Infinity is written as the strings "Infinity" and
+   * "-Infinity" (protobuf's JSON mapping); NaN is never stored. `more` says whether points follow
+   * past offset + limit.
+   */
+  async metricHistoryJson(
+    runIdOrPrefix: string,
+    key: string,
+    page: { offset?: number; limit?: number } = {},
+  ): Promise<{ json: string; count: number; more: boolean }> {
+    const offset = page.offset ?? 0;
+    const limit = page.limit ?? -1;
+    const d = this.driver.dialect;
+    return this.read(async (c) => {
+      const id = await resolveRunId(c, runIdOrPrefix);
+      const rows = `SELECT id, value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? ORDER BY id LIMIT ? OFFSET ?`;
+      const r = await c.get<{ json: string | null; n: number }>(d.metricJsonArray(rows), [
+        key,
+        id,
+        key,
+        limit < 0 ? d.noLimit : limit,
+        offset,
+      ]);
+      const count = Number(r?.n ?? 0);
+      const more =
+        limit >= 0 &&
+        count === limit &&
+        (await c.get('SELECT 1 AS x FROM metrics WHERE run_id = ? AND key = ? ORDER BY id LIMIT 1 OFFSET ?', [
+          id,
+          key,
+          offset + limit,
+        ])) !== undefined;
+      return { json: r?.json ?? '[]', count, more };
+    });
   }
 
   // ---- registry (sql-registry.ts) ----
@@ -395,9 +446,14 @@ async function experiment(c: SqlConn, name: string): Promise<Experiment> {
   );
 }
 
-/** Validated metric rows (run_id, key, value, step, timestamp); ts for points without one. */
-function metricRows(runId: string, points: MetricInput[], ts: string): unknown[][] {
-  return points.map((p, i): unknown[] => {
+/**
+ * Validated metric rows (run_id, key, value, step, timestamp in integer ms); ts (ms) for points
+ * without a timestamp. A timestamp is ms since the epoch or an ISO-8601 text.
+ */
+function metricRows(runId: string, points: MetricInput[], ts: number): unknown[][] {
+  const rows: unknown[][] = new Array(points.length);
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
     if (typeof p.value !== 'number' || Number.isNaN(p.value))
       throw new KeelError('KEEL_E_INPUT', `metric "${p.key}" must be a number, got ${String(p.value)}`, {
         path: ['metrics', i, p.key],
@@ -411,8 +467,17 @@ function metricRows(runId: string, points: MetricInput[], ts: string): unknown[]
       throw new KeelError('KEEL_E_INPUT', 'a metric key must be a non-empty string', {
         path: ['metrics', i],
       });
-    return [runId, p.key, p.value, step, p.timestamp ?? ts];
-  });
+    const t = p.timestamp;
+    const ms = t === undefined ? ts : typeof t === 'number' ? t : Date.parse(t);
+    if (!Number.isSafeInteger(ms) || Math.abs(ms) > MAX_TIME_MS)
+      throw new KeelError(
+        'KEEL_E_INPUT',
+        `metric "${p.key}" timestamp must be milliseconds since the epoch or an ISO time, got ${JSON.stringify(t)}`,
+        { path: ['metrics', i, 'timestamp'] },
+      );
+    rows[i] = [runId, p.key, p.value, step, ms];
+  }
+  return rows;
 }
 
 /** New params; the same value again is a no-op, a different value a KEEL_E_CONFLICT. */
@@ -534,7 +599,7 @@ async function runDetails(c: SqlConn, ids: string[]): Promise<RunDetail[]> {
         key: r.key as string,
         value,
         step: Number(r.step),
-        timestamp: r.timestamp as string,
+        timestamp: isoOf(r.timestamp),
       });
     }
     for (const r of await c.all<Row>(

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { type Migration, migrate, migrations } from './migrations.js';
 import { SqliteDriver } from './sqlite-driver.js';
 import { SqliteStore } from './sqlite-store.js';
-import { describeTrackingStore } from './store-suite.testkit.js';
+import { describeJsonHistory, describeTrackingStore } from './store-suite.testkit.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'keel-store-'));
 const ref = { name: 'm', sha256: 'a'.repeat(64), size: 1, uri: 'aa/a' };
@@ -14,6 +14,7 @@ const count = (s: SqliteStore, table: string) =>
 
 describeTrackingStore('SqliteStore in memory', async () => new SqliteStore(':memory:'));
 describeTrackingStore('SqliteStore on a file', async () => new SqliteStore(join(tmp(), 'sub', 'keel.db')));
+describeJsonHistory('SqliteStore', async () => new SqliteStore(join(tmp(), 'keel.db')));
 
 describe('SqliteStore: the file, pragmas and migrations', () => {
   it('creates the file and its directory, in WAL mode with foreign keys and a busy timeout', async () => {
@@ -55,6 +56,49 @@ describe('SqliteStore: the file, pragmas and migrations', () => {
     expect(driver.db.prepare("SELECT name FROM sqlite_master WHERE name = 'c'").get()).toBeUndefined();
     expect(driver.db.prepare('SELECT MAX(id) AS v FROM schema_migrations').get()).toEqual({ v: 2 });
     await driver.close();
+  });
+
+  it('migration 3 turns ISO metric timestamps into ms, keeping ids, order and the id sequence', async () => {
+    const path = join(tmp(), 'keel.db');
+    const old = new SqliteDriver(path);
+    await migrate(old, migrations.slice(0, 2));
+    const run = 'b'.repeat(32);
+    old.db.exec(`
+      INSERT INTO experiments VALUES ('e1', 'old', '2025-01-01T00:00:00.000Z');
+      INSERT INTO runs (id, experiment_id, status, start_time) VALUES ('${run}', 'e1', 'RUNNING', '2025-01-01T00:00:00.000Z');
+      INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES
+        ('${run}', 'loss', 0.5, 0, '2025-06-07T08:09:10.123Z'),
+        ('${run}', 'loss', 0.25, 1, '1999-12-31T23:59:59.999Z'),
+        ('${run}', 'auc', 0.9, 0, '2025-06-07T10:09:10.001+02:00'),
+        ('${run}', 'loss', 0.125, 2, 'not a time'),
+        ('${run}', 'loss', 0.0625, 3, '2025-06-07T08:09:10.123Z');
+      DELETE FROM metrics WHERE id = 5; -- AUTOINCREMENT never hands out 5 again
+    `);
+    await old.close();
+    const s = new SqliteStore(path);
+    expect(await s.migrated()).toEqual([3]);
+    expect((await s.metricHistory(run, 'loss')).map((p) => [p.step, p.timestamp])).toEqual([
+      [0, '2025-06-07T08:09:10.123Z'],
+      [1, '1999-12-31T23:59:59.999Z'],
+      [2, '1970-01-01T00:00:00.000Z'], // unreadable: the epoch, rather than a store that cannot open
+    ]);
+    expect((await s.getRun(run)).latestMetrics).toContainEqual({
+      key: 'auc',
+      value: 0.9,
+      step: 0,
+      timestamp: '2025-06-07T08:09:10.001Z',
+    });
+    expect(s.db.prepare('SELECT typeof(timestamp) AS t FROM metrics GROUP BY 1').all()).toEqual([
+      { t: 'integer' },
+    ]);
+    expect(
+      s.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'metrics'").all(),
+    ).toEqual([{ name: 'metrics_run_key' }]);
+    await s.logMetrics(run, { loss: 0.1 }, 3);
+    expect(s.db.prepare("SELECT id FROM metrics WHERE key = 'loss' ORDER BY id").pluck().all()).toEqual([
+      1, 2, 4, 6,
+    ]);
+    await s.close();
   });
 
   it('refuses a database written by a newer Keel', async () => {

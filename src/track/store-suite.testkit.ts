@@ -1,9 +1,10 @@
 /**
- * The behaviour every TrackingStore must have, as a vitest suite over a store factory. SQLite runs
- * it (a file and :memory:); the PostgreSQL store (issue 5) will run the same suite.
+ * The behaviour every TrackingStore must have, as a vitest suite over a store factory: SQLite (a
+ * file and :memory:), PostgreSQL and the HTTP client run the same suite; the SQL stores also run
+ * describeJsonHistory.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ArtifactRef, TrackingStore } from './types.js';
+import type { ArtifactRef, JsonMetricHistory, TrackingStore } from './types.js';
 
 const artifact = (n: string, name = 'model/model.json'): ArtifactRef => ({
   name,
@@ -571,6 +572,118 @@ export function describeTrackingStore(name: string, makeStore: () => Promise<Tra
         ).rejects.toThrow(/different search/);
         expect((await store.searchRuns({ maxResults: 6 })).nextPageToken).toBeNull();
       });
+    });
+  });
+}
+
+/**
+ * The SQL stores' metricHistoryJson (what get-history sends): the same points as metricHistory,
+ * written by the database as MLflow's Metric JSON, exact doubles, ±Infinity as protobuf's strings,
+ * any key text escaped, and paged.
+ */
+export function describeJsonHistory(
+  name: string,
+  makeStore: () => Promise<TrackingStore & JsonMetricHistory>,
+): void {
+  describe(`metric history as JSON: ${name}`, () => {
+    let store: TrackingStore & JsonMetricHistory;
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('writes every point exactly, in the order logged, with timestamps in ms', async () => {
+      const run = await store.createRun({ experiment: 'json' });
+      const key = `a"b'c\\d/é\u0001 ✓`;
+      const values = [
+        1 / 3,
+        0.1 + 0.2,
+        5e-324,
+        1e300,
+        -2.5,
+        0,
+        2 ** 53 + 2,
+        Number.POSITIVE_INFINITY,
+        Number.NEGATIVE_INFINITY,
+        123456789.12345679,
+      ];
+      await store.logMetricBatch(
+        run.id,
+        values.map((value, i) => ({
+          key,
+          value,
+          step: i === 3 ? -7 : i * 2 ** 30,
+          timestamp: 1_700_000_000_000 + i,
+        })),
+      );
+      await store.logMetricBatch(run.id, [
+        { key: 'other', value: 1 },
+        { key, value: 4, step: 99, timestamp: '2026-03-04T05:06:07.089Z' },
+      ]);
+      const h = await store.metricHistoryJson(run.id, key);
+      const points = await store.metricHistory(run.id, key);
+      expect(points).toHaveLength(11);
+      expect(h.count).toBe(11);
+      expect(h.more).toBe(false);
+      const expected = points.map((p) => ({
+        key,
+        value: Number.isFinite(p.value) ? p.value : p.value > 0 ? 'Infinity' : '-Infinity',
+        timestamp: Date.parse(p.timestamp),
+        step: p.step,
+      }));
+      expect(JSON.parse(h.json)).toEqual(expected);
+      expect(expected.at(-1)).toEqual({
+        key,
+        value: 4,
+        timestamp: Date.parse('2026-03-04T05:06:07.089Z'),
+        step: 99,
+      });
+      expect(expected.slice(0, 10).map((p) => p.value)).toEqual([
+        ...values.slice(0, 7),
+        'Infinity',
+        '-Infinity',
+        values[9],
+      ]);
+      // a run id prefix works as everywhere else; an unknown metric is an empty list
+      expect(JSON.parse((await store.metricHistoryJson(run.id.slice(0, 8), 'other')).json)).toHaveLength(1);
+      expect(await store.metricHistoryJson(run.id, 'none')).toEqual({ json: '[]', count: 0, more: false });
+      await expect(store.metricHistoryJson('f'.repeat(32), key)).rejects.toMatchObject({
+        code: 'KEEL_E_NOT_FOUND',
+      });
+    });
+
+    it('pages by offset and limit, saying whether more points follow', async () => {
+      const run = await store.createRun({ experiment: 'json' });
+      await store.logMetricBatch(
+        run.id,
+        Array.from({ length: 5 }, (_, i) => ({ key: 'm', value: i, step: i })),
+      );
+      const steps = async (offset: number, limit?: number) => {
+        const h = await store.metricHistoryJson(run.id, 'm', { offset, limit });
+        return { steps: (JSON.parse(h.json) as { step: number }[]).map((p) => p.step), more: h.more };
+      };
+      expect(await steps(0, 2)).toEqual({ steps: [0, 1], more: true });
+      expect(await steps(2, 2)).toEqual({ steps: [2, 3], more: true });
+      expect(await steps(4, 2)).toEqual({ steps: [4], more: false });
+      expect(await steps(3, 2)).toEqual({ steps: [3, 4], more: false });
+      expect(await steps(1)).toEqual({ steps: [1, 2, 3, 4], more: false });
+      expect(await steps(9, 2)).toEqual({ steps: [], more: false });
+    });
+
+    it('refuses timestamps that are neither ms since the epoch nor ISO times, writing nothing', async () => {
+      const run = await store.createRun({ experiment: 'json' });
+      for (const timestamp of ['yesterday', 1.5, 1e17, Number.NaN])
+        await expect(
+          store.logMetricBatch(run.id, [
+            { key: 'ok', value: 1 },
+            { key: 'm', value: 1, timestamp },
+          ]),
+        ).rejects.toMatchObject({ code: 'KEEL_E_INPUT', message: expect.stringMatching(/timestamp/) });
+      expect((await store.getRun(run.id)).metrics).toEqual({});
+      await store.logMetricBatch(run.id, [{ key: 'm', value: 1, timestamp: '2026-01-02T03:04:05+02:00' }]);
+      expect((await store.metricHistory(run.id, 'm'))[0].timestamp).toBe('2026-01-02T01:04:05.000Z');
     });
   });
 }

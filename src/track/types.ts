@@ -42,7 +42,8 @@ export interface MetricInput {
   key: string;
   value: number;
   step?: number;
-  timestamp?: string;
+  /** Milliseconds since the epoch, or an ISO-8601 time (kept to the millisecond). */
+  timestamp?: number | string;
 }
 
 export interface ArtifactRef {
@@ -155,6 +156,19 @@ export interface RegistryNotifier {
 
 export function canNotify(store: object): store is RegistryNotifier {
   return typeof (store as Partial<RegistryNotifier>).subscribeRegistry === 'function';
+}
+
+/** A store that writes a metric's history as JSON itself (the SQL stores); see SqlTrackingStore. */
+export interface JsonMetricHistory {
+  metricHistoryJson(
+    runIdOrPrefix: string,
+    key: string,
+    page?: { offset?: number; limit?: number },
+  ): Promise<{ json: string; count: number; more: boolean }>;
+}
+
+export function hasJsonHistory(store: object): store is JsonMetricHistory {
+  return typeof (store as Partial<JsonMetricHistory>).metricHistoryJson === 'function';
 }
 
 export interface TrackingStore {
