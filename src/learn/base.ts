@@ -31,3 +31,78 @@ export function checkWidth(X: Matrix, nFeatures: number, what: string): void {
 }
 
 export const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+
+/** A class weighting: 'balanced' or a weight per class label ("0", "1", ...). */
+export type ClassWeight = 'balanced' | Record<string, number>;
+
+/**
+ * Per-class weights from a classWeight parameter (scikit-learn's class_weight): 'balanced' gives
+ * n / (K · count of the class), a map gives its weights (absent classes 1); null gives null.
+ */
+export function classWeights(
+  cw: ClassWeight | null | undefined,
+  y: Float64Array,
+  K: number,
+  what: string,
+): Float64Array | null {
+  if (cw === null || cw === undefined) return null;
+  const w = new Float64Array(K).fill(1);
+  if (cw === 'balanced') {
+    const counts = new Float64Array(K);
+    for (let i = 0; i < y.length; i++) counts[y[i]]++;
+    for (let k = 0; k < K; k++) w[k] = counts[k] > 0 ? y.length / (K * counts[k]) : 1;
+    return w;
+  }
+  if (typeof cw !== 'object')
+    throw new KeelError('KEEL_E_USAGE', `${what}: classWeight must be 'balanced', a map or null`);
+  for (const [label, v] of Object.entries(cw)) {
+    const k = Number(label);
+    if (!(Number.isInteger(k) && k >= 0 && k < K))
+      throw new KeelError(
+        'KEEL_E_USAGE',
+        `${what}: classWeight names class "${label}", the target has 0..${K - 1}`,
+      );
+    if (!(v > 0) || !Number.isFinite(v))
+      throw new KeelError('KEEL_E_USAGE', `${what}: classWeight of class ${label} must be > 0, got ${v}`);
+    w[k] = v;
+  }
+  return w;
+}
+
+/** Class labels 0..K-1 (every class present, at least two), or a clear error. */
+export function checkClasses(X: Matrix, y: Float64Array, what: string): number {
+  checkRows(X, y, what);
+  let max = 0;
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i];
+    if (!(Number.isInteger(v) && v >= 0 && v < 1024))
+      throw new KeelError(
+        'KEEL_E_TARGET',
+        `${what}: y must hold class labels 0, 1, 2, ...; found ${v} at row ${i + 1}`,
+        { row: i + 1 },
+      );
+    if (v > max) max = v;
+  }
+  const K = max + 1;
+  const counts = new Int32Array(K);
+  for (let i = 0; i < y.length; i++) counts[y[i]]++;
+  const present = counts.filter((c) => c > 0).length;
+  if (present < 2)
+    throw new KeelError(
+      'KEEL_E_TARGET',
+      `${what}: the target has a single class (all ${y[0]}); a classifier needs at least two`,
+    );
+  const absent = Array.from(counts.keys()).filter((k) => counts[k] === 0);
+  if (absent.length > 0)
+    throw new KeelError(
+      'KEEL_E_TARGET',
+      `${what}: labels must be 0..${K - 1} with every class present; no row has class ${absent.join(', ')}`,
+    );
+  return K;
+}
+
+export function checkRows(X: Matrix, y: Float64Array, what: string): void {
+  if (X.nRows !== y.length)
+    throw new KeelError('KEEL_E_INPUT', `${what}: X has ${X.nRows} rows but y has ${y.length}`);
+  if (X.nRows === 0) throw new KeelError('KEEL_E_INPUT', `${what}: no training rows`);
+}

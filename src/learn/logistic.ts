@@ -6,12 +6,16 @@
  *                  both by accelerated proximal gradient (FISTA with backtracking and restarts),
  *                  which sets coefficients exactly to zero;
  *   none:          sum(log loss), by Newton.
- * Coefficients match scikit-learn's (lbfgs for l2, saga run to convergence for l1/elasticnet) on
- * the fixtures in ./fixtures.
+ * Three or more classes (labels 0..K-1): multinomial (softmax) regression,
+ *   sum(log loss of the softmax) + ||W||² / (2C)  (l2 or none), by L-BFGS; the unpenalized
+ *   intercepts are centred to sum to zero, as scikit-learn's lbfgs leaves them.
+ * classWeight ('balanced' or a map, scikit-learn's class_weight) weighs each row's log loss.
+ * Coefficients match scikit-learn's (lbfgs for l2 and multinomial, saga run to convergence for
+ * l1/elasticnet) on the fixtures in ./fixtures.
  */
 import { z } from 'zod';
 import { KeelError } from '../core/errors.js';
-import { assertFitted, checkWidth, checkXy, sigmoid } from './base.js';
+import { assertFitted, type ClassWeight, checkClasses, checkWidth, classWeights, sigmoid } from './base.js';
 import type { Classifier, FitOptions, Matrix } from './types.js';
 
 export interface LogisticRegressionParams {
@@ -24,6 +28,8 @@ export interface LogisticRegressionParams {
   penalty: 'l2' | 'l1' | 'elasticnet' | 'none';
   /** The L1 share of an elasticnet penalty, in [0, 1]. */
   l1Ratio: number;
+  /** Class weights: 'balanced' (n / (K · class count)) or a weight per class label; null = unweighted. */
+  classWeight: ClassWeight | null;
 }
 
 export const logisticDefaults: LogisticRegressionParams = {
@@ -33,13 +39,20 @@ export const logisticDefaults: LogisticRegressionParams = {
   tol: 1e-8,
   penalty: 'l2',
   l1Ratio: 0.5,
+  classWeight: null,
 };
 
 export class LogisticRegression implements Classifier {
   readonly kind = 'logistic_regression';
   readonly params: LogisticRegressionParams;
+  /** Binary: one coefficient per feature. Multinomial: K × nFeatures, row-major (class k's row at k · nFeatures). */
   coef_ = new Float64Array(0);
+  /** Binary intercept (0 for multinomial models: see intercepts_). */
   intercept_ = 0;
+  /** Multinomial: one intercept per class (summing to zero); binary: [intercept_]. */
+  intercepts_: Float64Array = new Float64Array(1);
+  /** The number of classes (2 for binary). */
+  nClasses_ = 2;
   nIter_ = 0;
   featureNames_: string[] = [];
   private fitted = false;
@@ -54,7 +67,7 @@ export class LogisticRegression implements Classifier {
 
   fit(X: Matrix, y: Float64Array, _options: FitOptions = {}): this {
     const p = this.params;
-    checkXy(X, y, 'LogisticRegression');
+    const K = checkClasses(X, y, 'LogisticRegression');
     if (!(p.C > 0)) throw new KeelError('KEEL_E_USAGE', `LogisticRegression: C must be > 0, got ${p.C}`);
     const n = X.nRows;
     const d = X.nCols;
@@ -76,6 +89,14 @@ export class LogisticRegression implements Classifier {
     if (!(p.l1Ratio >= 0 && p.l1Ratio <= 1))
       throw new KeelError('KEEL_E_USAGE', `LogisticRegression: l1Ratio must be in [0, 1], got ${p.l1Ratio}`);
     const l1Share = p.penalty === 'l1' ? 1 : p.penalty === 'elasticnet' ? p.l1Ratio : 0;
+    if (K > 2 && l1Share > 0)
+      throw new KeelError(
+        'KEEL_E_USAGE',
+        `LogisticRegression: ${K} classes (multinomial) take penalty l2 or none, not ${p.penalty}`,
+      );
+    const cw = classWeights(p.classWeight, y, K, 'LogisticRegression');
+    // per-row weights of the log loss (null: all 1, and the unweighted arithmetic exactly)
+    const sw = cw ? Float64Array.from(y, (v) => cw[v]) : null;
     const alpha = p.penalty === 'none' ? 0 : (1 - l1Share) / p.C;
     // Rows as sparse lists of (column, value) with the intercept as column d: one-hot data is
     // mostly zeros, and the Hessian update costs (nonzeros per row)^2 instead of D^2.
@@ -106,11 +127,32 @@ export class LogisticRegression implements Classifier {
       for (let k = rowPtr[i]; k < rowPtr[i + 1]; k++) z += ww[colIdx[k]] * vals[k];
       return z;
     };
+    if (K > 2) {
+      const W = new Float64Array(K * D);
+      const iterations = fitMultinomial(
+        W,
+        K,
+        n,
+        d,
+        D,
+        y,
+        sw,
+        rowPtr,
+        colIdx,
+        vals,
+        alpha,
+        p.maxIter * 10,
+        p.tol,
+      );
+      this.setMultinomial(W, K, d, D, p.fitIntercept, iterations, X);
+      return this;
+    }
     const objective = (ww: Float64Array) => {
       let s = 0;
       for (let i = 0; i < n; i++) {
         const z = margin(ww, i);
-        s += z > 0 ? (1 - y[i]) * z + Math.log1p(Math.exp(-z)) : -y[i] * z + Math.log1p(Math.exp(z));
+        const l = z > 0 ? (1 - y[i]) * z + Math.log1p(Math.exp(-z)) : -y[i] * z + Math.log1p(Math.exp(z));
+        s += sw ? sw[i] * l : l;
       }
       let r = 0;
       for (let j = 0; j < d; j++) r += ww[j] * ww[j];
@@ -132,12 +174,9 @@ export class LogisticRegression implements Classifier {
         beta,
         p.maxIter * 100,
         p.tol,
+        sw,
       );
-      this.coef_ = w.slice(0, d);
-      this.intercept_ = p.fitIntercept ? w[d] : 0;
-      this.nIter_ = iterations;
-      this.featureNames_ = [...X.names];
-      this.fitted = true;
+      this.setBinary(w, d, p.fitIntercept, iterations, X);
       return this;
     }
     let f = objective(w);
@@ -147,8 +186,8 @@ export class LogisticRegression implements Classifier {
       H.fill(0);
       for (let i = 0; i < n; i++) {
         const pr = sigmoid(margin(w, i));
-        const r = pr - y[i];
-        const s = Math.max(pr * (1 - pr), 1e-12);
+        const r = sw ? sw[i] * (pr - y[i]) : pr - y[i];
+        const s = sw ? sw[i] * Math.max(pr * (1 - pr), 1e-12) : Math.max(pr * (1 - pr), 1e-12);
         const k0 = rowPtr[i];
         const k1 = rowPtr[i + 1];
         for (let ka = k0; ka < k1; ka++) {
@@ -186,34 +225,112 @@ export class LogisticRegression implements Classifier {
         break;
       }
     }
-    this.coef_ = w.slice(0, d);
-    this.intercept_ = p.fitIntercept ? w[d] : 0;
-    this.nIter_ = iter;
-    this.featureNames_ = [...X.names];
-    this.fitted = true;
+    this.setBinary(w, d, p.fitIntercept, iter, X);
     return this;
   }
 
+  private setBinary(w: Float64Array, d: number, fitIntercept: boolean, iterations: number, X: Matrix): void {
+    this.coef_ = w.slice(0, d);
+    this.intercept_ = fitIntercept ? w[d] : 0;
+    this.intercepts_ = Float64Array.of(this.intercept_);
+    this.nClasses_ = 2;
+    this.nIter_ = iterations;
+    this.featureNames_ = [...X.names];
+    this.fitted = true;
+  }
+
+  private setMultinomial(
+    w: Float64Array,
+    K: number,
+    d: number,
+    D: number,
+    fitIntercept: boolean,
+    iterations: number,
+    X: Matrix,
+  ): void {
+    const coef = new Float64Array(K * d);
+    const b = new Float64Array(K);
+    for (let k = 0; k < K; k++) {
+      coef.set(w.subarray(k * D, k * D + d), k * d);
+      if (fitIntercept) b[k] = w[k * D + d];
+    }
+    // the softmax is unchanged by a shift common to every class: centre the unpenalized
+    // intercepts (and, unpenalized, the coefficients) to sum to zero, as scikit-learn's are
+    let mb = 0;
+    for (let k = 0; k < K; k++) mb += b[k] / K;
+    for (let k = 0; k < K; k++) b[k] -= mb;
+    if (this.params.penalty === 'none')
+      for (let j = 0; j < d; j++) {
+        let m = 0;
+        for (let k = 0; k < K; k++) m += coef[k * d + j] / K;
+        for (let k = 0; k < K; k++) coef[k * d + j] -= m;
+      }
+    this.coef_ = coef;
+    this.intercepts_ = b;
+    this.intercept_ = 0;
+    this.nClasses_ = K;
+    this.nIter_ = iterations;
+    this.featureNames_ = [...X.names];
+    this.fitted = true;
+  }
+
+  /** Binary: the log-odds per row. Multinomial: n × K class scores, row-major. A NaN input counts as 0. */
   decisionFunction(X: Matrix): Float64Array {
     assertFitted(this.fitted, 'LogisticRegression');
-    checkWidth(X, this.coef_.length, 'LogisticRegression');
+    const K = this.nClasses_ > 2 ? this.nClasses_ : 1;
+    checkWidth(X, this.coef_.length / K, 'LogisticRegression');
     const d = X.nCols;
-    const out = new Float64Array(X.nRows);
+    const out = new Float64Array(X.nRows * K);
     for (let i = 0; i < X.nRows; i++) {
-      let z = this.intercept_;
-      for (let j = 0; j < d; j++) {
-        const v = X.data[i * d + j];
-        z += this.coef_[j] * (Number.isNaN(v) ? 0 : v);
+      for (let k = 0; k < K; k++) {
+        let z = K === 1 ? this.intercept_ : this.intercepts_[k];
+        const o = k * d;
+        for (let j = 0; j < d; j++) {
+          const v = X.data[i * d + j];
+          z += this.coef_[o + j] * (Number.isNaN(v) ? 0 : v);
+        }
+        out[i * K + k] = z;
       }
-      out[i] = z;
     }
     return out;
   }
 
+  /** Binary: P(y = 1) per row. Multinomial: n × K probabilities, row-major, each row summing to 1. */
   predictProba(X: Matrix): Float64Array {
     const z = this.decisionFunction(X);
-    for (let i = 0; i < z.length; i++) z[i] = sigmoid(z[i]);
+    const K = this.nClasses_;
+    if (K === 2) {
+      for (let i = 0; i < z.length; i++) z[i] = sigmoid(z[i]);
+      return z;
+    }
+    for (let i = 0; i < X.nRows; i++) softmaxInPlace(z, i * K, K);
     return z;
+  }
+
+  /** n × K class probabilities (binary too: [1 − p, p]); rows sum to 1. */
+  predictProbaMatrix(X: Matrix): Matrix {
+    const p = this.predictProba(X);
+    const K = this.nClasses_;
+    const names = Array.from({ length: K }, (_, k) => String(k));
+    if (K > 2) return { nRows: X.nRows, nCols: K, data: p, names };
+    const data = new Float64Array(X.nRows * 2);
+    for (let i = 0; i < X.nRows; i++) {
+      data[2 * i] = 1 - p[i];
+      data[2 * i + 1] = p[i];
+    }
+    return { nRows: X.nRows, nCols: 2, data, names };
+  }
+
+  /** The most probable class label per row. */
+  predict(X: Matrix): Float64Array {
+    const P = this.predictProbaMatrix(X);
+    const out = new Float64Array(X.nRows);
+    for (let i = 0; i < X.nRows; i++) {
+      let best = 0;
+      for (let k = 1; k < P.nCols; k++) if (P.data[i * P.nCols + k] > P.data[i * P.nCols + best]) best = k;
+      out[i] = best;
+    }
+    return out;
   }
 
   toJSON(): unknown {
@@ -225,6 +342,7 @@ export class LogisticRegression implements Classifier {
         intercept: this.intercept_,
         nIter: this.nIter_,
         featureNames: this.featureNames_,
+        ...(this.nClasses_ > 2 ? { nClasses: this.nClasses_, intercepts: Array.from(this.intercepts_) } : {}),
       },
     };
   }
@@ -234,6 +352,20 @@ export class LogisticRegression implements Classifier {
     const m = new LogisticRegression(d.params);
     m.coef_ = Float64Array.from(d.state.coef);
     m.intercept_ = d.state.intercept;
+    m.nClasses_ = d.state.nClasses ?? 2;
+    m.intercepts_ = d.state.intercepts
+      ? Float64Array.from(d.state.intercepts)
+      : Float64Array.of(m.intercept_);
+    const K = m.nClasses_ > 2 ? m.nClasses_ : 1;
+    if (
+      m.coef_.length !== K * d.state.featureNames.length ||
+      (K > 1 && m.intercepts_.length !== K) ||
+      K > 1 !== (d.state.intercepts !== undefined)
+    )
+      throw new KeelError(
+        'KEEL_E_MODEL_FORMAT',
+        `a ${m.nClasses_}-class logistic regression needs ${K} × ${d.state.featureNames.length} coefficients${K > 1 ? ` and ${K} intercepts` : ''}`,
+      );
     m.nIter_ = d.state.nIter;
     m.featureNames_ = d.state.featureNames;
     m.fitted = true;
@@ -250,12 +382,18 @@ const LrJSON = z.object({
     // absent in documents written before l1/elasticnet existed: l2
     penalty: z.enum(['l2', 'l1', 'elasticnet', 'none']).optional(),
     l1Ratio: z.number().min(0).max(1).optional(),
+    // absent in documents written before class weights existed: unweighted
+    classWeight: z
+      .union([z.literal('balanced'), z.record(z.string(), z.number().positive()), z.null()])
+      .default(null),
   }),
   state: z.object({
     coef: z.array(z.number()),
     intercept: z.number(),
     nIter: z.number().int(),
     featureNames: z.array(z.string()),
+    nClasses: z.number().int().min(3).optional(),
+    intercepts: z.array(z.number()).optional(),
   }),
 });
 
@@ -279,15 +417,17 @@ function fitProximal(
   beta: number,
   maxSteps: number,
   tol: number,
+  sw: Float64Array | null,
 ): { iterations: number } {
   const smooth = (ww: Float64Array, grad: Float64Array | null) => {
     let s = 0;
     grad?.fill(0);
     for (let i = 0; i < n; i++) {
       const z = margin(ww, i);
-      s += z > 0 ? (1 - y[i]) * z + Math.log1p(Math.exp(-z)) : -y[i] * z + Math.log1p(Math.exp(z));
+      const l = z > 0 ? (1 - y[i]) * z + Math.log1p(Math.exp(-z)) : -y[i] * z + Math.log1p(Math.exp(z));
+      s += sw ? sw[i] * l : l;
       if (grad) {
-        const r = sigmoid(z) - y[i];
+        const r = sw ? sw[i] * (sigmoid(z) - y[i]) : sigmoid(z) - y[i];
         for (let k = rowPtr[i]; k < rowPtr[i + 1]; k++) grad[colIdx[k]] += r * vals[k];
       }
     }
@@ -358,6 +498,173 @@ function fitProximal(
     L /= 1.1; // let the step grow back
   }
   return { iterations: step };
+}
+
+function softmaxInPlace(z: Float64Array, o: number, K: number): void {
+  let mx = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k < K; k++) if (z[o + k] > mx) mx = z[o + k];
+  let s = 0;
+  for (let k = 0; k < K; k++) {
+    z[o + k] = Math.exp(z[o + k] - mx);
+    s += z[o + k];
+  }
+  for (let k = 0; k < K; k++) z[o + k] /= s;
+}
+
+/**
+ * Multinomial logistic regression by L-BFGS (10 pairs, backtracking Armijo line search), in place
+ * on w (K blocks of D: class k's coefficients then, when D > d, its unpenalized intercept), from
+ * zero. Objective: Σ sw_i (logsumexp(z_i) − z_{i,y_i}) + alpha ||W||² / 2. Stops when the largest
+ * gradient entry is below tol · max(1, Σ sw) or the objective stops moving (relative tol²).
+ */
+function fitMultinomial(
+  w: Float64Array,
+  K: number,
+  n: number,
+  d: number,
+  D: number,
+  y: Float64Array,
+  sw: Float64Array | null,
+  rowPtr: Int32Array,
+  colIdx: Int32Array,
+  vals: Float64Array,
+  alpha: number,
+  maxIter: number,
+  tol: number,
+): number {
+  const P = K * D;
+  const z = new Float64Array(K);
+  const evaluate = (ww: Float64Array, g: Float64Array): number => {
+    g.fill(0);
+    let f = 0;
+    for (let i = 0; i < n; i++) {
+      const k0 = rowPtr[i];
+      const k1 = rowPtr[i + 1];
+      let mx = Number.NEGATIVE_INFINITY;
+      for (let k = 0; k < K; k++) {
+        let s = 0;
+        const o = k * D;
+        for (let q = k0; q < k1; q++) s += ww[o + colIdx[q]] * vals[q];
+        z[k] = s;
+        if (s > mx) mx = s;
+      }
+      let se = 0;
+      for (let k = 0; k < K; k++) se += Math.exp(z[k] - mx);
+      const wi = sw ? sw[i] : 1;
+      const yi = y[i];
+      f += wi * (Math.log(se) + mx - z[yi]);
+      for (let k = 0; k < K; k++) {
+        const r = wi * (Math.exp(z[k] - mx) / se - (k === yi ? 1 : 0));
+        const o = k * D;
+        for (let q = k0; q < k1; q++) g[o + colIdx[q]] += r * vals[q];
+      }
+    }
+    for (let k = 0; k < K; k++)
+      for (let j = 0; j < d; j++) {
+        const v = ww[k * D + j];
+        f += (alpha * v * v) / 2;
+        g[k * D + j] += alpha * v;
+      }
+    return f;
+  };
+  let total = 0;
+  for (let i = 0; i < n; i++) total += sw ? sw[i] : 1;
+  const gtol = tol * Math.max(1, total);
+  const M = 10;
+  const S: Float64Array[] = [];
+  const Y: Float64Array[] = [];
+  const rho: number[] = [];
+  const g = new Float64Array(P);
+  const gNew = new Float64Array(P);
+  const dir = new Float64Array(P);
+  const wNew = new Float64Array(P);
+  const a = new Float64Array(M);
+  let f = evaluate(w, g);
+  let iter = 0;
+  for (; iter < maxIter; iter++) {
+    let gmax = 0;
+    for (let j = 0; j < P; j++) gmax = Math.max(gmax, Math.abs(g[j]));
+    if (gmax <= gtol) break;
+    // two-loop recursion: dir = −H g
+    for (let j = 0; j < P; j++) dir[j] = -g[j];
+    for (let m = S.length - 1; m >= 0; m--) {
+      let s = 0;
+      for (let j = 0; j < P; j++) s += S[m][j] * dir[j];
+      a[m] = rho[m] * s;
+      for (let j = 0; j < P; j++) dir[j] -= a[m] * Y[m][j];
+    }
+    if (S.length > 0) {
+      const last = S.length - 1;
+      let sy = 0;
+      let yy = 0;
+      for (let j = 0; j < P; j++) {
+        sy += S[last][j] * Y[last][j];
+        yy += Y[last][j] * Y[last][j];
+      }
+      const gamma = sy / yy;
+      for (let j = 0; j < P; j++) dir[j] *= gamma;
+    } else {
+      const scale = 1 / Math.max(1, gmax);
+      for (let j = 0; j < P; j++) dir[j] *= scale;
+    }
+    for (let m = 0; m < S.length; m++) {
+      let s = 0;
+      for (let j = 0; j < P; j++) s += Y[m][j] * dir[j];
+      const b = rho[m] * s;
+      for (let j = 0; j < P; j++) dir[j] += (a[m] - b) * S[m][j];
+    }
+    let slope = 0;
+    for (let j = 0; j < P; j++) slope += g[j] * dir[j];
+    if (!(slope < 0)) {
+      // not a descent direction (numerical trouble): restart from steepest descent
+      S.length = 0;
+      Y.length = 0;
+      rho.length = 0;
+      for (let j = 0; j < P; j++) dir[j] = -g[j] / Math.max(1, gmax);
+      slope = 0;
+      for (let j = 0; j < P; j++) slope += g[j] * dir[j];
+    }
+    let t = 1;
+    let fNew = f;
+    let accepted = false;
+    for (let k = 0; k < 50; k++) {
+      for (let j = 0; j < P; j++) wNew[j] = w[j] + t * dir[j];
+      fNew = evaluate(wNew, gNew);
+      if (fNew <= f + 1e-4 * t * slope) {
+        accepted = true;
+        break;
+      }
+      t /= 2;
+    }
+    if (!accepted) break;
+    const s = new Float64Array(P);
+    const yv = new Float64Array(P);
+    let sy = 0;
+    for (let j = 0; j < P; j++) {
+      s[j] = wNew[j] - w[j];
+      yv[j] = gNew[j] - g[j];
+      sy += s[j] * yv[j];
+    }
+    w.set(wNew);
+    g.set(gNew);
+    const moved = f - fNew;
+    f = fNew;
+    if (sy > 1e-12) {
+      if (S.length === M) {
+        S.shift();
+        Y.shift();
+        rho.shift();
+      }
+      S.push(s);
+      Y.push(yv);
+      rho.push(1 / sy);
+    }
+    if (moved <= tol * tol * Math.max(1, Math.abs(f)) && moved >= 0 && iter > 0) {
+      iter++;
+      break;
+    }
+  }
+  return iter;
 }
 
 /** Solve A x = b for symmetric positive definite A (row-major D x D); adds jitter if needed. */

@@ -70,10 +70,10 @@ export class Model implements Predictor {
     threshold?: number;
   }) {
     const c = parts.classifier;
-    if (c instanceof GradientBoostingClassifier && c.nClasses_ > 2)
+    if ((c instanceof GradientBoostingClassifier || c instanceof LogisticRegression) && c.nClasses_ > 2)
       throw new KeelError(
         'KEEL_E_USAGE',
-        `a Model bundles a binary classifier (its signature has two classes); this gradient boosting model has ${c.nClasses_}`,
+        `a Model bundles a binary classifier (its signature has two classes); this ${c.kind} model has ${c.nClasses_}`,
       );
     this.pipeline = parts.pipeline;
     this.classifier = parts.classifier;
