@@ -548,3 +548,74 @@ describe('categorical columns from a FeaturePipeline in a Model', () => {
     ).toThrow(/bundles a binary classifier/);
   });
 });
+
+describe('gradient boosting documents and inputs', () => {
+  it('documents written before maxLeaves, classWeight and categorical splits load and predict the same', () => {
+    const { X, y } = problem(41, 500, 'binary');
+    const m = new GradientBoostingClassifier({ nEstimators: 10, maxDepth: 3 }).fit(X, y);
+    const old = JSON.parse(JSON.stringify(m.toJSON()));
+    for (const k of [
+      'maxLeaves',
+      'classWeight',
+      'categoricalFeatures',
+      'maxCatCardinality',
+      'catSmooth',
+      'catL2',
+      'maxCatThreshold',
+    ])
+      delete old.params[k];
+    const back = GradientBoostingClassifier.fromJSON(old);
+    expect(back.params.maxLeaves).toBe(0);
+    expect(back.params.classWeight).toBe(null);
+    expect(Array.from(back.predictProba(X))).toEqual(Array.from(m.predictProba(X)));
+  });
+
+  it('refuses corrupted category sets and a multiclass document whose trees are not whole rounds', () => {
+    const data = new Float64Array(600 * 2);
+    const y = new Float64Array(600);
+    const rng = new Rng(2);
+    for (let i = 0; i < 600; i++) {
+      data[2 * i] = rng.int(6);
+      data[2 * i + 1] = rng.normal();
+      y[i] = [1, 0, 1, 0, 0, 1][data[2 * i]] ^ (rng.next() < 0.1 ? 1 : 0);
+    }
+    const X: Matrix = { nRows: 600, nCols: 2, data, names: ['c', 'v'] };
+    const m = new GradientBoostingClassifier({ nEstimators: 3, maxDepth: 2, categoricalFeatures: ['c'] }).fit(
+      X,
+      y,
+    );
+    const doc = JSON.parse(JSON.stringify(m.toJSON()));
+    const t = doc.state.trees.findIndex((tt: { catOffset?: string }) => tt.catOffset);
+    expect(t).toBeGreaterThanOrEqual(0);
+    const bad = JSON.parse(JSON.stringify(doc));
+    bad.state.trees[t].catOffset = Buffer.from(Int32Array.of(0, 1).buffer).toString('base64');
+    expect(() => GradientBoostingClassifier.fromJSON(bad)).toThrow(/catOffset does not fit/);
+    const half = JSON.parse(JSON.stringify(doc));
+    delete half.state.trees[t].catValues;
+    expect(() => GradientBoostingClassifier.fromJSON(half)).toThrow(/come together/);
+    const multi = new GradientBoostingClassifier({ nEstimators: 2, maxDepth: 2 }).fit(
+      X,
+      Float64Array.from(
+        data.filter((_, i) => i % 2 === 0),
+        (c) => c % 3,
+      ),
+    );
+    const mdoc = JSON.parse(JSON.stringify(multi.toJSON()));
+    mdoc.state.trees.pop();
+    expect(() => GradientBoostingClassifier.fromJSON(mdoc)).toThrow(/not a whole number of rounds/);
+  });
+
+  it('±Infinity are ordinary values (the extreme bins), NaN is missing: fitting and predicting stay finite', () => {
+    const { X, y } = problem(43, 600, 'regression');
+    const data = Float64Array.from(X.data);
+    for (let i = 0; i < 600; i += 10)
+      data[i * 4] = i % 20 === 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+    const Xi = { ...X, data };
+    const m = new GradientBoostingRegressor({ nEstimators: 20, maxDepth: 3 }).fit(Xi, y);
+    for (const v of m.predict(Xi)) expect(Number.isFinite(v)).toBe(true);
+    const probe = (a: number) => m.predict({ ...X, nRows: 1, data: Float64Array.of(a, 0, 0, 0) })[0];
+    expect(probe(Number.POSITIVE_INFINITY)).toBe(probe(1e300));
+    expect(probe(Number.NEGATIVE_INFINITY)).toBe(probe(-1e300));
+    expect(Number.isFinite(probe(Number.NaN))).toBe(true);
+  });
+});
