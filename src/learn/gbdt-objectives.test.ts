@@ -307,6 +307,25 @@ describe('GradientBoostingClassifier multiclass', () => {
     expect(m.predictProba(train.X).length).toBe(900 * 3);
   });
 
+  it('early stopping on an evaluation set keeps whole rounds (K trees each); bad eval labels are named', () => {
+    const val = problem(23, 400, 'multiclass');
+    const es = new GradientBoostingClassifier({
+      nEstimators: 300,
+      learningRate: 0.3,
+      maxDepth: 4,
+      earlyStoppingRounds: 5,
+    }).fit(train.X, train.y, { eval: val });
+    expect(es.trees_.length).toBe(3 * (es.bestIteration_ + 1));
+    expect(es.bestIteration_).toBeLessThan(290);
+    const badY = Float64Array.from(val.y);
+    badY[3] = 7;
+    expect(() =>
+      new GradientBoostingClassifier({ nEstimators: 2 }).fit(train.X, train.y, {
+        eval: { X: val.X, y: badY },
+      }),
+    ).toThrow(/eval set: y has 7 at row 4, not a training class/);
+  });
+
   it('TreeSHAP explains one class at a time (its margin) and says so otherwise', () => {
     const margins = m.decisionFunction(train.X);
     const s = treeShap(m, train.X, 2);

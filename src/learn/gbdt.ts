@@ -7,8 +7,11 @@
  *
  * Inputs: NaN is missing (routed by the split's default direction); ±Infinity are ordinary
  * values (they fall in the first or last bin). Categorical features (named in
- * `categoricalFeatures`, values integer codes ≥ 0 as the ordinal encoder makes them) with at
- * most `maxCatCardinality` categories get native splits: a set of categories goes left.
+ * `categoricalFeatures`, values integer codes ≥ 0 as the ordinal encoder makes them; see
+ * FeaturePipeline.categoricalFeatures()) with 2..`maxCatCardinality` distinct codes get native
+ * splits: a set of codes goes left, any other code (one never seen in training included) goes
+ * right, NaN or a negative code (the ordinal encoder's unknown value) is missing. A non-integer
+ * code in training is an error; a column with more codes is split as a number.
  */
 import { z } from 'zod';
 import { KeelError } from '../core/errors.js';

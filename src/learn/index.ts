@@ -1,3 +1,4 @@
+export type { ClassWeight } from './base.js';
 export type { PermutationImportance, ShapValues, TreeEnsemble } from './explain/index.js';
 export {
   ensembleOf,

@@ -19,7 +19,7 @@ export interface Classifier {
   readonly kind: string;
   getParams(): Record<string, unknown>;
   fit(X: Matrix, y: Float64Array, options?: FitOptions): this;
-  /** P(y = 1) per row. */
+  /** P(y = 1) per row (binary). Multiclass models (3+ classes) give n × K probabilities, row-major. */
   predictProba(X: Matrix): Float64Array;
   /** Learned state plus parameters, as plain JSON data (no code). */
   toJSON(): unknown;
