@@ -581,11 +581,14 @@ describe('gradient boosting documents and inputs', () => {
       'catSmooth',
       'catL2',
       'maxCatThreshold',
+      'minDataPerGroup',
+      'maxCatToOnehot',
     ])
       delete old.params[k];
     const back = GradientBoostingClassifier.fromJSON(old);
     expect(back.params.maxLeaves).toBe(0);
     expect(back.params.classWeight).toBe(null);
+    expect(back.params.minDataPerGroup).toBe(100);
     expect(Array.from(back.predictProba(X))).toEqual(Array.from(m.predictProba(X)));
   });
 
@@ -636,5 +639,39 @@ describe('gradient boosting documents and inputs', () => {
     expect(probe(Number.POSITIVE_INFINITY)).toBe(probe(1e300));
     expect(probe(Number.NEGATIVE_INFINITY)).toBe(probe(-1e300));
     expect(Number.isFinite(probe(Number.NaN))).toBe(true);
+  });
+});
+
+describe('categorical split search details (LightGBM)', () => {
+  it('few categories split one against the rest; rare categories (below catSmooth rows) are left out and go right', () => {
+    const rng = new Rng(12);
+    const n = 3000;
+    const data = new Float64Array(n * 2);
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      // codes 0..2 common, code 3 only in a handful of rows
+      const c = i < 5 ? 3 : rng.int(3);
+      data[2 * i] = c;
+      data[2 * i + 1] = rng.normal();
+      y[i] = (c === 1 ? 1.5 : c === 3 ? 3 : -0.5) + 0.3 * rng.normal() > 0 ? 1 : 0;
+    }
+    const X: Matrix = { nRows: n, nCols: 2, data, names: ['c', 'v'] };
+    const stump = new GradientBoostingClassifier({
+      nEstimators: 1,
+      maxDepth: 1,
+      categoricalFeatures: ['c'],
+      maxCatToOnehot: 4,
+    }).fit(X, y);
+    const t = stump.trees_[0];
+    expect(Array.from(t.catValues!.subarray(t.catOffset![0], t.catOffset![1]))).toEqual([1]);
+    // sorted search with catSmooth 10: code 3 (5 rows) is never in a left set
+    const sorted = new GradientBoostingClassifier({
+      nEstimators: 5,
+      maxDepth: 2,
+      categoricalFeatures: ['c'],
+      maxCatToOnehot: 0,
+      minDataPerGroup: 10,
+    }).fit(X, y);
+    for (const tt of sorted.trees_) if (tt.catValues) expect(Array.from(tt.catValues)).not.toContain(3);
   });
 });

@@ -68,6 +68,10 @@ export interface GradientBoostingParams {
   catL2: number;
   /** Categorical splits: at most this many categories on the smaller side (LightGBM's max_cat_threshold). */
   maxCatThreshold: number;
+  /** Categorical splits: rows between candidate splits and at least on the right (LightGBM's min_data_per_group). */
+  minDataPerGroup: number;
+  /** Categorical splits: a feature with at most this many categories splits one against the rest (LightGBM's max_cat_to_onehot). */
+  maxCatToOnehot: number;
 }
 
 /** The regressor's loss: squared error or Huber (quadratic within `huberDelta` of the target, linear beyond). */
@@ -102,6 +106,8 @@ export const gradientBoostingDefaults: GradientBoostingParams = {
   catSmooth: 10,
   catL2: 10,
   maxCatThreshold: 32,
+  minDataPerGroup: 100,
+  maxCatToOnehot: 4,
 };
 
 export const gradientBoostingRegressorDefaults: GradientBoostingRegressorParams = {
@@ -243,7 +249,14 @@ function boost(
       featureFraction: 1,
       featureFractionByTree: p.colsampleBytree ?? 1,
       ...(categories
-        ? { categories, catSmooth: p.catSmooth, catL2: p.catL2, maxCatThreshold: p.maxCatThreshold }
+        ? {
+            categories,
+            catSmooth: p.catSmooth,
+            catL2: p.catL2,
+            maxCatThreshold: p.maxCatThreshold,
+            minDataPerGroup: p.minDataPerGroup,
+            maxCatToOnehot: p.maxCatToOnehot,
+          }
         : {}),
     },
     shared ? { cols: shared.cols, spill: shared.spill } : {},
@@ -777,6 +790,8 @@ const CommonParamsJSON = z.object({
   catSmooth: z.number().nonnegative().default(10),
   catL2: z.number().nonnegative().default(10),
   maxCatThreshold: z.number().int().positive().default(32),
+  minDataPerGroup: z.number().nonnegative().default(100),
+  maxCatToOnehot: z.number().int().nonnegative().default(4),
 });
 
 const StateJSON = z.object({

@@ -36,6 +36,10 @@ export interface TreeParams {
   catSmooth?: number;
   catL2?: number;
   maxCatThreshold?: number;
+  /** Categorical: rows between two candidate splits, and at least on the right (LightGBM's min_data_per_group). */
+  minDataPerGroup?: number;
+  /** Categorical: features with at most this many categories split one category against the rest. */
+  maxCatToOnehot?: number;
 }
 
 /** Flat tree: node i is a leaf when feature[i] === -1. */
@@ -594,10 +598,14 @@ export class TreeBuilder {
   }
 
   /**
-   * LightGBM's categorical split search: the categories present in the node ordered by
-   * sum_gradient / (sum_hessian + catSmooth); each prefix of that order (from either end, at
-   * most maxCatThreshold categories) is a candidate left set, with missing values tried on either
-   * side; the gain uses lambda + catL2. Returns the better of `best` and this feature's split.
+   * LightGBM's categorical split search (FindBestThresholdCategorical). A feature with at most
+   * maxCatToOnehot categories tries each category alone against the rest. Otherwise the
+   * categories with at least catSmooth rows in the node are ordered by
+   * sum_gradient / (sum_hessian + catSmooth); each prefix of that order, from either end, with at
+   * most maxCatThreshold categories, is a candidate left set, evaluated once at least
+   * minDataPerGroup rows were added since the last candidate and while the right side keeps
+   * minDataPerGroup rows; its gain uses lambda + catL2. Categories left out go right. Missing
+   * values are tried on either side. Returns the better of `best` and this feature's split.
    */
   private bestCategoricalSplit(node: Node, f: number, best: Split | null): Split | null {
     const p = this.params;
@@ -605,47 +613,62 @@ export class TreeBuilder {
     const nb = this.edges[f].length;
     const base = f * NB * STRIDE;
     const smooth = p.catSmooth ?? 10;
-    const l2 = p.lambda + (p.catL2 ?? 10);
+    const oneHot = nb <= (p.maxCatToOnehot ?? 4);
+    const l2 = p.lambda + (oneHot ? 0 : (p.catL2 ?? 10));
+    const perGroup = oneHot ? 0 : (p.minDataPerGroup ?? 100);
     const used: number[] = [];
-    for (let b = 0; b < nb; b++) if (hist[base + b * STRIDE + 2] > 0) used.push(b);
-    if (used.length < 2) return best;
+    for (let b = 0; b < nb; b++) {
+      const c = hist[base + b * STRIDE + 2];
+      if (c > 0 && (oneHot || c >= smooth)) used.push(b);
+    }
+    if (used.length === 0) return best;
     const ctr = (b: number) => hist[base + b * STRIDE] / (hist[base + b * STRIDE + 1] + smooth);
-    used.sort((x, y) => ctr(x) - ctr(y) || x - y);
+    if (!oneHot) used.sort((x, y) => ctr(x) - ctr(y) || x - y);
     const mk = base + MISSING_BIN * STRIDE;
     const Gm = hist[mk];
     const Hm = hist[mk + 1];
     const Cm = hist[mk + 2];
     const nNode = node.end - node.start;
+    const minLeaf = Math.max(1, p.minChildSamples);
     const parentScore = (node.G * node.G) / (node.H + l2);
-    const maxCat = Math.min(p.maxCatThreshold ?? 32, (used.length + 1) >> 1);
-    for (let dir = 0; dir < 2; dir++) {
+    const maxCat = oneHot ? 1 : Math.min(p.maxCatThreshold ?? 32, (used.length + 1) >> 1);
+    // one-hot: each category alone (one pass); sorted: prefixes from the low end, then the high end
+    const passes = oneHot ? used.length : 2;
+    for (let pass = 0; pass < passes; pass++) {
       let GL = 0;
       let HL = 0;
       let CL = 0;
-      for (let i = 0; i < Math.min(maxCat, used.length - 1); i++) {
-        const b = used[dir === 0 ? i : used.length - 1 - i];
-        const k = base + b * STRIDE;
+      let group = 0;
+      const at = (i: number) => (oneHot ? used[pass] : used[pass === 0 ? i : used.length - 1 - i]);
+      for (let i = 0; i < Math.min(maxCat, used.length); i++) {
+        const k = base + at(i) * STRIDE;
         GL += hist[k];
         HL += hist[k + 1];
         CL += hist[k + 2];
+        group += hist[k + 2];
+        if (nNode - CL < perGroup) break;
+        if (group < perGroup) continue;
+        let evaluated = false;
         for (let side = 0; side < 2; side++) {
           if (side === 1 && Cm === 0) break;
           const gl = side === 0 ? GL : GL + Gm;
           const hl = side === 0 ? HL : HL + Hm;
           const cl = side === 0 ? CL : CL + Cm;
           const cr = nNode - cl;
-          if (cl < p.minChildSamples || cr < p.minChildSamples) continue;
+          if (cl < minLeaf || cr < minLeaf) continue;
           const hr = node.H - hl;
           if (hl < p.minChildWeight || hr < p.minChildWeight) continue;
+          evaluated = true;
           const gr = node.G - gl;
           const gain = (gl * gl) / (hl + l2) + (gr * gr) / (hr + l2) - parentScore;
           if (gain > p.minSplitGain && (!best || gain > best.gain)) {
             const mask = new Uint8Array(NB);
-            for (let j = 0; j <= i; j++) mask[used[dir === 0 ? j : used.length - 1 - j]] = 1;
+            for (let j = 0; j <= i; j++) mask[at(j)] = 1;
             if (side === 1) mask[MISSING_BIN] = 1;
             best = { f, bin: 0, missingLeft: side === 1, gain, GL: gl, HL: hl, mask };
           }
         }
+        if (evaluated) group = 0;
       }
     }
     return best;
