@@ -99,3 +99,37 @@ describe('profileFrame', () => {
     expect(() => psi(col(ref, 'tenure'), col(profileFrame(shifted), 'tenure'))).toThrow(/profile it with/);
   });
 });
+
+describe('profile statistics on large columns', () => {
+  // numpy-style quantiles and distinct counts from a full sort: the reference
+  function reference(values: number[]) {
+    const s = Float64Array.from(values.filter((v) => !Number.isNaN(v))).sort();
+    const q = (p: number) => {
+      const pos = (s.length - 1) * p;
+      const lo = Math.floor(pos);
+      const hi = Math.ceil(pos);
+      return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+    };
+    let distinct = s.length ? 1 : 0;
+    for (let i = 1; i < s.length; i++) if (s[i] !== s[i - 1]) distinct++;
+    return { distinct, quantiles: { p5: q(0.05), p25: q(0.25), p50: q(0.5), p75: q(0.75), p95: q(0.95) } };
+  }
+  let seed = 7;
+  const rand = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const cases: Record<string, number[]> = {
+    uniform: Array.from({ length: 50_000 }, () => rand() * 100 - 50),
+    ties: Array.from({ length: 30_000 }, () => Math.floor(rand() * 7)),
+    skewed: Array.from({ length: 40_000 }, (_, i) => (i === 0 ? 1e12 : rand() < 0.9 ? 0 : rand())),
+    heavy: Array.from({ length: 20_000 }, () => Math.exp(rand() * 40) * (rand() < 0.5 ? -1 : 1)),
+    zeros: Array.from({ length: 10_000 }, (_, i) => (i % 2 ? 0 : -0)),
+    missing: Array.from({ length: 9_000 }, (_, i) => (i % 3 ? Number.NaN : i)),
+  };
+  for (const [name, values] of Object.entries(cases))
+    it(`exact quantiles and distinct counts (${name})`, () => {
+      const p = profileFrame(new Frame(['x'], [numericColumn(values)])).columns[0];
+      expect({ distinct: p.distinct, quantiles: p.quantiles }).toEqual(reference(values));
+    });
+});

@@ -1,13 +1,13 @@
-import { readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { KeelError } from '../core/errors.js';
-import { sha256 } from '../core/hash.js';
-import { parseCsv } from './csv.js';
+import { type ByteSource, fileSource, scanCsv, streamCsv } from './csv-stream.js';
 import { checkExpectations } from './expectations.js';
 import type { Frame } from './frame.js';
-import { inferSchemaFromRows } from './infer.js';
+import { SchemaInferrer } from './infer.js';
 import type { DataProfile } from './profile.js';
 import type { Schema } from './schema.js';
-import { type Quarantine, typeAndValidate, type ValidationReport } from './validate.js';
+import type { Quarantine, ValidationReport } from './validate.js';
 
 export interface DataSource {
   path: string;
@@ -21,30 +21,37 @@ export interface ReadResult {
   /** The kept rows, typed. */
   frame: Frame;
   report: ValidationReport;
-  /** The rows that broke row-level rules, as read, with their lines and reasons. */
+  /**
+   * The rows that broke row-level rules, as read, with their lines and reasons (empty when they
+   * were written to `quarantineFile` as they were found).
+   */
   quarantine: Quarantine;
   source: DataSource;
   /** The schema used: the one given, or the one inferred. */
   schema: Schema;
 }
 
+export interface CsvOptions {
+  delimiter?: string;
+  reference?: DataProfile;
+  /** Write the quarantined rows to this CSV file as they are found instead of keeping them. */
+  quarantineFile?: string;
+}
+
 /**
- * Read a CSV file into a typed Frame under a schema (inferred when not given), validating every
- * cell. Rows breaking row-level rules go to the quarantine (rows in = kept + quarantined) and are
- * reported with their file lines; structural problems
- * (missing file, empty file, ragged rows, missing columns) throw a KeelError naming the file.
+ * Read a CSV file into a typed Frame under a schema (inferred when not given, in a first pass),
+ * validating every cell. The file is read in chunks and never held whole (see csv-stream.ts).
+ * Rows breaking row-level rules go to the quarantine (rows in = kept + quarantined) and are
+ * reported with their file lines; structural problems (missing file, empty file, ragged rows,
+ * missing columns) throw a KeelError naming the file.
  */
-export async function readCsv(
-  path: string,
-  schema?: Schema,
-  options: { delimiter?: string; reference?: DataProfile } = {},
-): Promise<ReadResult> {
-  let bytes: Buffer;
+export async function readCsv(path: string, schema?: Schema, options: CsvOptions = {}): Promise<ReadResult> {
+  let size: number;
   try {
     const st = await stat(path);
     if (st.isDirectory())
       throw new KeelError('KEEL_E_FILE_NOT_FOUND', `${path} is a directory, not a CSV file`, { file: path });
-    bytes = await readFile(path);
+    size = st.size;
   } catch (e) {
     if (e instanceof KeelError) throw e;
     throw new KeelError(
@@ -54,33 +61,66 @@ export async function readCsv(
       { cause: e },
     );
   }
-  return readCsvBytes(bytes, path, schema, options);
+  if (size === 0) throw new KeelError('KEEL_E_FILE_EMPTY', `${path} is empty`, { file: path });
+  return readCsvSource(fileSource(path, size), path, schema, options);
 }
 
 /**
- * The same as readCsv on bytes already in memory (an S3 object, say); `path` names them in the
- * report and errors.
+ * The same as readCsv on bytes already in memory; `path` names them in the report and errors.
  */
 export function readCsvBytes(
   bytes: Buffer,
   path: string,
   schema?: Schema,
-  options: { delimiter?: string; reference?: DataProfile } = {},
-): ReadResult {
-  if (bytes.length === 0) throw new KeelError('KEEL_E_FILE_EMPTY', `${path} is empty`, { file: path });
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    const at = firstInvalidUtf8(bytes);
-    throw new KeelError('KEEL_E_PARSE', `${path} is not valid UTF-8 (line ${at.line}, byte ${at.offset})`, {
-      file: path,
-      row: at.line,
-    });
-  }
-  const parsed = parseCsv(text, path, options.delimiter);
-  const used = schema ?? inferSchemaFromRows(parsed.header, parsed.rows);
-  const typed = typeAndValidate(parsed.header, parsed.rows, used, path, parsed.lines);
+  options: CsvOptions = {},
+): Promise<ReadResult> {
+  return readCsvSource({ size: bytes.length, chunks: () => [bytes] }, path, schema, options);
+}
+
+/** Infer a starting schema from a CSV source, reading it in chunks. */
+export async function inferCsvSchema(source: ByteSource, file: string, delimiter = ','): Promise<Schema> {
+  let inf: SchemaInferrer | null = null;
+  await scanCsv(
+    source,
+    file,
+    delimiter,
+    (header) => {
+      inf = new SchemaInferrer(header);
+    },
+    (b, r0) => {
+      const width = inf!.header.length;
+      for (let r = r0; r < b.nRec; r++) {
+        const base = b.recField[r];
+        for (let k = 0; k < width; k++) inf!.add(k, b.text(base + k));
+      }
+    },
+  );
+  return (inf as SchemaInferrer | null)!.schema();
+}
+
+/**
+ * Read any CSV byte source (a file, an S3 object, bytes in memory) under a schema; without one, the
+ * source is read twice (inference, then typing). The sha256 is over the bytes as read.
+ */
+export async function readCsvSource(
+  source: ByteSource,
+  path: string,
+  schema?: Schema,
+  options: CsvOptions = {},
+): Promise<ReadResult> {
+  const delimiter = options.delimiter ?? ',';
+  const used = schema ?? (await inferCsvSchema(source, path, delimiter));
+  const hash = createHash('sha256');
+  const hashed: ByteSource = {
+    size: source.size,
+    async *chunks() {
+      for await (const c of source.chunks()) {
+        hash.update(c);
+        yield c;
+      }
+    },
+  };
+  const typed = await streamCsv(hashed, path, used, { delimiter, quarantineFile: options.quarantineFile });
   const { frame, quarantine } = typed;
   const report = checkExpectations(typed.report, frame, used, options.reference);
   return {
@@ -88,26 +128,6 @@ export function readCsvBytes(
     report,
     quarantine,
     schema: used,
-    source: { path, sha256: sha256(bytes), rows: frame.nRows, bytes: bytes.length },
+    source: { path, sha256: hash.digest('hex'), rows: frame.nRows, bytes: typed.bytes },
   };
-}
-
-function firstInvalidUtf8(bytes: Buffer): { line: number; offset: number } {
-  const dec = new TextDecoder('utf-8', { fatal: true });
-  let line = 1;
-  let lo = 0;
-  let hi = bytes.length;
-  // binary search the shortest invalid prefix
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    try {
-      dec.decode(bytes.subarray(0, mid + 1), { stream: true });
-      dec.decode();
-      lo = mid + 1;
-    } catch {
-      hi = mid;
-    }
-  }
-  for (let i = 0; i < lo && i < bytes.length; i++) if (bytes[i] === 10) line++;
-  return { line, offset: lo };
 }

@@ -4,6 +4,7 @@
  * object itself.
  */
 import { KeelError } from '../core/errors.js';
+import { quarantineLine } from './csv-stream.js';
 import type { Quarantine, ValidationReport, Violation } from './validate.js';
 
 function lineList(v: Violation): string {
@@ -74,16 +75,11 @@ export function assertValid(report: ValidationReport, file = report.file): void 
   );
 }
 
-function csvCell(s: string): string {
-  return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
 /** The quarantined rows as CSV: the file's columns as read, then `_keel_line` and `_keel_reason`. */
 export function quarantineCsv(q: Quarantine): string {
-  const out = [[...q.header, '_keel_line', '_keel_reason'].map(csvCell).join(',')];
-  for (let i = 0; i < q.rows.length; i++)
-    out.push([...q.rows[i], String(q.lines[i]), q.reasons[i]].map(csvCell).join(','));
-  return `${out.join('\n')}\n`;
+  let out = quarantineLine([...q.header, '_keel_line', '_keel_reason']);
+  for (let i = 0; i < q.rows.length; i++) out += quarantineLine(q.rows[i], q.lines[i], q.reasons[i]);
+  return out;
 }
 
 function esc(s: string): string {

@@ -8,14 +8,17 @@
  * `postgres://…?table=NAME` or `?query=…` source reads a table or query (see postgres-source.ts).
  */
 import { createHash } from 'node:crypto';
+import { statSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { KeelError } from '../core/errors.js';
 import { sha256File } from '../core/hash.js';
+import { fileSource } from './csv-stream.js';
 import { checkExpectations } from './expectations.js';
 import { inferSchemaFromRows } from './infer.js';
 import { isPostgresSource, readPostgres } from './postgres-source.js';
 import type { DataProfile } from './profile.js';
-import { type ReadResult, readCsv, readCsvBytes } from './read.js';
+import { type ReadResult, readCsv, readCsvSource } from './read.js';
+import { quarantineCsv } from './report.js';
 import { isS3Url, s3Object, s3ToTempFile } from './s3-source.js';
 import type { ColumnType, Schema } from './schema.js';
 import { typeAndValidate } from './validate.js';
@@ -67,7 +70,26 @@ function cellText(v: unknown): string {
 export async function readTable(
   path: string,
   schema?: Schema,
-  options: { format?: TableFormat; delimiter?: string; reference?: DataProfile } = {},
+  options: {
+    format?: TableFormat;
+    delimiter?: string;
+    reference?: DataProfile;
+    quarantineFile?: string;
+  } = {},
+): Promise<ReadResult> {
+  const result = await readAny(path, schema, options);
+  // the readers that do not stream (DuckDB's, PostgreSQL's) keep their quarantine in memory: write it now
+  const format = options.format ?? tableFormat(path);
+  const streamed = !isPostgresSource(path) && (format === 'csv' || format === 'tsv');
+  if (options.quarantineFile && !streamed)
+    writeFileSync(options.quarantineFile, quarantineCsv(result.quarantine));
+  return result;
+}
+
+async function readAny(
+  path: string,
+  schema: Schema | undefined,
+  options: { format?: TableFormat; delimiter?: string; reference?: DataProfile; quarantineFile?: string },
 ): Promise<ReadResult> {
   if (isPostgresSource(path)) return readPostgres(path, schema, { reference: options.reference });
   const format = options.format ?? tableFormat(path);
@@ -78,26 +100,27 @@ export async function readTable(
       { file: path },
     );
   const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : ',');
+  const csvOptions = { delimiter, reference: options.reference, quarantineFile: options.quarantineFile };
   if (isS3Url(path)) {
     if (/[*?[]/.test(path))
       throw new KeelError('KEEL_E_USAGE', `${path}: globs are not supported for S3 URLs; name one object`, {
         file: path,
       });
-    if (format === 'csv' || format === 'tsv') {
-      const { body } = await s3Object(path);
-      const chunks: Buffer[] = [];
-      for await (const c of body) chunks.push(Buffer.from(c));
-      return readCsvBytes(Buffer.concat(chunks), path, schema, { delimiter, reference: options.reference });
+    if ((format === 'csv' || format === 'tsv') && schema) {
+      // streamed straight from the object's body
+      const { body, size } = await s3Object(path);
+      return readCsvSource({ size: size || undefined, chunks: () => body }, path, schema, csvOptions);
     }
     const tmp = await s3ToTempFile(path, `.${format}`);
     try {
+      if (format === 'csv' || format === 'tsv')
+        return await readCsvSource(fileSource(tmp.path, statSync(tmp.path).size), path, schema, csvOptions);
       return await readWithDuckDB(tmp.path, format, schema, options.reference, path);
     } finally {
       tmp.cleanup();
     }
   }
-  if (format === 'csv' || format === 'tsv')
-    return readCsv(path, schema, { delimiter, reference: options.reference });
+  if (format === 'csv' || format === 'tsv') return readCsv(path, schema, csvOptions);
   return readWithDuckDB(path, format, schema, options.reference);
 }
 

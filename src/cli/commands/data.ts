@@ -12,7 +12,6 @@ import {
   loadSchema,
   openDatasetStore,
   profileFrame,
-  quarantineCsv,
   readTable,
   renderReportHtml,
   type ValidationReport,
@@ -131,9 +130,9 @@ export function registerDataCommands(program: Command): void {
       ) => {
         const schema = loadSchema(opts.schema);
         const reference = opts.reference ? readProfile(opts.reference) : undefined;
-        const read = await readTable(file, schema, { reference });
+        // quarantined rows are written as they are found (CSV is read in chunks)
+        const read = await readTable(file, schema, { reference, quarantineFile: opts.quarantine });
         const report = strictVerdict(read.report, Boolean(opts.strict));
-        if (opts.quarantine) writeFileSync(opts.quarantine, quarantineCsv(read.quarantine));
         if (opts.html) writeFileSync(opts.html, renderReportHtml(report));
         process.stdout.write(
           opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report, file)}\n`,
