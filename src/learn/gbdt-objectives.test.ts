@@ -589,6 +589,10 @@ describe('gradient boosting documents and inputs', () => {
     expect(back.params.maxLeaves).toBe(0);
     expect(back.params.classWeight).toBe(null);
     expect(back.params.minDataPerGroup).toBe(100);
+    // a model that uses none of them writes the document it always did; one that does writes them
+    expect(Object.keys((m.toJSON() as { params: object }).params)).not.toContain('maxLeaves');
+    const lw = new GradientBoostingClassifier({ nEstimators: 2, maxLeaves: 4 }).fit(X, y);
+    expect((lw.toJSON() as { params: { maxLeaves: number } }).params.maxLeaves).toBe(4);
     expect(Array.from(back.predictProba(X))).toEqual(Array.from(m.predictProba(X)));
   });
 

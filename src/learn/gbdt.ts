@@ -693,7 +693,7 @@ export class GradientBoostingClassifier extends Boosting implements Classifier {
   toJSON(): unknown {
     assertFitted(this.fitted, this.what);
     return {
-      params: this.params,
+      params: withoutLaterDefaults(this.params),
       state: { ...this.state(), ...(this.nClasses_ > 2 ? { nClasses: this.nClasses_ } : {}) },
     };
   }
@@ -710,6 +710,26 @@ export class GradientBoostingClassifier extends Boosting implements Classifier {
     m.loadState(d.state);
     return m;
   }
+}
+
+/** Parameters added after the first model format: written only when set, so a model that does not use them writes the document it always did. */
+const LATER_PARAMS = [
+  'maxLeaves',
+  'classWeight',
+  'categoricalFeatures',
+  'maxCatCardinality',
+  'catSmooth',
+  'catL2',
+  'maxCatThreshold',
+  'minDataPerGroup',
+  'maxCatToOnehot',
+] as const;
+
+function withoutLaterDefaults(p: GradientBoostingParams): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...p };
+  for (const k of LATER_PARAMS)
+    if (JSON.stringify(p[k]) === JSON.stringify(gradientBoostingDefaults[k])) delete out[k];
+  return out;
 }
 
 /** Gradient boosting regressor (squared error, or Huber with `loss: 'huber'`). */

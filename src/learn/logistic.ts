@@ -335,8 +335,10 @@ export class LogisticRegression implements Classifier {
 
   toJSON(): unknown {
     assertFitted(this.fitted, 'LogisticRegression');
+    // classWeight (added later) is written only when set: an unweighted model writes the document it always did
+    const { classWeight, ...params } = this.params;
     return {
-      params: this.params,
+      params: classWeight === null ? params : this.params,
       state: {
         coef: Array.from(this.coef_),
         intercept: this.intercept_,
