@@ -259,7 +259,7 @@ function boost(
           }
         : {}),
     },
-    shared ? { cols: shared.cols, spill: shared.spill } : {},
+    shared ?? {},
   );
   const wPos = p.scalePosWeight ?? 1;
   // base scores: the (weighted) prior of each class, or the target's (weighted) mean or median

@@ -1,62 +1,148 @@
 // Histogram worker: builds the gradient/hessian/count histogram of a row range into its own
-// shared buffer, or partitions a row range stably by one feature, when the main thread asks (see
-// parallel.ts). Plain JavaScript so that it loads the same way from the sources, from dist and
-// under the test runner.
+// shared buffer, or partitions a row range stably by one feature (optionally summing one side's
+// rows into the histogram on the way), when the main thread asks (see parallel.ts for the
+// control slots and the spin-then-sleep handshake). Plain JavaScript so that it loads the same way
+// from the sources, from dist and under the test runner. The loops live in functions over local
+// variables: module-level code runs unoptimised or on-stack-replaced, with every module binding a
+// context load.
 import { workerData } from 'node:worker_threads';
 
-const { bins, grad, hess, rows, cols, spill, nRows, hist, control, nFeatures } = workerData;
-const B = new Uint8Array(bins);
-const G = new Float64Array(grad);
-const H = new Float64Array(hess);
-const R = new Int32Array(rows);
-const C = new Uint8Array(cols);
-const S = new Int32Array(spill);
-const out = new Float64Array(hist);
-const ctl = new Int32Array(control);
-const F = nFeatures;
 const NB = 256;
 const STRIDE = 3;
+const SPIN = 40_000;
 
-let seen = 0;
-for (;;) {
-  Atomics.wait(ctl, 0, seen);
-  seen = Atomics.load(ctl, 0);
-  if (Atomics.load(ctl, 4) === 1) break;
-  const start = Atomics.load(ctl, 1);
-  const end = Atomics.load(ctl, 2);
-  if (Atomics.load(ctl, 5) === 1) {
-    // stable partition of R[start:end] by one feature: left rows in place, right rows to S[start:]
-    const f = Atomics.load(ctl, 6);
-    const packed = Atomics.load(ctl, 7);
-    const bin = packed & 255;
-    const missingLeft = packed >= 256;
-    const col = C.subarray(f * nRows, (f + 1) * nRows);
-    let wl = start;
-    let wr = start;
-    for (let i = start; i < end; i++) {
-      const r = R[i];
-      const v = col[r];
-      if (v === 255 ? missingLeft : v <= bin) R[wl++] = r;
-      else S[wr++] = r;
+// tree.ts's addRows: rows idx[from:to] into out, four features per 32-bit word of a row's padded
+// bins, then the rest byte by byte
+function addRows(out, idx, from, to, words, bytes, W, F, GH) {
+  const full = F >> 2;
+  for (let i = from; i < to; i++) {
+    const r = idx[i];
+    const g = GH[2 * r];
+    const h = GH[2 * r + 1];
+    let w = r * W;
+    let k = 0;
+    for (let j = 0; j < full; j++, w++, k += 4 * NB * STRIDE) {
+      const x = words[w];
+      const k0 = k + (x & 255) * STRIDE;
+      const k1 = k + (NB + ((x >>> 8) & 255)) * STRIDE;
+      const k2 = k + (2 * NB + ((x >>> 16) & 255)) * STRIDE;
+      const k3 = k + (3 * NB + (x >>> 24)) * STRIDE;
+      out[k0] += g;
+      out[k0 + 1] += h;
+      out[k0 + 2] += 1;
+      out[k1] += g;
+      out[k1 + 1] += h;
+      out[k1 + 2] += 1;
+      out[k2] += g;
+      out[k2 + 1] += h;
+      out[k2 + 2] += 1;
+      out[k3] += g;
+      out[k3 + 1] += h;
+      out[k3 + 2] += 1;
     }
-    Atomics.store(ctl, 8, wl - start);
-    Atomics.store(ctl, 3, seen);
-    Atomics.notify(ctl, 3);
-    continue;
+    for (let f = full * 4, o = r * W * 4; f < F; f++) {
+      const kk = (f * NB + bytes[o + f]) * STRIDE;
+      out[kk] += g;
+      out[kk + 1] += h;
+      out[kk + 2] += 1;
+    }
   }
+}
+
+function histRange(out, words, bytes, W, GH, R, F, start, end) {
   out.fill(0);
+  addRows(out, R, start, end, words, bytes, W, F, GH);
+}
+
+// stable partition of R[start:end] by one column: left rows in place, right rows to S[start:];
+// returns how many went left
+function partitionRange(R, S, col, start, end, bin, missingLeft) {
+  let wl = start;
+  let wr = start;
   for (let i = start; i < end; i++) {
     const r = R[i];
-    const g = G[r];
-    const h = H[r];
-    const base = r * F;
-    for (let f = 0; f < F; f++) {
-      const k = (f * NB + B[base + f]) * STRIDE;
-      out[k] += g;
-      out[k + 1] += h;
-      out[k + 2] += 1;
-    }
+    const v = col[r];
+    if (v === 255 ? missingLeft : v <= bin) R[wl++] = r;
+    else S[wr++] = r;
   }
-  Atomics.store(ctl, 3, seen);
+  return wl - start;
+}
+
+// the same, then the rows of one side (the left when histLeft) summed into out
+function partitionHist(out, words, bytes, W, GH, R, S, F, col, start, end, bin, missingLeft, histLeft) {
+  const left = partitionRange(R, S, col, start, end, bin, missingLeft);
+  out.fill(0);
+  if (histLeft) addRows(out, R, start, start + left, words, bytes, W, F, GH);
+  else addRows(out, S, start, end - left, words, bytes, W, F, GH);
+  return left;
+}
+
+function serve(data) {
+  const { nRows, nFeatures: F } = data;
+  const W = (F + 3) >> 2;
+  const words = new Uint32Array(data.rowBins);
+  const bytes = new Uint8Array(data.rowBins);
+  const GH = new Float64Array(data.gh);
+  const R = new Int32Array(data.rows);
+  const C = new Uint8Array(data.cols);
+  const S = new Int32Array(data.spill);
+  const out = new Float64Array(data.hist);
+  const ctl = new Int32Array(data.control);
+  let seen = 0;
+  for (;;) {
+    let s = Atomics.load(ctl, 0);
+    for (let i = 0; s === seen && i < SPIN; i++) s = Atomics.load(ctl, 0);
+    if (s === seen) {
+      Atomics.store(ctl, 9, 1);
+      Atomics.wait(ctl, 0, seen, 100);
+      Atomics.store(ctl, 9, 0);
+      continue;
+    }
+    seen = s;
+    if (Atomics.load(ctl, 4) === 1) return;
+    const start = Atomics.load(ctl, 1);
+    const end = Atomics.load(ctl, 2);
+    const op = Atomics.load(ctl, 5);
+    if (op === 0) histRange(out, words, bytes, W, GH, R, F, start, end);
+    else {
+      const f = Atomics.load(ctl, 6);
+      const packed = Atomics.load(ctl, 7);
+      const col = C.subarray(f * nRows, (f + 1) * nRows);
+      const bin = packed & 255;
+      const missingLeft = (packed & 256) !== 0;
+      const left =
+        op === 2
+          ? partitionHist(
+              out,
+              words,
+              bytes,
+              W,
+              GH,
+              R,
+              S,
+              F,
+              col,
+              start,
+              end,
+              bin,
+              missingLeft,
+              (packed & 512) !== 0,
+            )
+          : partitionRange(R, S, col, start, end, bin, missingLeft);
+      Atomics.store(ctl, 8, left);
+    }
+    Atomics.store(ctl, 3, seen);
+    if (Atomics.load(ctl, 10) === 1) Atomics.notify(ctl, 3);
+  }
+}
+
+try {
+  serve(workerData);
+} catch (e) {
+  // the main thread polls the control array and cannot see an 'error' event while it waits: a
+  // failure flag (slot 11) makes its wait() throw instead of polling forever
+  const ctl = new Int32Array(workerData.control);
+  Atomics.store(ctl, 11, 1);
   Atomics.notify(ctl, 3);
+  throw e;
 }

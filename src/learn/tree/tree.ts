@@ -7,7 +7,7 @@
  */
 import type { Rng } from '../../core/random.js';
 import { MISSING_BIN } from './binning.js';
-import type { HistogramHelper } from './parallel.js';
+import type { HistogramHelper, SharedTrainingArrays } from './parallel.js';
 
 /** Nodes with at least this many rows have their histogram built by two threads. */
 const PARALLEL_MIN_ROWS = 8_000;
@@ -108,18 +108,31 @@ export class TreeBuilder {
    * (nRows * nFeatures bytes) does not.
    */
   private readonly cols: Uint8Array;
+  /**
+   * The bins row-major with each row padded to whole 32-bit words (rowWords per row), read four
+   * features at a time when summing histograms; rowBytes is the same memory byte by byte.
+   */
+  private readonly rowBins: Uint32Array;
+  private readonly rowBytes: Uint8Array;
+  private readonly rowWords: number;
+  /** Gradient and hessian of each row side by side (gh[2r], gh[2r + 1]): one cache line per row. */
+  private readonly gh: Float64Array;
   private readonly nRows: number;
   private spillBuf = new Int32Array(0);
   /** Indexed like the rows array (spill[i] for row slot i), in shared memory for the helper. */
   private readonly sharedSpill: Int32Array | null;
 
+  /**
+   * `bins` is row-major (bins[row * nFeatures + f]) and only read here: the builder keeps its own
+   * column-major and padded row-major copies, so the caller may drop it.
+   */
   constructor(
-    private readonly bins: Uint8Array,
+    bins: Uint8Array,
     private readonly nFeatures: number,
     private readonly edges: Float64Array[],
     private readonly params: TreeParams,
-    /** Shared-memory buffers for the column-major bins and the partition scratch (with a helper thread). */
-    buffers: { cols?: Uint8Array; spill?: Int32Array } = {},
+    /** Shared-memory buffers (from sharedArrays) when a helper thread works on them too. */
+    buffers: Partial<Pick<SharedTrainingArrays, 'cols' | 'spill' | 'rowBins' | 'gh'>> = {},
   ) {
     this.histSize = nFeatures * NB * STRIDE;
     this.featureOrder = Int32Array.from({ length: nFeatures }, (_, i) => i);
@@ -127,13 +140,31 @@ export class TreeBuilder {
     this.nRows = n;
     this.cols = buffers.cols ?? new Uint8Array(bins.length);
     this.sharedSpill = buffers.spill ?? null;
-    for (let r = 0, k = 0; r < n; r++)
-      for (let f = 0; f < nFeatures; f++, k++) this.cols[f * n + r] = bins[k];
+    const W = rowWords(nFeatures);
+    this.rowWords = W;
+    this.rowBins = buffers.rowBins ?? new Uint32Array(n * W);
+    this.rowBytes = new Uint8Array(this.rowBins.buffer, this.rowBins.byteOffset, n * W * 4);
+    this.gh = buffers.gh ?? new Float64Array(2 * n);
+    const cols = this.cols;
+    const rb = this.rowBytes;
+    for (let r = 0, k = 0; r < n; r++) {
+      const o = r * W * 4;
+      for (let f = 0; f < nFeatures; f++, k++) {
+        const v = bins[k];
+        cols[f * n + r] = v;
+        rb[o + f] = v;
+      }
+    }
   }
 
   /** Grow a tree over `rows` (modified in place: partitioned by node). */
   grow(rows: Int32Array, grad: Float64Array, hess: Float64Array, rng: Rng): Tree {
     const p = this.params;
+    const gh = this.gh;
+    for (let i = 0; i < this.nRows; i++) {
+      gh[2 * i] = grad[i];
+      gh[2 * i + 1] = hess[i];
+    }
     const feature: number[] = [];
     const threshold: number[] = [];
     const thresholdBin: number[] = [];
@@ -181,7 +212,7 @@ export class TreeBuilder {
     // With a feature subset per node (random forest) each node builds the histogram of its own
     // sampled features only; otherwise children come from the parent by subtraction.
     const subset = p.featureFraction < 1;
-    root.hist = subset ? null : this.buildHist(rows, root.start, root.end, grad, hess);
+    root.hist = subset ? null : this.buildHist(rows, root.start, root.end);
     const byTree = p.featureFractionByTree ?? 1;
     const treeFeat = byTree < 1 ? this.sampleFeatures(rng, byTree) : this.nFeatures;
     let frontier: Node[] = [root];
@@ -201,7 +232,7 @@ export class TreeBuilder {
         if (subset && node.depth < p.maxDepth && n >= 2 * p.minChildSamples) {
           nFeat = this.sampleFeatures(rng, p.featureFraction);
           node.hist = this.acquire();
-          this.sumRows(node.hist, rows, node.start, node.end, grad, hess, nFeat);
+          this.sumRows(node.hist, rows, node.start, node.end, nFeat);
         }
         if (node.depth >= p.maxDepth || n < 2 * p.minChildSamples || !node.hist) {
           leafOf(node);
@@ -214,9 +245,13 @@ export class TreeBuilder {
         }
         // stable partition of rows[start:end] into left then right: each side keeps the rows'
         // order, so rows in ascending order stay ascending and histogram building and the next
-        // partition walk memory forwards (LightGBM's DataPartition does the same)
+        // partition walk memory forwards (LightGBM's DataPartition does the same). The smaller
+        // child's histogram is summed in the same request (its size is known from the node's
+        // histogram); the larger one is the parent's minus it.
         const { f, bin, missingLeft } = s;
-        const mid = this.partition(rows, node.start, node.end, f, bin, missingLeft, s.mask);
+        const smallHist = !subset && node.depth + 1 < p.maxDepth ? this.acquire() : null;
+        const smallLeft = 2 * this.leftCount(node.hist, s) <= n;
+        const mid = this.partition(rows, node.start, node.end, s, smallHist, smallLeft);
         feature[node.id] = f;
         thresholdBin[node.id] = bin;
         threshold[node.id] = this.edges[f][bin];
@@ -243,12 +278,11 @@ export class TreeBuilder {
         };
         left[node.id] = l.id;
         right[node.id] = r.id;
-        if (!subset && node.depth + 1 < p.maxDepth) {
-          const [small, large] = mid - node.start <= node.end - mid ? [l, r] : [r, l];
-          small.hist = this.buildHist(rows, small.start, small.end, grad, hess);
+        if (smallHist) {
+          const [small, large] = smallLeft ? [l, r] : [r, l];
           const lh = node.hist; // reuse the parent's buffer for the larger child
-          const sh = small.hist;
-          for (let k = 0; k < lh.length; k++) lh[k] -= sh[k];
+          for (let k = 0; k < lh.length; k++) lh[k] -= smallHist[k];
+          small.hist = smallHist;
           large.hist = lh;
         } else this.release(node.hist);
         node.hist = null;
@@ -324,7 +358,7 @@ export class TreeBuilder {
       }
       open.push({ node, split });
     };
-    root.hist = this.buildHist(rows, root.start, root.end, grad, hess);
+    root.hist = this.buildHist(rows, root.start, root.end);
     consider(root);
     let nLeaves = 1;
     while (nLeaves < maxLeaves) {
@@ -337,7 +371,10 @@ export class TreeBuilder {
       const { node, split: s } = open[at];
       open.splice(at, 1);
       const { f, bin, missingLeft } = s!;
-      const mid = this.partition(rows, node.start, node.end, f, bin, missingLeft, s!.mask);
+      const n = node.end - node.start;
+      const smallHist = node.depth + 1 < p.maxDepth && nLeaves + 1 < maxLeaves ? this.acquire() : null;
+      const smallLeft = 2 * this.leftCount(node.hist!, s!) <= n;
+      const mid = this.partition(rows, node.start, node.end, s!, smallHist, smallLeft);
       a.feature[node.id] = f;
       a.thresholdBin[node.id] = bin;
       a.threshold[node.id] = this.edges[f][bin];
@@ -365,12 +402,11 @@ export class TreeBuilder {
       a.left[node.id] = l.id;
       a.right[node.id] = r.id;
       nLeaves++;
-      if (node.depth + 1 < p.maxDepth && nLeaves < maxLeaves) {
-        const [small, large] = mid - node.start <= node.end - mid ? [l, r] : [r, l];
-        small.hist = this.buildHist(rows, small.start, small.end, grad, hess);
+      if (smallHist) {
+        const [small, large] = smallLeft ? [l, r] : [r, l];
         const lh = node.hist!;
-        const sh = small.hist;
-        for (let k = 0; k < lh.length; k++) lh[k] -= sh[k];
+        for (let k = 0; k < lh.length; k++) lh[k] -= smallHist[k];
+        small.hist = smallHist;
         large.hist = lh;
       } else if (node.hist) this.release(node.hist);
       node.hist = null;
@@ -386,22 +422,37 @@ export class TreeBuilder {
     return finishTree(a);
   }
 
+  /** Rows going left at split s, from the node's histogram (its counts are exact integers). */
+  private leftCount(hist: Float64Array, s: Split): number {
+    const base = s.f * NB * STRIDE;
+    let c = 0;
+    if (s.mask) {
+      for (let b = 0; b < NB; b++) if (s.mask[b]) c += hist[base + b * STRIDE + 2];
+      return c;
+    }
+    for (let b = 0; b <= s.bin; b++) c += hist[base + b * STRIDE + 2];
+    return s.missingLeft ? c + hist[base + MISSING_BIN * STRIDE + 2] : c;
+  }
+
   /**
-   * Stable partition of rows[start:end] into left then right (returns where right starts). Large
-   * ranges are split between this thread and the helper: each partitions its half the same way,
-   * and the halves are joined as left(first), left(second), right(first), right(second), which is
-   * exactly the one-thread result.
+   * Stable partition of rows[start:end] into left then right by split s (returns where right
+   * starts); with `hist`, the rows of one side (the left when `histLeft`) are summed into it too.
+   * Large ranges are split between this thread and the helper: each partitions its half the same
+   * way (and sums its half's rows of that side), and the halves are joined as left(first),
+   * left(second), right(first), right(second), which is exactly the one-thread result.
    */
   private partition(
     rows: Int32Array,
     start: number,
     end: number,
-    f: number,
-    bin: number,
-    missingLeft: boolean,
-    mask?: Uint8Array,
+    s: Split,
+    hist: Float64Array | null,
+    histLeft: boolean,
   ): number {
+    const { f, bin, missingLeft, mask } = s;
     const col = this.cols.subarray(f * this.nRows, (f + 1) * this.nRows);
+    const F = this.nFeatures;
+    const W = this.rowWords;
     if (mask) {
       // a categorical split: the mask says which bins (missing included) go left; one thread
       const spill = this.spill(end - start);
@@ -412,6 +463,10 @@ export class TreeBuilder {
         if (mask[col[r]]) rows[wl++] = r;
         else spill[wr++] = r;
       }
+      if (hist) {
+        if (histLeft) addRows(hist, rows, start, wl, this.rowBins, this.rowBytes, W, F, this.gh);
+        else addRows(hist, spill, 0, wr, this.rowBins, this.rowBytes, W, F, this.gh);
+      }
       rows.set(spill.subarray(0, wr), wl);
       return wl;
     }
@@ -419,15 +474,8 @@ export class TreeBuilder {
     const shared = this.sharedSpill;
     if (helper && shared && end - start >= PARALLEL_MIN_ROWS) {
       const half = start + ((end - start) >> 1);
-      helper.startPartition(half, end, f, bin, missingLeft);
-      let wl = start;
-      let wr = start;
-      for (let i = start; i < half; i++) {
-        const r = rows[i];
-        const v = col[r];
-        if (v === MISSING_BIN ? missingLeft : v <= bin) rows[wl++] = r;
-        else shared[wr++] = r;
-      }
+      helper.startPartition(half, end, f, bin, missingLeft, hist ? (histLeft ? 'left' : 'right') : null);
+      const wl = this.partitionRange(rows, start, half, col, bin, missingLeft, shared, start, hist, histLeft);
       helper.wait();
       const leftA = wl - start;
       const leftB = helper.leftCount();
@@ -435,18 +483,49 @@ export class TreeBuilder {
       rows.copyWithin(start + leftA, half, half + leftB);
       rows.set(shared.subarray(start, start + rightA), start + leftA + leftB);
       rows.set(shared.subarray(half, end - leftB), start + leftA + leftB + rightA);
+      if (hist) {
+        const other = helper.hist;
+        for (let k = 0; k < hist.length; k++) hist[k] += other[k];
+      }
       return start + leftA + leftB;
     }
     const spill = this.spill(end - start);
+    const wl = this.partitionRange(rows, start, end, col, bin, missingLeft, spill, 0, hist, histLeft);
+    rows.set(spill.subarray(0, end - wl), wl);
+    return wl;
+  }
+
+  /**
+   * Left rows of rows[start:end] in place from `start`, right rows to spill[spillAt:] (both in
+   * their order); returns the end of the left rows. Then the rows of the `histLeft` side go into
+   * `hist` (in their order, so one thread's sums are those of a separate pass).
+   */
+  private partitionRange(
+    rows: Int32Array,
+    start: number,
+    end: number,
+    col: Uint8Array,
+    bin: number,
+    missingLeft: boolean,
+    spill: Int32Array,
+    spillAt: number,
+    hist: Float64Array | null,
+    histLeft: boolean,
+  ): number {
     let wl = start;
-    let wr = 0;
+    let wr = spillAt;
     for (let i = start; i < end; i++) {
       const r = rows[i];
       const v = col[r];
       if (v === MISSING_BIN ? missingLeft : v <= bin) rows[wl++] = r;
       else spill[wr++] = r;
     }
-    rows.set(spill.subarray(0, wr), wl);
+    if (hist) {
+      const F = this.nFeatures;
+      const W = this.rowWords;
+      if (histLeft) addRows(hist, rows, start, wl, this.rowBins, this.rowBytes, W, F, this.gh);
+      else addRows(hist, spill, spillAt, wr, this.rowBins, this.rowBytes, W, F, this.gh);
+    }
     return wl;
   }
 
@@ -469,25 +548,19 @@ export class TreeBuilder {
     this.pool.push(h);
   }
 
-  private buildHist(
-    rows: Int32Array,
-    start: number,
-    end: number,
-    grad: Float64Array,
-    hess: Float64Array,
-  ): Float64Array {
+  private buildHist(rows: Int32Array, start: number, end: number): Float64Array {
     const hist = this.acquire();
     const helper = this.helper;
     if (helper && end - start >= PARALLEL_MIN_ROWS) {
       const mid = start + ((end - start) >> 1);
       helper.start(mid, end);
-      this.sumRows(hist, rows, start, mid, grad, hess);
+      this.sumRows(hist, rows, start, mid);
       helper.wait();
       const other = helper.hist;
       for (let k = 0; k < hist.length; k++) hist[k] += other[k];
       return hist;
     }
-    this.sumRows(hist, rows, start, end, grad, hess);
+    this.sumRows(hist, rows, start, end);
     return hist;
   }
 
@@ -496,23 +569,23 @@ export class TreeBuilder {
     rows: Int32Array,
     start: number,
     end: number,
-    grad: Float64Array,
-    hess: Float64Array,
     nFeat = this.nFeatures,
   ): void {
     const F = this.nFeatures;
-    const b = this.bins;
+    const W = this.rowWords;
+    const gh = this.gh;
     if (nFeat < F) {
       // only the sampled features (featureOrder[0..nFeat))
       const order = this.featureOrder;
+      const bytes = this.rowBytes;
       for (let i = start; i < end; i++) {
         const r = rows[i];
-        const g = grad[r];
-        const h = hess[r];
-        const base = r * F;
+        const g = gh[2 * r];
+        const h = gh[2 * r + 1];
+        const base = r * W * 4;
         for (let fi = 0; fi < nFeat; fi++) {
           const f = order[fi];
-          const k = (f * NB + b[base + f]) * STRIDE;
+          const k = (f * NB + bytes[base + f]) * STRIDE;
           hist[k] += g;
           hist[k + 1] += h;
           hist[k + 2] += 1;
@@ -520,18 +593,7 @@ export class TreeBuilder {
       }
       return;
     }
-    for (let i = start; i < end; i++) {
-      const r = rows[i];
-      const g = grad[r];
-      const h = hess[r];
-      const base = r * F;
-      for (let f = 0; f < F; f++) {
-        const k = (f * NB + b[base + f]) * STRIDE;
-        hist[k] += g;
-        hist[k + 1] += h;
-        hist[k + 2] += 1;
-      }
-    }
+    addRows(hist, rows, start, end, this.rowBins, this.rowBytes, W, F, gh);
   }
 
   /** Shuffle a random subset of features to the front of featureOrder; returns its size. */
@@ -672,6 +734,62 @@ export class TreeBuilder {
       }
     }
     return best;
+  }
+}
+
+/** 32-bit words per row of padded row-major bins (four features a word). */
+export function rowWords(nFeatures: number): number {
+  return (nFeatures + 3) >> 2;
+}
+
+/**
+ * Add rows idx[from:to] to the histogram, each with its gradient and hessian from gh: four
+ * features per 32-bit word of the row's padded bins (little-endian: feature 4j is the low byte of
+ * word j), the last features byte by byte. hist-worker.mjs has the same loop.
+ */
+function addRows(
+  hist: Float64Array,
+  idx: Int32Array,
+  from: number,
+  to: number,
+  words: Uint32Array,
+  bytes: Uint8Array,
+  W: number,
+  F: number,
+  gh: Float64Array,
+): void {
+  const full = F >> 2;
+  for (let i = from; i < to; i++) {
+    const r = idx[i];
+    const g = gh[2 * r];
+    const h = gh[2 * r + 1];
+    let w = r * W;
+    let k = 0;
+    for (let j = 0; j < full; j++, w++, k += 4 * NB * STRIDE) {
+      const x = words[w];
+      const k0 = k + (x & 255) * STRIDE;
+      const k1 = k + (NB + ((x >>> 8) & 255)) * STRIDE;
+      const k2 = k + (2 * NB + ((x >>> 16) & 255)) * STRIDE;
+      const k3 = k + (3 * NB + (x >>> 24)) * STRIDE;
+      hist[k0] += g;
+      hist[k0 + 1] += h;
+      hist[k0 + 2] += 1;
+      hist[k1] += g;
+      hist[k1 + 1] += h;
+      hist[k1 + 2] += 1;
+      hist[k2] += g;
+      hist[k2 + 1] += h;
+      hist[k2 + 2] += 1;
+      hist[k3] += g;
+      hist[k3 + 1] += h;
+      hist[k3 + 2] += 1;
+    }
+    for (let f = full * 4, o = r * W * 4; f < F; f++) {
+      const kk = (f * NB + bytes[o + f]) * STRIDE;
+      hist[kk] += g;
+      hist[kk + 1] += h;
+      hist[kk + 2] += 1;
+    }
   }
 }
 
