@@ -57,7 +57,8 @@ export const metricJson = (m: MetricPoint) => ({
 
 /** A response body already serialised (large lists written without a generic JSON.stringify pass). */
 export class JsonText {
-  constructor(readonly text: string) {}
+  /** The JSON as text, or as its UTF-8 bytes. */
+  constructor(readonly text: string | Buffer) {}
 }
 
 /** The decimal digits of s[a, b) as a number. */

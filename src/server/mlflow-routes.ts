@@ -653,7 +653,7 @@ export const mlflowRoutes: Route[] = [
         const offset = i.page_token ? pageOffset(i.page_token) : 0;
         const h = await store.metricHistoryJson(i.run_id, i.metric_key, { offset, limit: i.max_results });
         const next = h.more ? `,"next_page_token":${JSON.stringify(offsetToken(offset + h.count))}` : '';
-        return new JsonText(`{"metrics":${h.json}${next}}`);
+        return new JsonText(Buffer.concat([Buffer.from('{"metrics":'), h.json, Buffer.from(`${next}}`)]));
       }
       const points = await store.metricHistory(i.run_id, i.metric_key);
       const p = page(points, i.max_results ?? Math.max(points.length, 1), i.page_token);

@@ -52,11 +52,12 @@ export interface SqlDialect {
   orderText(expr: string): string;
   /**
    * A query over `rows` (a SELECT of id, value, timestamp, step) answering one row: `json`, the
-   * text of a JSON array of {"key", "value", "timestamp", "step"} objects in id order (±Infinity as
-   * the strings "Infinity"/"-Infinity"; NULL when there are no rows) and `n`, their count. Its
-   * first `?` is the key's text, before those of `rows`.
+   * text (or its UTF-8 bytes) of a JSON array of {"key", "value", "timestamp", "step"} objects in
+   * id order (NULL when there are no rows), and `n`, their count. Its first `?` is the key's text,
+   * before those of `rows`. ±Infinity must come out as the strings "Infinity"/"-Infinity", by the
+   * SQL or by `finish`, applied to the text afterwards.
    */
-  metricJsonArray(rows: string): string;
+  metricJsonArray(rows: string): { sql: string; finish?: (json: string) => string };
   /** A LIMIT that means none. */
   noLimit: number | null;
 }
@@ -84,11 +85,14 @@ export const sqliteDialect: SqlDialect = {
       ? { sql: `LOWER(${expr}) LIKE LOWER(?)`, param: pattern }
       : { sql: `${expr} GLOB ?`, param: likeToGlob(pattern) },
   orderText: (expr) => expr,
-  // json_object writes reals with 17 significant digits (exact on parsing) and integers as such
-  metricJsonArray: (rows) =>
-    `SELECT json_group_array(json_object('key', ?, 'value', ` +
-    `CASE WHEN value > ${INF} THEN 'Infinity' WHEN value < -${INF} THEN '-Infinity' ELSE value END, ` +
-    `'timestamp', timestamp, 'step', step)) AS json, COUNT(*) AS n FROM (${rows}) AS h`,
+  // json_object writes reals with 17 significant digits (exact on parsing) and integers as such;
+  // as a BLOB the text comes out as the UTF-8 bytes the server sends (no UTF-16 string between)
+  metricJsonArray: (rows) => ({
+    sql:
+      `SELECT CAST(json_group_array(json_object('key', ?, 'value', ` +
+      `CASE WHEN value > ${INF} THEN 'Infinity' WHEN value < -${INF} THEN '-Infinity' ELSE value END, ` +
+      `'timestamp', timestamp, 'step', step)) AS BLOB) AS json, COUNT(*) AS n FROM (${rows}) AS h`,
+  }),
   noLimit: -1,
 };
 
@@ -121,14 +125,22 @@ export const postgresDialect: SqlDialect = {
   like: (expr, pattern, ci) => ({ sql: `${expr} ${ci ? 'ILIKE' : 'LIKE'} ? ESCAPE ''`, param: pattern }),
   orderText: (expr) => `${expr} COLLATE "C"`,
   // float8 prints its shortest exact form (extra_float_digits = 1, the default since PostgreSQL
-  // 12). The key's JSON is made once (an InitPlan), and the points come in id order from the
-  // sorted, limited subquery (which PostgreSQL cannot flatten): an ORDER BY inside string_agg
-  // would sort the 100k rows a second time (~30% slower, measured)
-  metricJsonArray: (rows) =>
-    `SELECT '[' || string_agg(p.pre || CASE WHEN value = 'Infinity' THEN '"Infinity"' ` +
-    `WHEN value = '-Infinity' THEN '"-Infinity"' ELSE value::text END || ',"timestamp":' || timestamp || ` +
-    `',"step":' || step || '}', ',') || ']' AS json, COUNT(*) AS n ` +
-    `FROM (SELECT '{"key":' || to_json(?::text)::text || ',"value":' AS pre) AS p, (${rows}) AS h`,
+  // 12). Each point is one `value,"timestamp":T,"step":S` text joined by string_agg's separator
+  // `},{"key":K,"value":`, made once: concatenation per row is what costs (measured: 47 ms for
+  // 100k points against 86 ms for whole objects, 99 ms with a CASE for ±Infinity). The points come
+  // in id order from the sorted, limited subquery, which PostgreSQL cannot flatten (an ORDER BY
+  // inside string_agg would sort them again). float8 prints ±Infinity bare: `finish` quotes it.
+  metricJsonArray: (rows) => ({
+    sql:
+      `SELECT '[{"key":' || MIN(p.k) || ',"value":' || ` +
+      `string_agg(value::text || ',"timestamp":' || timestamp || ',"step":' || step, p.d) || '}]' AS json, ` +
+      `COUNT(*) AS n FROM (SELECT k, '},{"key":' || k || ',"value":' AS d ` +
+      `FROM (SELECT to_json(?::text)::text AS k) AS kk) AS p, (${rows}) AS h`,
+    finish: (json) =>
+      json.includes('Infinity')
+        ? json.replace(/"value":(-?Infinity),"timestamp":/g, '"value":"$1","timestamp":')
+        : json,
+  }),
   noLimit: null,
 };
 

@@ -633,7 +633,7 @@ export function describeJsonHistory(
         timestamp: Date.parse(p.timestamp),
         step: p.step,
       }));
-      expect(JSON.parse(h.json)).toEqual(expected);
+      expect(JSON.parse(h.json.toString())).toEqual(expected);
       expect(expected.at(-1)).toEqual({
         key,
         value: 4,
@@ -647,8 +647,14 @@ export function describeJsonHistory(
         values[9],
       ]);
       // a run id prefix works as everywhere else; an unknown metric is an empty list
-      expect(JSON.parse((await store.metricHistoryJson(run.id.slice(0, 8), 'other')).json)).toHaveLength(1);
-      expect(await store.metricHistoryJson(run.id, 'none')).toEqual({ json: '[]', count: 0, more: false });
+      expect(
+        JSON.parse((await store.metricHistoryJson(run.id.slice(0, 8), 'other')).json.toString()),
+      ).toHaveLength(1);
+      expect(await store.metricHistoryJson(run.id, 'none')).toEqual({
+        json: Buffer.from('[]'),
+        count: 0,
+        more: false,
+      });
       await expect(store.metricHistoryJson('f'.repeat(32), key)).rejects.toMatchObject({
         code: 'KEEL_E_NOT_FOUND',
       });
@@ -662,7 +668,10 @@ export function describeJsonHistory(
       );
       const steps = async (offset: number, limit?: number) => {
         const h = await store.metricHistoryJson(run.id, 'm', { offset, limit });
-        return { steps: (JSON.parse(h.json) as { step: number }[]).map((p) => p.step), more: h.more };
+        return {
+          steps: (JSON.parse(h.json.toString()) as { step: number }[]).map((p) => p.step),
+          more: h.more,
+        };
       };
       expect(await steps(0, 2)).toEqual({ steps: [0, 1], more: true });
       expect(await steps(2, 2)).toEqual({ steps: [2, 3], more: true });

@@ -164,7 +164,7 @@ export interface JsonMetricHistory {
     runIdOrPrefix: string,
     key: string,
     page?: { offset?: number; limit?: number },
-  ): Promise<{ json: string; count: number; more: boolean }>;
+  ): Promise<{ json: Buffer; count: number; more: boolean }>;
 }
 
 export function hasJsonHistory(store: object): store is JsonMetricHistory {
