@@ -867,11 +867,11 @@ describe('tracking server auth', () => {
   });
 });
 
-describe('durability', () => {
+describe.each(backends)('durability over %s', (backend, storeUrl) => {
   it('loses nothing from 8 concurrent writers logging metrics over HTTP', async () => {
     const server = await startTrackingServer({
       port: 0,
-      store: join(tmp(), 'keel.db'),
+      store: storeUrl(),
       artifacts: tmp(),
       tokens: [],
     });
@@ -911,7 +911,7 @@ describe('durability', () => {
 
   it('leaves a consistent store when the server is killed with SIGKILL during batch writes', async () => {
     const dir = tmp();
-    const db = join(dir, 'keel.db');
+    const db = storeUrl();
     const child = spawn(
       process.execPath,
       ['bin/keel.js', 'server', '--port', '0', '--store', db, '--artifacts', join(dir, 'art')],
@@ -949,9 +949,14 @@ describe('durability', () => {
     child.kill('SIGKILL');
     await exited;
     await Promise.all(writers);
-    const { SqliteStore } = await import('../src/track/index.js');
-    const store = new SqliteStore(db);
-    expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    const { openStore, SqliteStore } = await import('../src/track/index.js');
+    const store = await openStore(db);
+    if (backend === 'SQLite') {
+      expect(store).toBeInstanceOf(SqliteStore);
+      expect((store as InstanceType<typeof SqliteStore>).db.pragma('integrity_check', { simple: true })).toBe(
+        'ok',
+      );
+    }
     const points = await store.metricHistory(runId, 'm');
     // every batch is all or nothing: whole batches only, each in order
     expect(points.length % BATCH).toBe(0);

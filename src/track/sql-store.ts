@@ -74,6 +74,12 @@ export class SqlTrackingStore implements TrackingStore {
     return this.driver.read(fn);
   }
 
+  /** Wait for other transactions writing this run's metrics (see SqlDialect.lockRunMetrics). */
+  private async lockRunMetrics(c: SqlConn, runId: string): Promise<void> {
+    const sql = this.driver.dialect.lockRunMetrics;
+    if (sql) await c.get(sql, [runId]);
+  }
+
   // ---- experiments ----
 
   async getOrCreateExperiment(name: string): Promise<Experiment> {
@@ -204,6 +210,7 @@ export class SqlTrackingStore implements TrackingStore {
   ): Promise<void> {
     const rows = metricRows(runId, batch.metrics ?? [], clockMs());
     return this.write(async (c) => {
+      if (rows.length > 0) await this.lockRunMetrics(c, runId);
       await requireRun(c, runId);
       await putParams(c, runId, batch.params ?? {});
       await putTags(c, runId, batch.tags ?? {});
@@ -224,6 +231,7 @@ export class SqlTrackingStore implements TrackingStore {
   async logMetricBatch(runId: string, points: MetricInput[]): Promise<void> {
     const rows = metricRows(runId, points, clockMs());
     return this.write(async (c) => {
+      await this.lockRunMetrics(c, runId);
       await requireRun(c, runId);
       await c.runMany(
         'INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)',

@@ -60,6 +60,12 @@ export interface SqlDialect {
   metricJsonArray(rows: string): { sql: string; finish?: (json: string) => string };
   /** A LIMIT that means none. */
   noLimit: number | null;
+  /**
+   * SQL (one `?`: the run id) that makes metric writes to one run wait for each other until commit,
+   * so that a batch's points get consecutive ids even when several batches arrive at once; null
+   * where write transactions never overlap (SQLite has one writer).
+   */
+  lockRunMetrics: string | null;
 }
 
 /** The JSON text of a metric value in SQL: ±Infinity as the strings protobuf's JSON mapping uses. */
@@ -94,6 +100,7 @@ export const sqliteDialect: SqlDialect = {
       `'timestamp', timestamp, 'step', step)) AS BLOB) AS json, COUNT(*) AS n FROM (${rows}) AS h`,
   }),
   noLimit: -1,
+  lockRunMetrics: null,
 };
 
 /** A LIKE pattern as a GLOB: % → *, _ → ?, and GLOB's own *, ? and [ taken literally. */
@@ -142,6 +149,9 @@ export const postgresDialect: SqlDialect = {
         : json,
   }),
   noLimit: null,
+  // ids come from a sequence as rows are inserted: without this two concurrent batches of one
+  // metric would interleave, and the history (ordered by id) would mix them
+  lockRunMetrics: 'SELECT pg_advisory_xact_lock(7260312, hashtext(?))',
 };
 
 /** Migration SQL with the dialect's tokens filled in. */

@@ -200,6 +200,26 @@ export function describeTrackingStore(name: string, makeStore: () => Promise<Tra
         expect(Object.keys(metrics).length).toBe(19);
         expect(metrics.m7).toBeUndefined();
       });
+
+      it('keeps each of several concurrent batches of one metric together and in order', async () => {
+        const run = await store.createRun({ experiment: 'e' });
+        const SIZE = 5000;
+        await Promise.all(
+          Array.from({ length: 4 }, (_, b) =>
+            store.logBatch(run.id, {
+              metrics: Array.from({ length: SIZE }, (_, i) => ({ key: 'loss', value: b, step: i })),
+            }),
+          ),
+        );
+        const points = await store.metricHistory(run.id, 'loss');
+        expect(points).toHaveLength(4 * SIZE);
+        const blocks = Array.from({ length: 4 }, (_, k) => points.slice(k * SIZE, (k + 1) * SIZE));
+        for (const block of blocks) {
+          expect(new Set(block.map((p) => p.value)).size).toBe(1); // one batch per block
+          expect(block.map((p) => p.step)).toEqual(Array.from({ length: SIZE }, (_, i) => i));
+        }
+        expect(new Set(blocks.map((b) => b[0].value)).size).toBe(4);
+      });
     });
 
     describe('registry', () => {
