@@ -12,10 +12,21 @@ import { FeaturePipeline } from './features.js';
 import { RandomForestClassifier } from './forest.js';
 import { GradientBoostingClassifier } from './gbdt.js';
 import { LogisticRegression } from './logistic.js';
+import { hasCategorical } from './tree/tree.js';
 import type { Classifier, Predictor, Signature } from './types.js';
 
 export const MODEL_FORMAT = 'keel.model';
-export const MODEL_FORMAT_VERSION = 1;
+/**
+ * The newest model format version this Keel reads. Version 2 adds category-set splits in trees
+ * (catOffset/catValues, which an older reader would silently ignore); a model without them is
+ * still written as version 1, byte for byte as before, so every Keel reads it.
+ */
+export const MODEL_FORMAT_VERSION = 2;
+
+/** The oldest format version that can hold this classifier. */
+function documentVersion(c: Classifier): number {
+  return c instanceof GradientBoostingClassifier && c.trees_.some(hasCategorical) ? 2 : 1;
+}
 
 /** Classifier kinds a model document may name, and how to rebuild each from its JSON. */
 const classifierKinds: Record<string, (doc: unknown) => Classifier> = {
@@ -140,7 +151,7 @@ export class Model implements Predictor {
   toJSON(): ModelDocument {
     return {
       format: MODEL_FORMAT,
-      formatVersion: MODEL_FORMAT_VERSION,
+      formatVersion: documentVersion(this.classifier),
       signature: this.signature,
       pipeline: this.pipeline.toJSON(),
       classifier: { kind: this.classifier.kind, model: this.classifier.toJSON() },
