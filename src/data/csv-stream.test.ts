@@ -118,6 +118,14 @@ const schemas: SchemaInput[] = [
       { name: 'd', type: 'string', nullable: true },
     ],
   },
+  {
+    columns: [
+      { name: 'a', type: 'datetime', nullable: true, min: '2000-01-01' },
+      { name: 'b', type: 'number', nullable: true },
+      { name: 'c', type: 'datetime' },
+      { name: 'd', type: 'string', nullable: true },
+    ],
+  },
 ];
 
 describe('streamCsv matches parseCsv + typeAndValidate', () => {
@@ -125,7 +133,7 @@ describe('streamCsv matches parseCsv + typeAndValidate', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.array(cell, { minLength: 4, maxLength: 4 }), { minLength: 1, maxLength: 12 }),
-        fc.constantFrom(0, 1, 2, 3),
+        fc.constantFrom(0, 1, 2, 3, 4),
         fc.array(fc.nat(), { maxLength: 6 }),
         fc.constantFrom('\n', '\r\n'),
         fc.boolean(),

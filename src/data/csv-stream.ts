@@ -17,6 +17,7 @@
 import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { KeelError } from '../core/errors.js';
+import { boundText, parseDatetime } from './datetime.js';
 import type { Column } from './frame.js';
 import { Frame } from './frame.js';
 import type { ColumnSpec, Schema } from './schema.js';
@@ -330,7 +331,9 @@ function article(type: string): string {
     ? 'an integer'
     : type === 'boolean'
       ? 'a boolean (true/false, yes/no, 1/0)'
-      : 'a finite number';
+      : type === 'datetime'
+        ? 'an ISO 8601 date or date-time (2026-12-01, 2026-12-01T18:30:00Z)'
+        : 'a finite number';
 }
 
 /** Byte strings to codes: an open-addressing table over the bytes, so no string per cell. */
@@ -456,7 +459,7 @@ interface ColState {
   spec: ColumnSpec;
   /** Field index in the file's header. */
   k: number;
-  kind: 'number' | 'boolean' | 'category' | 'string';
+  kind: 'number' | 'boolean' | 'datetime' | 'category' | 'string';
   isTarget: boolean;
   fast: boolean;
   re: RegExp | null;
@@ -470,6 +473,10 @@ interface ColState {
   allowed?: readonly string[];
   uniqNum?: Set<number>;
   uniqStr?: Set<string>;
+  isInt: boolean;
+  /** spec.min and spec.max, or -Infinity and Infinity. */
+  min: number;
+  max: number;
 }
 
 export interface StreamOptions {
@@ -705,8 +712,8 @@ export async function streamCsv(
       const kind =
         spec.type === 'number' || spec.type === 'integer'
           ? 'number'
-          : spec.type === 'boolean'
-            ? 'boolean'
+          : spec.type === 'boolean' || spec.type === 'datetime'
+            ? spec.type
             : spec.type === 'category'
               ? 'category'
               : 'string';
@@ -718,8 +725,21 @@ export async function streamCsv(
         fast: spec.max_length === undefined && spec.regex === undefined,
         re: spec.regex === undefined ? null : new RegExp(`^(?:${spec.regex})$`),
         nMissing: 0,
+        // every field present from the start: one object shape for all columns (fast property access)
+        num: undefined,
+        codes: undefined,
+        strs: undefined,
+        dict: undefined,
+        codeOf: undefined,
+        bytes: undefined,
+        allowed: undefined,
+        uniqNum: undefined,
+        uniqStr: undefined,
+        isInt: spec.type === 'integer',
+        min: spec.min ?? Number.NEGATIVE_INFINITY,
+        max: spec.max ?? Number.POSITIVE_INFINITY,
       };
-      if (kind === 'number' || kind === 'boolean')
+      if (kind === 'number' || kind === 'boolean' || kind === 'datetime')
         st.num = new Growable((n) => new Float64Array(n), capacity);
       else if (kind === 'category') {
         const allowed = isTarget && schema.target ? schema.target.classes : spec.allowed;
@@ -836,23 +856,23 @@ export async function streamCsv(
               continue;
             }
           }
-          if (spec.type === 'integer' && !Number.isInteger(v)) {
+          if (st.isInt && !Number.isInteger(v)) {
             out.data[kept] = Number.NaN;
             reject(st, 'type', `"${name}" must be an integer`, line, b.text(f));
             continue;
           }
-          if (spec.min !== undefined && v < spec.min) {
+          if (v < st.min) {
             out.data[kept] = Number.NaN;
             reject(st, 'min', `"${name}" must be >= ${spec.min}`, line, b.text(f));
             continue;
           }
-          if (spec.max !== undefined && v > spec.max) {
+          if (v > st.max) {
             out.data[kept] = Number.NaN;
             reject(st, 'max', `"${name}" must be <= ${spec.max}`, line, b.text(f));
             continue;
           }
           out.data[kept] = v;
-          if (st.uniqNum) {
+          if (st.uniqNum !== undefined) {
             if (st.uniqNum.has(v)) col.unique(c, name, line, String(v));
             if (st.uniqNum.has(v)) addReason(name, 'unique', String(v));
             st.uniqNum.add(v);
@@ -905,7 +925,7 @@ export async function streamCsv(
             }
             st.uniqNum.add(code);
           }
-        } else if (st.kind === 'boolean') {
+        } else if (st.kind === 'boolean' || st.kind === 'datetime') {
           const out = st.num!;
           if (kept >= out.data.length) out.ensure(kept + 1);
           out.data[kept] = Number.NaN;
@@ -919,18 +939,22 @@ export async function streamCsv(
             continue;
           }
           if (!textOk(st, raw, line)) continue;
-          const l = t.toLowerCase();
-          const v = TRUE.has(l) ? 1 : FALSE.has(l) ? 0 : Number.NaN;
+          let v: number;
+          if (st.kind === 'datetime') v = parseDatetime(t);
+          else {
+            const l = t.toLowerCase();
+            v = TRUE.has(l) ? 1 : FALSE.has(l) ? 0 : Number.NaN;
+          }
           if (Number.isNaN(v)) {
             reject(st, 'type', `"${name}" must be ${article(spec.type)}`, line, raw);
             continue;
           }
           if (spec.min !== undefined && v < spec.min) {
-            reject(st, 'min', `"${name}" must be >= ${spec.min}`, line, raw);
+            reject(st, 'min', `"${name}" must be >= ${boundText(spec.type, spec.min)}`, line, raw);
             continue;
           }
           if (spec.max !== undefined && v > spec.max) {
-            reject(st, 'max', `"${name}" must be <= ${spec.max}`, line, raw);
+            reject(st, 'max', `"${name}" must be <= ${boundText(spec.type, spec.max)}`, line, raw);
             continue;
           }
           out.data[kept] = v;
@@ -1033,7 +1057,7 @@ export async function streamCsv(
           }
         : undefined,
     );
-    if (st.kind === 'number' || st.kind === 'boolean')
+    if (st.kind === 'number' || st.kind === 'boolean' || st.kind === 'datetime')
       columns.push({ kind: 'numeric', values: st.num!.done(kept) });
     else if (st.kind === 'category') {
       const codes = st.codes!.done(kept);

@@ -1,3 +1,4 @@
+import { isDatetime } from './datetime.js';
 import type { ColumnSpec, Schema } from './schema.js';
 
 const NUMBER_RE = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
@@ -5,7 +6,7 @@ const MISSING = new Set(['', 'NA', 'N/A', 'NaN', 'null', 'NULL', '?']);
 
 /**
  * A starting schema built cell by cell (so a file can be read in chunks): numbers (integer when all
- * whole), categories when there are few distinct values, strings otherwise; nullable when any cell
+ * whole), ISO 8601 dates and date-times, categories when there are few distinct values, strings otherwise; nullable when any cell
  * is missing; unique strings are ids. Distinct texts are only kept while they can still decide the
  * type: a column that looked numeric for more than `maxCategories` distinct values and then turns
  * out to be text is not taken for a unique id.
@@ -13,6 +14,7 @@ const MISSING = new Set(['', 'NA', 'N/A', 'NaN', 'null', 'NULL', '?']);
 export class SchemaInferrer {
   private readonly numeric: boolean[];
   private readonly integer: boolean[];
+  private readonly datetime: boolean[];
   private readonly nulls: number[];
   private readonly nonNull: number[];
   private readonly distinct: (Set<string> | null)[];
@@ -25,6 +27,7 @@ export class SchemaInferrer {
     const n = header.length;
     this.numeric = new Array(n).fill(true);
     this.integer = new Array(n).fill(true);
+    this.datetime = new Array(n).fill(true);
     this.nulls = new Array(n).fill(0);
     this.nonNull = new Array(n).fill(0);
     this.distinct = Array.from({ length: n }, () => new Set<string>());
@@ -42,6 +45,7 @@ export class SchemaInferrer {
     if (this.numeric[k] && NUMBER_RE.test(t)) {
       if (this.integer[k] && !Number.isInteger(Number(t))) this.integer[k] = false;
     } else this.numeric[k] = false;
+    if (this.datetime[k] && !isDatetime(t)) this.datetime[k] = false;
     const d = this.distinct[k];
     if (d === null) return;
     if (d.has(t)) this.repeated[k] = true;
@@ -65,6 +69,7 @@ export class SchemaInferrer {
       const many = d === null || this.capped[k] || d.size > this.maxCategories;
       if (this.numeric[k] && this.nonNull[k] > 0)
         return { ...base, type: this.integer[k] ? 'integer' : 'number' };
+      if (this.datetime[k] && this.nonNull[k] > 0) return { ...base, type: 'datetime' };
       if (!many && d) return { ...base, type: 'category', allowed: [...d].sort() };
       const unique = d !== null && !this.repeated[k] && !this.capped[k];
       return { ...base, type: 'string', ...(unique ? { unique: true, role: 'id' as const } : {}) };

@@ -8,6 +8,7 @@
  * into strings) from the allowed list; a missing or null field is an error unless the column is
  * nullable; fields the specs do not name are ignored unless `rejectUnknownFields` is set.
  */
+import { parseDatetime } from './datetime.js';
 import { type Column, Frame } from './frame.js';
 import type { ColumnSpec } from './schema.js';
 
@@ -167,6 +168,48 @@ export function recordsToFrame(
           if (code < 0) code = d.push(str) - 1;
           (col as { codes: Int32Array }).codes[i] = code;
         }
+      } else if (type === 'datetime') {
+        const x = typeof v === 'number' ? v : typeof v === 'string' ? parseDatetime(v.trim()) : Number.NaN;
+        if (!Number.isFinite(x)) {
+          failField(
+            errors,
+            max,
+            i,
+            spec,
+            'type',
+            `"${spec.name}" must be an ISO 8601 date or date-time`,
+            v,
+            col,
+          );
+          continue;
+        }
+        if (spec.min !== undefined && x < spec.min) {
+          failField(
+            errors,
+            max,
+            i,
+            spec,
+            'min',
+            `"${spec.name}" must be >= ${new Date(spec.min).toISOString()}`,
+            v,
+            col,
+          );
+          continue;
+        }
+        if (spec.max !== undefined && x > spec.max) {
+          failField(
+            errors,
+            max,
+            i,
+            spec,
+            'max',
+            `"${spec.name}" must be <= ${new Date(spec.max).toISOString()}`,
+            v,
+            col,
+          );
+          continue;
+        }
+        (col as { values: Float64Array }).values[i] = x;
       } else if (type === 'boolean') {
         const b = toBool(v);
         if (b === null) {

@@ -7,9 +7,21 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KeelError } from '../core/errors.js';
+import { parseDatetime } from './datetime.js';
 
-export const columnTypes = ['number', 'integer', 'boolean', 'category', 'string'] as const;
+export const columnTypes = ['number', 'integer', 'boolean', 'category', 'string', 'datetime'] as const;
 export type ColumnType = (typeof columnTypes)[number];
+
+/** A number, or an ISO 8601 date(-time) read as epoch milliseconds (datetime bounds). */
+const bound = z.union([z.number(), z.string()]).transform((t, ctx) => {
+  if (typeof t === 'number') return t;
+  const v = parseDatetime(t);
+  if (Number.isNaN(v)) {
+    ctx.addIssue({ code: 'custom', message: `"${t}" is neither a number nor an ISO 8601 date` });
+    return z.NEVER;
+  }
+  return v;
+});
 
 export const ColumnSpecSchema = z
   .object({
@@ -17,8 +29,9 @@ export const ColumnSpecSchema = z
     type: z.enum(columnTypes),
     /** Missing values allowed (default false). */
     nullable: z.boolean().default(false),
-    min: z.number().optional(),
-    max: z.number().optional(),
+    /** Bounds; for a datetime column an ISO 8601 text or epoch milliseconds. */
+    min: bound.optional(),
+    max: bound.optional(),
     /** Allowed values of a category column. */
     allowed: z.array(z.string()).optional(),
     /** Every non-missing value must be distinct (ids); later repeats are quarantined. */

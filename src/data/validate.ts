@@ -8,6 +8,7 @@
  * `max_quarantined`, `duplicate_rows: error`) are errors. Rows in = rows kept + rows quarantined.
  */
 import { KeelError } from '../core/errors.js';
+import { boundText, parseDatetime } from './datetime.js';
 import { type Column, Frame, takeColumn } from './frame.js';
 import type { ColumnSpec, Schema } from './schema.js';
 
@@ -261,7 +262,12 @@ function typeColumn(
     if (n > 0 && nMissing === n) col.add('all_missing', name, 'warning', `"${name}" is missing in every row`);
     return c;
   };
-  if (spec.type === 'number' || spec.type === 'integer' || spec.type === 'boolean') {
+  if (
+    spec.type === 'number' ||
+    spec.type === 'integer' ||
+    spec.type === 'boolean' ||
+    spec.type === 'datetime'
+  ) {
     const values = new Float64Array(n);
     for (let r = 0; r < n; r++) {
       const raw = rows[r][k];
@@ -276,7 +282,8 @@ function typeColumn(
       if (spec.type === 'boolean') {
         const l = t.toLowerCase();
         v = TRUE.has(l) ? 1 : FALSE.has(l) ? 0 : Number.NaN;
-      } else v = NUMBER_RE.test(t) ? Number(t) : Number.NaN;
+      } else if (spec.type === 'datetime') v = parseDatetime(t);
+      else v = NUMBER_RE.test(t) ? Number(t) : Number.NaN;
       if (!Number.isFinite(v)) {
         col.reject('type', name, `"${name}" must be ${article(spec.type)}`, r, raw);
         continue;
@@ -286,11 +293,11 @@ function typeColumn(
         continue;
       }
       if (spec.min !== undefined && v < spec.min) {
-        col.reject('min', name, `"${name}" must be >= ${spec.min}`, r, raw);
+        col.reject('min', name, `"${name}" must be >= ${boundText(spec.type, spec.min)}`, r, raw);
         continue;
       }
       if (spec.max !== undefined && v > spec.max) {
-        col.reject('max', name, `"${name}" must be <= ${spec.max}`, r, raw);
+        col.reject('max', name, `"${name}" must be <= ${boundText(spec.type, spec.max)}`, r, raw);
         continue;
       }
       values[r] = v;
@@ -369,5 +376,7 @@ function article(type: string): string {
     ? 'an integer'
     : type === 'boolean'
       ? 'a boolean (true/false, yes/no, 1/0)'
-      : 'a finite number';
+      : type === 'datetime'
+        ? 'an ISO 8601 date or date-time (2026-12-01, 2026-12-01T18:30:00Z)'
+        : 'a finite number';
 }
