@@ -10,7 +10,7 @@ import { Rng } from '../core/random.js';
 import { assertFitted, checkWidth, checkXy } from './base.js';
 import { treeImportance } from './gbdt.js';
 import { rocAuc } from './metrics.js';
-import { applyBins, fitBins } from './tree/binning.js';
+import { binned } from './tree/binning.js';
 import { addForest, type FlatForest, flatten } from './tree/flat.js';
 import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
 import { predictTree, type Tree, TreeBuilder } from './tree/tree.js';
@@ -23,6 +23,10 @@ export interface RandomForestParams {
   /** 'sqrt', 'log2', or a fraction of features in (0, 1]. */
   maxFeatures: 'sqrt' | 'log2' | number;
   bootstrap: boolean;
+  /** 'best': the best threshold of each candidate feature (random forest); 'random': one random threshold each (extra trees). */
+  splitter: 'best' | 'random';
+  /** Compute the out-of-bag score after fit (with bootstrap); off saves a prediction per tree. */
+  oobScore: boolean;
   maxBins: number;
   seed: number;
 }
@@ -33,6 +37,8 @@ export const randomForestDefaults: RandomForestParams = {
   minSamplesLeaf: 1,
   maxFeatures: 'sqrt',
   bootstrap: true,
+  splitter: 'best',
+  oobScore: true,
   maxBins: 254,
   seed: 42,
 };
@@ -112,7 +118,7 @@ abstract class Forest {
 }
 
 export class RandomForestClassifier extends Forest implements Classifier {
-  readonly kind = 'random_forest';
+  readonly kind: string = 'random_forest';
 
   constructor(params: Partial<RandomForestParams> = {}) {
     super({ ...randomForestDefaults, ...params });
@@ -141,6 +147,24 @@ export class RandomForestClassifier extends Forest implements Classifier {
 }
 
 /**
+ * Extremely randomized trees (Geurts et al. 2006; scikit-learn's ExtraTreesClassifier): the forest
+ * above without bootstrap by default, and at each node one random threshold per candidate feature
+ * instead of the best one (drawn uniformly over the node's occupied bins, so over quantiles rather
+ * than raw values). Predictions, importance and SHAP work as for the random forest.
+ */
+export class ExtraTreesClassifier extends RandomForestClassifier {
+  override readonly kind: string = 'extra_trees';
+
+  constructor(params: Partial<RandomForestParams> = {}) {
+    super({ bootstrap: false, splitter: 'random', ...params });
+  }
+
+  static override fromJSON(doc: unknown): ExtraTreesClassifier {
+    return Forest.restore(doc, (p) => new ExtraTreesClassifier(p));
+  }
+}
+
+/**
  * The trees of a forest on binned features: each sees a bootstrap sample (integer row weights) and
  * a random feature subset per node; a leaf holds the weighted mean of y (the share of positives
  * for 0/1 labels). With bootstrap, also the out-of-bag prediction of every row some tree left out.
@@ -156,8 +180,7 @@ function growForest(
     throw new KeelError('KEEL_E_USAGE', `${who}: invalid parameters ${JSON.stringify(p)}`);
   const n = X.nRows;
   const F = X.nCols;
-  const mapper = fitBins(X, p.maxBins);
-  const bins = applyBins(X, mapper);
+  const { mapper, bins } = binned(X, p.maxBins);
   const fraction =
     p.maxFeatures === 'sqrt'
       ? Math.sqrt(F) / F
@@ -171,6 +194,7 @@ function growForest(
     lambda: 0,
     minSplitGain: 1e-12,
     featureFraction: fraction,
+    randomSplits: p.splitter === 'random',
   });
   const rng = new Rng(p.seed);
   const grad = new Float64Array(n);
@@ -179,6 +203,7 @@ function growForest(
   const oobCount = new Float64Array(n);
   const trees: Tree[] = [];
   const rowsBuf = new Int32Array(n);
+  const oob = p.bootstrap && p.oobScore !== false;
   for (let t = 0; t < p.nEstimators; t++) {
     hess.fill(0);
     if (p.bootstrap) for (let i = 0; i < n; i++) hess[rng.int(n)] += 1;
@@ -190,7 +215,7 @@ function growForest(
     }
     const tree = builder.grow(rowsBuf.subarray(0, m), grad, hess, rng);
     trees.push(tree);
-    if (p.bootstrap)
+    if (oob)
       for (let i = 0; i < n; i++)
         if (hess[i] === 0) {
           oobSum[i] += predictTree(tree, X.data, i * F);
@@ -199,7 +224,7 @@ function growForest(
     if (options.onProgress && (t + 1) % 25 === 0)
       options.onProgress((t + 1) / p.nEstimators, `tree ${t + 1}/${p.nEstimators}`);
   }
-  if (!p.bootstrap) return { trees, oob: null };
+  if (!oob) return { trees, oob: null };
   const idx: number[] = [];
   for (let i = 0; i < n; i++) if (oobCount[i] > 0) idx.push(i);
   return {
@@ -267,6 +292,9 @@ const RfJSON = z.object({
     minSamplesLeaf: z.number(),
     maxFeatures: z.union([z.enum(['sqrt', 'log2']), z.number()]),
     bootstrap: z.boolean(),
+    splitter: z.enum(['best', 'random']).default('best'),
+    // absent in documents written before it existed: computed
+    oobScore: z.boolean().default(true),
     maxBins: z.number().int(),
     seed: z.number().int(),
   }),

@@ -18,7 +18,7 @@ import { KeelError } from '../core/errors.js';
 import { Rng } from '../core/random.js';
 import type { ClassWeight } from './base.js';
 import { assertFitted, checkClasses, checkRows, checkWidth, classWeights, sigmoid } from './base.js';
-import { applyBins, fitBins, MISSING_BIN } from './tree/binning.js';
+import { applyBins, binned, fitBins, MISSING_BIN } from './tree/binning.js';
 import { addForest, addForestAsync, type FlatForest, flatten } from './tree/flat.js';
 import { defaultThreads, HistogramHelper, sharedArrays } from './tree/parallel.js';
 import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
@@ -220,18 +220,15 @@ function boost(
   const n = X.nRows;
   const F = X.nCols;
   const rng = new Rng(p.seed);
-  const mapper = fitBins(X, p.maxBins);
-  const categories = categoricalBins(
-    X,
-    p.categoricalFeatures ?? [],
-    p.maxCatCardinality,
-    mapper.edges,
-    'GradientBoosting',
-  );
   // Large data: bins, gradients and rows in shared memory so a second thread can build histograms.
   const threads = p.nThreads > 0 ? p.nThreads : defaultThreads();
   const shared = threads > 1 && n >= PARALLEL_MIN_DATA ? sharedArrays(n, F) : null;
-  const bins = applyBins(X, mapper, shared?.bins);
+  const catNames = p.categoricalFeatures ?? [];
+  // bins shared across fits on the same matrix (shareBins) when nothing below changes them
+  const cached = !shared && catNames.length === 0 ? binned(X, p.maxBins) : null;
+  const mapper = cached?.mapper ?? fitBins(X, p.maxBins);
+  const categories = categoricalBins(X, catNames, p.maxCatCardinality, mapper.edges, 'GradientBoosting');
+  const bins = cached?.bins ?? applyBins(X, mapper, shared?.bins);
   if (categories)
     for (let f = 0; f < F; f++)
       if (categories[f]) for (let r = 0; r < n; r++) if (X.data[r * F + f] < 0) bins[r * F + f] = MISSING_BIN;
@@ -387,15 +384,16 @@ function boost(
         const tree = builder.grow(rows.subarray(0, m), grad, hess, rng);
         for (let i = 0; i < tree.value.length; i++) tree.value[i] *= p.learningRate;
         trees.push(tree);
-        if (m === n) {
-          // every row is in a leaf range of the rows array: add leaf values without walking the tree
-          const lr = builder.leafRanges;
-          const sub = rows.subarray(0, m);
-          for (let q = 0; q < lr.length; q += 3) {
-            const v = tree.value[lr[q + 2]];
-            for (let i = lr[q]; i < lr[q + 1]; i++) margin[sub[i] * K + k] += v;
-          }
-        } else for (let i = 0; i < n; i++) margin[i * K + k] += predictTree(tree, X.data, i * F);
+        // the rows the tree grew on sit in leaf ranges of the rows array: add leaf values without
+        // walking the tree; only rows left out by subsampling walk it
+        const lr = builder.leafRanges;
+        const sub = rows.subarray(0, m);
+        for (let q = 0; q < lr.length; q += 3) {
+          const v = tree.value[lr[q + 2]];
+          for (let i = lr[q]; i < lr[q + 1]; i++) margin[sub[i] * K + k] += v;
+        }
+        if (m < n)
+          for (let i = 0; i < n; i++) if (!inSample[i]) margin[i * K + k] += predictTree(tree, X.data, i * F);
         if (E && evalMargin)
           for (let i = 0; i < E.nRows; i++) evalMargin[i * K + k] += predictTree(tree, E.data, i * E.nCols);
       }

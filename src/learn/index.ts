@@ -10,7 +10,12 @@ export {
 export type { FeaturePipelineParams } from './features.js';
 export { FeaturePipeline } from './features.js';
 export type { RandomForestParams } from './forest.js';
-export { RandomForestClassifier, RandomForestRegressor, randomForestDefaults } from './forest.js';
+export {
+  ExtraTreesClassifier,
+  RandomForestClassifier,
+  RandomForestRegressor,
+  randomForestDefaults,
+} from './forest.js';
 export type { GradientBoostingParams, GradientBoostingRegressorParams } from './gbdt.js';
 export {
   GradientBoostingClassifier,
@@ -87,4 +92,5 @@ export {
   TransformerChain,
   transformerFromJSON,
 } from './transformers/index.js';
+export { shareBins } from './tree/binning.js';
 export type { Classifier, FitOptions, Matrix, Predictor, Regressor, Signature } from './types.js';

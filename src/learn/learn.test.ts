@@ -5,6 +5,7 @@ import { categoricalColumn, Frame, generateChurn, numericColumn } from '../data/
 import type { ColumnSpec } from '../data/schema.js';
 import {
   binaryMetrics,
+  ExtraTreesClassifier,
   FeaturePipeline,
   GradientBoostingClassifier,
   LogisticRegression,
@@ -201,6 +202,33 @@ describe('RandomForestClassifier', () => {
     const held = rocAuc(test.y, rf.predictProba(test.X));
     expect(rf.oobScore_).not.toBeNull();
     expect(Math.abs((rf.oobScore_ ?? 0) - held)).toBeLessThan(0.05);
+  });
+});
+
+describe('ExtraTreesClassifier', () => {
+  it('learns the problem with random thresholds, round-trips through JSON, and skips the OOB score when asked', () => {
+    const { X, y } = problem(3000, 5);
+    const train = take(X, y, 0, 2000);
+    const test = take(X, y, 2000, 3000);
+    const et = new ExtraTreesClassifier({ nEstimators: 40, maxDepth: 10, seed: 2 }).fit(train.X, train.y);
+    expect(et.kind).toBe('extra_trees');
+    expect(et.params.bootstrap).toBe(false);
+    const p = et.predictProba(test.X);
+    const rf = new RandomForestClassifier({ nEstimators: 40, maxDepth: 10, seed: 2 }).fit(train.X, train.y);
+    const aucEt = rocAuc(test.y, p);
+    expect(aucEt).toBeGreaterThan(0.85);
+    expect(Math.abs(aucEt - rocAuc(test.y, rf.predictProba(test.X)))).toBeLessThan(0.03);
+    const back = ExtraTreesClassifier.fromJSON(JSON.parse(JSON.stringify(et.toJSON())));
+    expect(back).toBeInstanceOf(ExtraTreesClassifier);
+    expect(Array.from(back.predictProba(test.X))).toEqual(Array.from(p));
+    expect(et.oobScore_).toBeNull(); // no bootstrap, no out-of-bag rows
+    const noOob = new RandomForestClassifier({ nEstimators: 10, oobScore: false, seed: 1 }).fit(
+      train.X,
+      train.y,
+    );
+    expect(noOob.oobScore_).toBeNull();
+    const withOob = new RandomForestClassifier({ nEstimators: 10, seed: 1 }).fit(train.X, train.y);
+    expect(Array.from(noOob.predictProba(test.X))).toEqual(Array.from(withOob.predictProba(test.X)));
   });
 });
 

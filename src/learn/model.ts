@@ -9,7 +9,7 @@ import type { Frame } from '../data/frame.js';
 import { ColumnSpecSchema } from '../data/schema.js';
 import { treeShap } from './explain/treeshap.js';
 import { FeaturePipeline } from './features.js';
-import { RandomForestClassifier } from './forest.js';
+import { ExtraTreesClassifier, RandomForestClassifier } from './forest.js';
 import { GradientBoostingClassifier } from './gbdt.js';
 import { LogisticRegression } from './logistic.js';
 import { hasCategorical } from './tree/tree.js';
@@ -33,6 +33,7 @@ const classifierKinds: Record<string, (doc: unknown) => Classifier> = {
   logistic_regression: (d) => LogisticRegression.fromJSON(d),
   gradient_boosting: (d) => GradientBoostingClassifier.fromJSON(d),
   random_forest: (d) => RandomForestClassifier.fromJSON(d),
+  extra_trees: (d) => ExtraTreesClassifier.fromJSON(d),
 };
 
 export function registerClassifierKind(kind: string, fromJSON: (doc: unknown) => Classifier): void {

@@ -7,7 +7,7 @@
 import { KeelError } from '../core/index.js';
 import type { ColumnSpec, Frame } from '../data/index.js';
 import { featureSpecs, recordsToFrame, type Schema } from '../data/index.js';
-import { binaryMetrics, type Classifier, FeaturePipeline, type Matrix } from '../learn/index.js';
+import { binaryMetrics, type Classifier, FeaturePipeline, type Matrix, shareBins } from '../learn/index.js';
 import type { Fold, Splitter } from './splitters.js';
 
 /** Metric names computed from binaryMetrics at threshold 0.5. */
@@ -89,9 +89,12 @@ export function prepareFolds(data: CvData, splitter: Splitter): PreparedFold[] {
   return folds.map((f, fold) => {
     const trainFrame = frame.take(f.train);
     const pipeline = new FeaturePipeline({ columns: data.columns }).fit(trainFrame);
+    const train = pipeline.transform(trainFrame);
+    // every trial fits on these same rows: tree models bin them once
+    shareBins(train);
     return {
       fold,
-      train: pipeline.transform(trainFrame),
+      train,
       test: pipeline.transform(frame.take(f.test)),
       yTrain: Float64Array.from(f.train, (r) => y[r]),
       yTest: Float64Array.from(f.test, (r) => y[r]),

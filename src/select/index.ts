@@ -35,6 +35,7 @@ export type { Candidate, Distribution, ModelFamily, Params, ParamValue } from '.
 export {
   choice,
   defaultFamilies,
+  extraTreesFamily,
   gradientBoostingFamily,
   gridCandidates,
   gridValues,

@@ -10,7 +10,9 @@ import {
   choice,
   crossValidate,
   defaultFamilies,
+  extraTreesFamily,
   type Fold,
+  gradientBoostingFamily,
   gridCandidates,
   gridPlan,
   gridValues,
@@ -256,18 +258,20 @@ describe('search spaces', () => {
     };
     expect(gridCandidates(fam, 2)).toHaveLength(4);
     const plan = gridPlan(defaultFamilies(), 2, 1);
-    expect(plan.slice(0, 3).map((c) => c.family)).toEqual([
+    expect(plan.slice(0, 4).map((c) => c.family)).toEqual([
       'logistic_regression',
       'random_forest',
+      'extra_trees',
       'gradient_boosting',
     ]);
-    expect(plan).toHaveLength(2 + 2 ** 3 * 3 + 2 ** 6);
+    expect(plan).toHaveLength(2 + 2 ** 3 * 3 + 2 ** 3 * 3 + 2 ** 6);
   });
 
   it('random candidates: defaults first, then families in turn, independent of earlier trials', () => {
     const fams = defaultFamilies();
     expect(randomCandidate(fams, 0, 1)).toEqual({ family: 'logistic_regression', params: { C: 1 } });
-    expect(randomCandidate(fams, 5, 1).family).toBe('gradient_boosting');
+    expect(randomCandidate(fams, 2, 1)).toEqual({ family: 'extra_trees', params: extraTreesFamily.defaults });
+    expect(randomCandidate(fams, 7, 1).family).toBe('gradient_boosting');
     expect(randomCandidate(fams, 7, 1)).toEqual(randomCandidate(fams, 7, 1));
     expect(randomCandidate(fams, 7, 1)).not.toEqual(randomCandidate(fams, 7, 2));
     expect(halvingRungs(5, 3)).toEqual([1, 5]);
@@ -280,7 +284,7 @@ describe('search spaces', () => {
 const fast: ModelFamily[] = [
   logisticFamily,
   {
-    ...defaultFamilies()[2],
+    ...gradientBoostingFamily,
     space: {
       nEstimators: int(5, 20),
       learningRate: logUniform(0.05, 0.3),

@@ -7,6 +7,7 @@
 import { KeelError, type Rng } from '../core/index.js';
 import {
   type Classifier,
+  ExtraTreesClassifier,
   GradientBoostingClassifier,
   LogisticRegression,
   RandomForestClassifier,
@@ -145,6 +146,29 @@ export const randomForestFamily: ModelFamily = {
       minSamplesLeaf: num(p, 'minSamplesLeaf'),
       maxFeatures:
         p.maxFeatures === 'sqrt' || p.maxFeatures === 'log2' ? p.maxFeatures : num(p, 'maxFeatures'),
+      // the search scores on held-out folds; the out-of-bag score would be computed and unused
+      oobScore: false,
+      seed,
+    }),
+};
+
+export const extraTreesFamily: ModelFamily = {
+  name: 'extra_trees',
+  space: {
+    nEstimators: int(40, 150),
+    maxDepth: int(4, 16),
+    minSamplesLeaf: int(1, 40, { log: true }),
+    maxFeatures: choice(['sqrt', 'log2', 0.35]),
+  },
+  defaults: { nEstimators: 60, maxDepth: 12, minSamplesLeaf: 3, maxFeatures: 'sqrt' },
+  make: (p, seed) =>
+    new ExtraTreesClassifier({
+      nEstimators: num(p, 'nEstimators'),
+      maxDepth: num(p, 'maxDepth'),
+      minSamplesLeaf: num(p, 'minSamplesLeaf'),
+      maxFeatures:
+        p.maxFeatures === 'sqrt' || p.maxFeatures === 'log2' ? p.maxFeatures : num(p, 'maxFeatures'),
+      oobScore: false,
       seed,
     }),
 };
@@ -179,7 +203,7 @@ export const gradientBoostingFamily: ModelFamily = {
     }),
 };
 
-/** Logistic regression, random forest and gradient boosting with the spaces above. */
+/** Logistic regression, random forest, extra trees and gradient boosting with the spaces above. */
 export function defaultFamilies(): ModelFamily[] {
-  return [logisticFamily, randomForestFamily, gradientBoostingFamily];
+  return [logisticFamily, randomForestFamily, extraTreesFamily, gradientBoostingFamily];
 }

@@ -1,6 +1,6 @@
 /** The worker side of the trial pool: holds the prepared folds, cross-validates the trials it is sent. */
 import type { MessagePort } from 'node:worker_threads';
-import type { Matrix } from '../learn/index.js';
+import { type Matrix, shareBins } from '../learn/index.js';
 import { evaluateFolds, type FoldResult, type MetricName, type PreparedFold } from './cross-validate.js';
 import type { Params } from './space.js';
 import { defaultFamilies } from './space.js';
@@ -49,5 +49,6 @@ export function runTask(folds: readonly WireFold[], task: TrialTask): TrialReply
 
 export function serveTrials(port: MessagePort | null, data: { folds: WireFold[] }): void {
   if (!port) return;
+  for (const f of data.folds) shareBins(f.train);
   port.on('message', (task: TrialTask) => port.postMessage(runTask(data.folds, task)));
 }

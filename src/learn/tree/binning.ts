@@ -69,3 +69,26 @@ export function applyBins(X: Matrix, mapper: BinMapper, into?: Uint8Array): Uint
   }
   return out;
 }
+
+/**
+ * Matrices whose bins may be computed once and reused by every tree model fitted on them (model
+ * search fits hundreds of models on the same fold matrices). Opt-in: only a matrix passed to
+ * shareBins is cached, and it must not be modified afterwards.
+ */
+const sharedBins = new WeakMap<Float64Array, Map<number, { mapper: BinMapper; bins: Uint8Array }>>();
+
+/** Let tree models reuse the bins of X across fits (X.data must not change from now on). */
+export function shareBins(X: Matrix): void {
+  if (!sharedBins.has(X.data)) sharedBins.set(X.data, new Map());
+}
+
+/** fitBins + applyBins, from the cache when X was passed to shareBins. The bins must not be modified. */
+export function binned(X: Matrix, maxBins: number): { mapper: BinMapper; bins: Uint8Array } {
+  const cache = sharedBins.get(X.data);
+  const hit = cache?.get(maxBins);
+  if (hit) return hit;
+  const mapper = fitBins(X, maxBins);
+  const out = { mapper, bins: applyBins(X, mapper) };
+  cache?.set(maxBins, out);
+  return out;
+}

@@ -40,6 +40,11 @@ export interface TreeParams {
   minDataPerGroup?: number;
   /** Categorical: features with at most this many categories split one category against the rest. */
   maxCatToOnehot?: number;
+  /**
+   * Extremely randomized trees: each candidate feature gets one threshold drawn uniformly among
+   * the node's occupied bins (not the best one), and the best of those candidates splits.
+   */
+  randomSplits?: boolean;
 }
 
 /** Flat tree: node i is a leaf when feature[i] === -1. */
@@ -92,12 +97,33 @@ interface Node {
 
 const STRIDE = 3; // grad, hess, count per bin
 const NB = 256;
+/** Nodes with at most this many rows track their occupied bin range (see subsetSplit). */
+const SMALL_NODE_ROWS = 256;
 
 export class TreeBuilder {
   readonly histSize: number;
   private readonly featureOrder: Int32Array;
+  /**
+   * The parts of a histogram any row can reach, as [start, end) pairs of indices: per feature its
+   * value bins and the missing bin. Clearing and subtraction touch only these (a one-hot column has
+   * 2 of its 256 bins in use), which matters on small data where the rows are few.
+   */
+  private readonly active: Int32Array;
+  /**
+   * Sparse bins for mostly-constant data (one-hot columns): per row, the histogram offsets of the
+   * features whose bin is not that feature's most frequent bin (LightGBM's most-frequent-bin
+   * trick). A histogram then sums only those entries and gets each feature's most frequent bin
+   * as the node's totals minus its other bins. Null when dense is cheaper or a helper thread
+   * builds histograms (it reads the dense bins).
+   */
+  private readonly sparse: { start: Int32Array; offset: Int32Array; defaults: Int32Array } | null;
   /** Histogram buffers for reuse across nodes and trees (no allocation in the hot loop). */
   private readonly pool: Float64Array[] = [];
+  /** Zeroed histogram buffers for per-node feature samples (subsetSplit returns them zeroed). */
+  private readonly cleanPool: Float64Array[] = [];
+  /** Per feature: the lowest and highest occupied value bin of the current small node. */
+  private readonly loBin: Int32Array;
+  private readonly hiBin: Int32Array;
   /** After grow(): the leaf of each row range, as [start, end, node] triples over the rows array. */
   leafRanges: Int32Array = new Int32Array(0);
   /** A second thread for large histograms (set by the caller; null = single-threaded). */
@@ -136,8 +162,17 @@ export class TreeBuilder {
   ) {
     this.histSize = nFeatures * NB * STRIDE;
     this.featureOrder = Int32Array.from({ length: nFeatures }, (_, i) => i);
+    this.loBin = new Int32Array(nFeatures);
+    this.hiBin = new Int32Array(nFeatures);
+    const active: number[] = [];
+    for (let f = 0; f < nFeatures; f++) {
+      active.push(f * NB * STRIDE, (f * NB + edges[f].length) * STRIDE);
+      active.push((f * NB + MISSING_BIN) * STRIDE, (f * NB + MISSING_BIN + 1) * STRIDE);
+    }
+    this.active = Int32Array.from(active);
     const n = nFeatures > 0 ? bins.length / nFeatures : 0;
     this.nRows = n;
+    this.sparse = buffers.cols ? null : sparseBins(bins, n, nFeatures);
     this.cols = buffers.cols ?? new Uint8Array(bins.length);
     this.sharedSpill = buffers.spill ?? null;
     const W = rowWords(nFeatures);
@@ -228,17 +263,11 @@ export class TreeBuilder {
         cover[node.id] = node.H;
         value[node.id] = -node.G / (node.H + p.lambda);
         const n = node.end - node.start;
-        let nFeat = treeFeat;
-        if (subset && node.depth < p.maxDepth && n >= 2 * p.minChildSamples) {
-          nFeat = this.sampleFeatures(rng, p.featureFraction);
-          node.hist = this.acquire();
-          this.sumRows(node.hist, rows, node.start, node.end, nFeat);
+        let s: Split | null = null;
+        if (node.depth < p.maxDepth && n >= 2 * p.minChildSamples) {
+          if (subset) s = this.subsetSplit(node, rows, grad, hess, rng);
+          else if (node.hist) s = this.bestSplit(node, treeFeat);
         }
-        if (node.depth >= p.maxDepth || n < 2 * p.minChildSamples || !node.hist) {
-          leafOf(node);
-          continue;
-        }
-        const s = this.bestSplit(node, nFeat);
         if (!s) {
           leafOf(node);
           continue;
@@ -250,7 +279,7 @@ export class TreeBuilder {
         // histogram); the larger one is the parent's minus it.
         const { f, bin, missingLeft } = s;
         const smallHist = !subset && node.depth + 1 < p.maxDepth ? this.acquire() : null;
-        const smallLeft = 2 * this.leftCount(node.hist, s) <= n;
+        const smallLeft = smallHist !== null && 2 * this.leftCount(node.hist as Float64Array, s) <= n;
         const mid = this.partition(rows, node.start, node.end, s, smallHist, smallLeft);
         feature[node.id] = f;
         thresholdBin[node.id] = bin;
@@ -280,11 +309,11 @@ export class TreeBuilder {
         right[node.id] = r.id;
         if (smallHist) {
           const [small, large] = smallLeft ? [l, r] : [r, l];
-          const lh = node.hist; // reuse the parent's buffer for the larger child
-          for (let k = 0; k < lh.length; k++) lh[k] -= smallHist[k];
+          const lh = node.hist as Float64Array; // reuse the parent's buffer for the larger child
+          this.subtract(lh, smallHist);
           small.hist = smallHist;
           large.hist = lh;
-        } else this.release(node.hist);
+        } else if (node.hist) this.release(node.hist);
         node.hist = null;
         next.push(l, r);
       }
@@ -405,7 +434,7 @@ export class TreeBuilder {
       if (smallHist) {
         const [small, large] = smallLeft ? [l, r] : [r, l];
         const lh = node.hist!;
-        for (let k = 0; k < lh.length; k++) lh[k] -= smallHist[k];
+        this.subtract(lh, smallHist);
         small.hist = smallHist;
         large.hist = lh;
       } else if (node.hist) this.release(node.hist);
@@ -464,8 +493,8 @@ export class TreeBuilder {
         else spill[wr++] = r;
       }
       if (hist) {
-        if (histLeft) addRows(hist, rows, start, wl, this.rowBins, this.rowBytes, W, F, this.gh);
-        else addRows(hist, spill, 0, wr, this.rowBins, this.rowBytes, W, F, this.gh);
+        if (histLeft) this.addRowsTo(hist, rows, start, wl);
+        else this.addRowsTo(hist, spill, 0, wr);
       }
       rows.set(spill.subarray(0, wr), wl);
       return wl;
@@ -521,10 +550,10 @@ export class TreeBuilder {
       else spill[wr++] = r;
     }
     if (hist) {
-      const F = this.nFeatures;
-      const W = this.rowWords;
-      if (histLeft) addRows(hist, rows, start, wl, this.rowBins, this.rowBytes, W, F, this.gh);
-      else addRows(hist, spill, spillAt, wr, this.rowBins, this.rowBytes, W, F, this.gh);
+      // with the helper, each thread sums its half into its own zeroed histogram (dense: no
+      // sparse form with a helper), so one call per histogram here
+      if (histLeft) this.addRowsTo(hist, rows, start, wl);
+      else this.addRowsTo(hist, spill, spillAt, wr);
     }
     return wl;
   }
@@ -538,10 +567,67 @@ export class TreeBuilder {
   private acquire(): Float64Array {
     const h = this.pool.pop();
     if (h) {
-      h.fill(0);
+      // only the active parts were ever written
+      const a = this.active;
+      for (let j = 0; j < a.length; j += 2) h.fill(0, a[j], a[j + 1]);
       return h;
     }
     return new Float64Array(this.histSize);
+  }
+
+  /** parent -= child over the active parts (the larger child's histogram by subtraction). */
+  private subtract(parent: Float64Array, child: Float64Array): void {
+    const a = this.active;
+    for (let j = 0; j < a.length; j += 2) for (let k = a[j]; k < a[j + 1]; k++) parent[k] -= child[k];
+  }
+
+  /**
+   * Add rows idx[from:to] to a zeroed histogram: sparse (see `sparse`) or dense. The sparse form
+   * sums only the entries off each feature's most frequent bin, then sets that bin to the rows'
+   * totals minus the feature's other bins.
+   */
+  private addRowsTo(hist: Float64Array, idx: Int32Array, from: number, to: number): void {
+    const F = this.nFeatures;
+    const gh = this.gh;
+    const sp = this.sparse;
+    if (!sp) {
+      addRows(hist, idx, from, to, this.rowBins, this.rowBytes, this.rowWords, F, gh);
+      return;
+    }
+    const rs = sp.start;
+    const off = sp.offset;
+    let G = 0;
+    let H = 0;
+    for (let i = from; i < to; i++) {
+      const r = idx[i];
+      const g = gh[2 * r];
+      const h = gh[2 * r + 1];
+      G += g;
+      H += h;
+      for (let j = rs[r], e = rs[r + 1]; j < e; j++) {
+        const k = off[j];
+        hist[k] += g;
+        hist[k + 1] += h;
+        hist[k + 2] += 1;
+      }
+    }
+    const a = this.active;
+    const d = sp.defaults;
+    for (let f = 0; f < F; f++) {
+      let g = G;
+      let h = H;
+      let c = to - from;
+      for (let j = 4 * f; j < 4 * f + 4; j += 2)
+        for (let k = a[j]; k < a[j + 1]; k += STRIDE) {
+          g -= hist[k];
+          h -= hist[k + 1];
+          c -= hist[k + 2];
+        }
+      const k = d[f];
+      hist[k] = g;
+      hist[k + 1] = h;
+      hist[k + 2] = c;
+    }
   }
 
   private release(h: Float64Array): void {
@@ -593,7 +679,7 @@ export class TreeBuilder {
       }
       return;
     }
-    addRows(hist, rows, start, end, this.rowBins, this.rowBytes, W, F, gh);
+    this.addRowsTo(hist, rows, start, end);
   }
 
   /** Shuffle a random subset of features to the front of featureOrder; returns its size. */
@@ -609,7 +695,159 @@ export class TreeBuilder {
     return nFeat;
   }
 
-  private bestSplit(node: Node, nFeat: number): Split | null {
+  /**
+   * A node of a tree with a feature sample per node (forests): sample the features, sum the node's
+   * rows into a histogram of those features only, find the split, and hand the histogram back
+   * clean. Small nodes (the many near the leaves) also note each feature's lowest and highest
+   * occupied bin, so the split scan and the clean-up cost what their rows cost, not 256 bins.
+   */
+  private subsetSplit(
+    node: Node,
+    rows: Int32Array,
+    grad: Float64Array,
+    hess: Float64Array,
+    rng: Rng,
+  ): Split | null {
+    const nFeat = this.sampleFeatures(rng, this.params.featureFraction);
+    if (this.params.randomSplits) return this.randomSplitRows(node, rows, grad, hess, nFeat, rng);
+    const hist = this.cleanPool.pop() ?? new Float64Array(this.histSize);
+    const { start, end } = node;
+    const b = this.rowBytes;
+    const W4 = this.rowWords * 4;
+    const order = this.featureOrder;
+    const small = end - start <= SMALL_NODE_ROWS;
+    const lo = this.loBin;
+    const hi = this.hiBin;
+    if (small) {
+      for (let fi = 0; fi < nFeat; fi++) {
+        lo[order[fi]] = NB;
+        hi[order[fi]] = -1;
+      }
+      for (let i = start; i < end; i++) {
+        const r = rows[i];
+        const g = grad[r];
+        const h = hess[r];
+        const base = r * W4;
+        for (let fi = 0; fi < nFeat; fi++) {
+          const f = order[fi];
+          const v = b[base + f];
+          const k = (f * NB + v) * STRIDE;
+          hist[k] += g;
+          hist[k + 1] += h;
+          hist[k + 2] += 1;
+          if (v !== MISSING_BIN) {
+            if (v < lo[f]) lo[f] = v;
+            if (v > hi[f]) hi[f] = v;
+          }
+        }
+      }
+    } else this.sumRows(hist, rows, start, end, nFeat);
+    node.hist = hist;
+    const s = this.bestSplit(node, nFeat, small ? { lo, hi } : null);
+    node.hist = null;
+    if (small)
+      for (let i = start; i < end; i++) {
+        const base = rows[i] * W4;
+        for (let fi = 0; fi < nFeat; fi++) {
+          const f = order[fi];
+          const k = (f * NB + b[base + f]) * STRIDE;
+          hist[k] = 0;
+          hist[k + 1] = 0;
+          hist[k + 2] = 0;
+        }
+      }
+    else {
+      const a = this.active;
+      for (let fi = 0; fi < nFeat; fi++) {
+        const j = 4 * order[fi];
+        hist.fill(0, a[j], a[j + 1]);
+        hist.fill(0, a[j + 2], a[j + 3]);
+      }
+    }
+    this.cleanPool.push(hist);
+    return s;
+  }
+
+  /**
+   * randomSplit without a histogram (a random threshold needs only each feature's occupied range
+   * and the sums on either side of it): one pass over the node's rows for the ranges, one for the
+   * sums. Draws and picks exactly as randomSplit does on the node's histogram.
+   */
+  private randomSplitRows(
+    node: Node,
+    rows: Int32Array,
+    grad: Float64Array,
+    hess: Float64Array,
+    nFeat: number,
+    rng: Rng,
+  ): Split | null {
+    const p = this.params;
+    const { start, end } = node;
+    const n = this.nRows;
+    const order = this.featureOrder;
+    const lambda = p.lambda;
+    const parentScore = (node.G * node.G) / (node.H + lambda);
+    const nNode = end - start;
+    let best: Split | null = null;
+    // feature by feature on the column-major bins: the node's rows are in ascending order, so
+    // each pass walks one column forwards
+    for (let fi = 0; fi < nFeat; fi++) {
+      const f = order[fi];
+      const col = this.cols.subarray(f * n, (f + 1) * n);
+      let lo = NB;
+      let hi = -1;
+      for (let i = start; i < end; i++) {
+        const v = col[rows[i]];
+        if (v !== MISSING_BIN) {
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+      }
+      if (hi < 0 || lo === hi) continue; // constant in this node
+      const t = lo + rng.int(hi - lo);
+      let GL = 0;
+      let HL = 0;
+      let CL = 0;
+      let Gm = 0;
+      let Hm = 0;
+      let Cm = 0;
+      for (let i = start; i < end; i++) {
+        const r = rows[i];
+        const v = col[r];
+        if (v <= t) {
+          GL += grad[r];
+          HL += hess[r];
+          CL++;
+        } else if (v === MISSING_BIN) {
+          Gm += grad[r];
+          Hm += hess[r];
+          Cm++;
+        }
+      }
+      for (let side = 0; side < 2; side++) {
+        if (side === 1 && Cm === 0) break;
+        const gl = side === 0 ? GL : GL + Gm;
+        const hl = side === 0 ? HL : HL + Hm;
+        const cl = side === 0 ? CL : CL + Cm;
+        const cr = nNode - cl;
+        if (cl < p.minChildSamples || cr < p.minChildSamples) continue;
+        const hr = node.H - hl;
+        if (hl < p.minChildWeight || hr < p.minChildWeight) continue;
+        const gr = node.G - gl;
+        const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
+        if (gain > p.minSplitGain && (!best || gain > best.gain))
+          best = { f, bin: t, missingLeft: side === 1, gain, GL: gl, HL: hl };
+      }
+    }
+    return best;
+  }
+
+  /** The best split over the first nFeat features of featureOrder; with range, bins outside [lo, hi] are known empty. */
+  private bestSplit(
+    node: Node,
+    nFeat: number,
+    range: { lo: Int32Array; hi: Int32Array } | null = null,
+  ): Split | null {
     const p = this.params;
     const hist = node.hist!;
     const lambda = p.lambda;
@@ -633,7 +871,11 @@ export class TreeBuilder {
       let GL = 0;
       let HL = 0;
       let CL = 0;
-      for (let b = 0; b < nb - 1; b++) {
+      // bins below lo are empty (nothing to add or split at); above hi too, but a split at hi
+      // itself (every value left, missing right) is a candidate
+      const from = range ? range.lo[f] : 0;
+      const to = range ? Math.min(range.hi[f] + 1, nb - 1) : nb - 1;
+      for (let b = from; b < to; b++) {
         const k = base + b * STRIDE;
         GL += hist[k];
         HL += hist[k + 1];
@@ -865,4 +1107,36 @@ export function predictTree(t: Tree, x: Float64Array | number[], offset: number)
         : t.right[node];
   }
   return t.value[node];
+}
+
+/** Below this share of entries off their feature's most frequent bin, histograms go sparse. */
+const SPARSE_MAX_DENSITY = 0.5;
+
+/** The sparse form of row-major bins (see TreeBuilder.sparse), or null when it would not pay. */
+function sparseBins(
+  bins: Uint8Array,
+  n: number,
+  F: number,
+): { start: Int32Array; offset: Int32Array; defaults: Int32Array } | null {
+  if (n === 0 || F === 0) return null;
+  const counts = new Int32Array(F * NB);
+  for (let r = 0, k = 0; r < n; r++) for (let f = 0; f < F; f++, k++) counts[f * NB + bins[k]]++;
+  const top = new Int32Array(F);
+  let nnz = 0;
+  for (let f = 0; f < F; f++) {
+    let best = 0;
+    for (let b = 1; b < NB; b++) if (counts[f * NB + b] > counts[f * NB + best]) best = b;
+    top[f] = best;
+    nnz += n - counts[f * NB + best];
+  }
+  if (nnz > SPARSE_MAX_DENSITY * n * F) return null;
+  const start = new Int32Array(n + 1);
+  const offset = new Int32Array(nnz);
+  let j = 0;
+  for (let r = 0, k = 0; r < n; r++) {
+    start[r] = j;
+    for (let f = 0; f < F; f++, k++) if (bins[k] !== top[f]) offset[j++] = (f * NB + bins[k]) * STRIDE;
+  }
+  start[n] = j;
+  return { start, offset, defaults: Int32Array.from(top, (b, f) => (f * NB + b) * STRIDE) };
 }
