@@ -666,6 +666,34 @@ describe.each(backends)('tracking server over %s', (_name, storeUrl) => {
     expect((await api.get('model-versions/search', { filter: 'name = ' })).status).toBe(400);
   });
 
+  it('answers malformed requests with MLflow errors in JSON, never a stack trace', async () => {
+    const post = (body: string | undefined, type?: string) =>
+      fetch(`${server.url}/api/2.0/mlflow/runs/create`, {
+        method: 'POST',
+        headers: type ? { 'content-type': type } : {},
+        body,
+      });
+    const cases: [Promise<Response>, number, string, RegExp][] = [
+      [post('{"experiment_id":', 'application/json'), 400, 'BAD_REQUEST', /not valid JSON/],
+      [post('{}', 'text/plain'), 415, 'BAD_REQUEST', /send JSON/],
+      [post(undefined, 'application/json'), 400, 'BAD_REQUEST', /empty/],
+      [
+        fetch(`${server.url}/api/2.0/mlflow/metrics/get-history?run_id=x`),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /metric_key/,
+      ],
+      [fetch(`${server.url}/api/2.0/mlflow/runs/nope`), 404, 'ENDPOINT_NOT_FOUND', /no route GET/],
+    ];
+    for (const [reply, status, code, message] of cases) {
+      const r = await reply;
+      const body = (await r.json()) as Json;
+      expect([r.status, body.error_code], JSON.stringify(body)).toEqual([status, code]);
+      expect(body.message).toMatch(message);
+      expect(JSON.stringify(body)).not.toMatch(/\bat .*\.(ts|js):\d+/);
+    }
+  });
+
   it('uploads, downloads and lists artifacts, refusing paths that leave the run', async () => {
     await artifactRoundTrip(server, api, 'art-exp');
   });

@@ -138,11 +138,27 @@ describe('compileRunSearch', () => {
       sqliteDialect,
     );
     expect(q.sql).not.toContain('DROP');
-    expect(q.params).toEqual(['e1', 'model', evil, 'auc', 0.5, 'auc', 1001, 0]);
+    // the param's join comes first in the text, so its key is bound first
+    expect(q.params).toEqual(['model', 'e1', evil, 'auc', 0.5, 'auc', 1001, 0]);
     expect(q.sql.match(/\?/g)?.length).toBe(q.params.length);
+    expect(q.sql).toMatch(
+      /^SELECT r\.id FROM runs r LEFT JOIN params AS j0 ON j0\.run_id = r\.id AND j0\.key = \? WHERE/,
+    );
     expect(q.sql).toMatch(
       /ORDER BY \(SELECT .*\) DESC NULLS LAST, r\.start_time DESC, r\.id ASC LIMIT \? OFFSET \?$/,
     );
+    // PostgreSQL joins a metric's latest value once (LATERAL), for the filter and the order alike
+    const p = compileRunSearch(
+      {
+        filter: `metrics.auc > 0.5 and tags.team = 'risk' and metrics.auc < 0.9`,
+        orderBy: ['metrics.auc DESC', 'tags.team'],
+      },
+      postgresDialect,
+    );
+    expect(p.params).toEqual(['auc', 'team', 0.5, 'risk', 0.9, 1001, 0]);
+    expect(p.sql.match(/LATERAL/g)).toHaveLength(1);
+    expect(p.sql.match(/\?/g)?.length).toBe(p.params.length);
+    expect(p.sql).toContain('ORDER BY j0.value DESC NULLS LAST, j1.value COLLATE "C" ASC NULLS LAST');
   });
 
   it('keeps LIKE case-sensitive on SQLite (as GLOB) and without an escape character on PostgreSQL', () => {

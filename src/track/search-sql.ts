@@ -34,17 +34,37 @@ const ATTR_COLUMNS: Record<string, string> = {
 const latestMetric =
   'SELECT m.value FROM metrics m WHERE m.run_id = r.id AND m.key = ? ORDER BY m.id DESC LIMIT 1';
 
-/** The SQL expression for a key, and the parameters it binds before any others. */
-function keyExpr(entity: Comparison['entity'], key: string): { expr: string; params: unknown[] } {
-  switch (entity) {
-    case 'metric':
-      return { expr: `(${latestMetric})`, params: [key] };
-    case 'param':
-      return { expr: '(SELECT p.value FROM params p WHERE p.run_id = r.id AND p.key = ?)', params: [key] };
-    case 'tag':
-      return { expr: '(SELECT t.value FROM tags t WHERE t.run_id = r.id AND t.key = ?)', params: [key] };
-    default:
-      return { expr: ATTR_COLUMNS[attributeName(key)], params: [] };
+/**
+ * The joins a search needs, one per distinct key: a param or tag is a LEFT JOIN on its primary
+ * key (a run without it gets NULL, which no comparison matches, as in MLflow), so the planner can
+ * hash it instead of probing once per run; a metric's latest value is a LEFT JOIN LATERAL where
+ * the dialect has one (PostgreSQL), so a key used in the filter and the order is looked up once
+ * per run, and a correlated subquery otherwise (SQLite, where that is as fast).
+ */
+class Joins {
+  readonly sql: string[] = [];
+  readonly params: unknown[] = [];
+  private readonly aliases = new Map<string, string>();
+
+  constructor(private readonly dialect: SqlDialect) {}
+
+  /** The SQL expression for a key, and the parameters it binds where it stands. */
+  expr(entity: Comparison['entity'], key: string): { expr: string; params: unknown[] } {
+    if (entity === 'attribute') return { expr: ATTR_COLUMNS[attributeName(key)], params: [] };
+    if (entity === 'metric' && !this.dialect.lateral) return { expr: `(${latestMetric})`, params: [key] };
+    const id = `${entity}\u0000${key}`;
+    let alias = this.aliases.get(id);
+    if (!alias) {
+      alias = `j${this.aliases.size}`;
+      this.aliases.set(id, alias);
+      if (entity === 'metric') this.sql.push(`LEFT JOIN LATERAL (${latestMetric}) AS ${alias} ON TRUE`);
+      else
+        this.sql.push(
+          `LEFT JOIN ${entity === 'param' ? 'params' : 'tags'} AS ${alias} ON ${alias}.run_id = r.id AND ${alias}.key = ?`,
+        );
+      this.params.push(key);
+    }
+    return { expr: `${alias}.value`, params: [] };
   }
 }
 
@@ -58,8 +78,8 @@ function isoFromMs(ms: number): string {
   return d.toISOString();
 }
 
-function condition(c: Comparison, dialect: SqlDialect): { sql: string; params: unknown[] } {
-  const { expr, params } = keyExpr(c.entity, c.key);
+function condition(c: Comparison, dialect: SqlDialect, joins: Joins): { sql: string; params: unknown[] } {
+  const { expr, params } = joins.expr(c.entity, c.key);
   const attr = c.entity === 'attribute' ? attributeName(c.key) : '';
   const bind = (v: string | number) =>
     attr === 'start_time' || attr === 'end_time' ? isoFromMs(v as number) : v;
@@ -82,8 +102,8 @@ function condition(c: Comparison, dialect: SqlDialect): { sql: string; params: u
   }
 }
 
-function order(k: OrderKey, dialect: SqlDialect): { sql: string; params: unknown[] } {
-  const { expr, params } = keyExpr(k.entity, k.key);
+function order(k: OrderKey, dialect: SqlDialect, joins: Joins): { sql: string; params: unknown[] } {
+  const { expr, params } = joins.expr(k.entity, k.key);
   const text =
     k.entity === 'param' ||
     k.entity === 'tag' ||
@@ -152,6 +172,7 @@ export function compileRunSearch(opts: SearchRunsOptions, dialect: SqlDialect): 
     .slice(0, 16);
   const offset = opts.pageToken ? decodePageToken(opts.pageToken, fingerprint) : 0;
 
+  const joins = new Joins(dialect);
   const where: string[] = [];
   const params: unknown[] = [];
   if (experimentIds.length > 0) {
@@ -161,22 +182,24 @@ export function compileRunSearch(opts: SearchRunsOptions, dialect: SqlDialect): 
   if (view !== 'ALL')
     where.push(view === 'ACTIVE_ONLY' ? "r.lifecycle_stage = 'active'" : "r.lifecycle_stage = 'deleted'");
   for (const c of filter) {
-    const w = condition(c, dialect);
+    const w = condition(c, dialect, joins);
     where.push(w.sql);
     params.push(...w.params);
   }
   const orders: string[] = [];
   for (const k of keys) {
-    const o = order(k, dialect);
+    const o = order(k, dialect, joins);
     orders.push(o.sql);
     params.push(...o.params);
   }
   if (!keys.some((k) => k.entity === 'attribute' && k.key === 'start_time')) orders.push('r.start_time DESC');
   orders.push('r.id ASC');
   params.push(limit + 1, offset);
+  // the joins' ? come first in the text, so their parameters go first
+  const from = ['runs r', ...joins.sql].join(' ');
   return {
-    sql: `SELECT r.id FROM runs r${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orders.join(', ')} LIMIT ? OFFSET ?`,
-    params,
+    sql: `SELECT r.id FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orders.join(', ')} LIMIT ? OFFSET ?`,
+    params: [...joins.params, ...params],
     offset,
     limit,
     fingerprint,

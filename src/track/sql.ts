@@ -60,6 +60,8 @@ export interface SqlDialect {
   metricJsonArray(rows: string): { sql: string; finish?: (json: string) => string };
   /** A LIMIT that means none. */
   noLimit: number | null;
+  /** Whether `LEFT JOIN LATERAL (subquery)` is available (search joins a metric's latest value). */
+  lateral: boolean;
   /**
    * SQL (one `?`: the run id) that makes metric writes to one run wait for each other until commit,
    * so that a batch's points get consecutive ids even when several batches arrive at once; null
@@ -100,6 +102,7 @@ export const sqliteDialect: SqlDialect = {
       `'timestamp', timestamp, 'step', step)) AS BLOB) AS json, COUNT(*) AS n FROM (${rows}) AS h`,
   }),
   noLimit: -1,
+  lateral: false,
   lockRunMetrics: null,
 };
 
@@ -149,6 +152,7 @@ export const postgresDialect: SqlDialect = {
         : json,
   }),
   noLimit: null,
+  lateral: true,
   // ids come from a sequence as rows are inserted: without this two concurrent batches of one
   // metric would interleave, and the history (ordered by id) would mix them
   lockRunMetrics: 'SELECT pg_advisory_xact_lock(7260312, hashtext(?))',
