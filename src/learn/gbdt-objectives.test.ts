@@ -244,6 +244,26 @@ describe('GradientBoostingRegressor', () => {
     expect(huber.featureImportance('split').a).toBeGreaterThan(0);
   });
 
+  it('a constant and an all-missing column are never split on; a constant target gives a constant model', () => {
+    const { X, y } = problem(11, 400, 'regression');
+    const data = new Float64Array(400 * 6);
+    for (let i = 0; i < 400; i++) {
+      for (let j = 0; j < 4; j++) data[i * 6 + j] = X.data[i * 4 + j];
+      data[i * 6 + 4] = -3;
+      data[i * 6 + 5] = Number.NaN;
+    }
+    const wide: Matrix = { nRows: 400, nCols: 6, data, names: ['a', 'b', 'c', 'd', 'const', 'gone'] };
+    for (const growth of [{ maxDepth: 3 }, { maxLeaves: 8, maxDepth: 0 }]) {
+      const m = new GradientBoostingRegressor({ nEstimators: 10, ...growth }).fit(wide, y);
+      const imp = m.featureImportance('split');
+      expect(imp.const).toBe(0);
+      expect(imp.gone).toBe(0);
+      expect(imp.a).toBeGreaterThan(0);
+    }
+    const flat = new GradientBoostingRegressor({ nEstimators: 5 }).fit(wide, new Float64Array(400).fill(2.5));
+    for (const v of flat.predict(wide)) expect(v).toBe(2.5);
+  });
+
   it('early stopping on an evaluation set keeps the best round', () => {
     const train = problem(7, 500, 'regression');
     const val = problem(8, 300, 'regression');
