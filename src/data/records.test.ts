@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { recordsToFrame } from './records.js';
+import { columnsToFrame, recordsToFrame } from './records.js';
 import type { ColumnSpec } from './schema.js';
 
 const specs: ColumnSpec[] = [
@@ -66,5 +67,78 @@ describe('recordsToFrame', () => {
       { maxErrors: 25 },
     );
     expect(many.errors).toHaveLength(25);
+  });
+});
+
+describe('columnsToFrame', () => {
+  const value = fc.oneof(
+    fc.constantFrom(
+      null,
+      undefined,
+      true,
+      false,
+      0,
+      1,
+      2.5,
+      -1,
+      11,
+      1.5,
+      '2',
+      ' 3 ',
+      'abc',
+      'a',
+      'b',
+      'z',
+      'no',
+    ),
+    fc.constantFrom('yes', 'TRUE', 7, [], {}, Number.NaN, '1e3', ''),
+  );
+  const record = fc.record(
+    Object.fromEntries(specs.map((s) => [s.name, value])) as Record<string, fc.Arbitrary<unknown>>,
+    { requiredKeys: [] },
+  );
+  const byPlace = (e: { index: number; field: string }) => `${String(e.index).padStart(4, '0')}:${e.field}`;
+
+  it('gives what recordsToFrame gives for the same rows: the frame, or the same errors', () => {
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 1, maxLength: 12 }), (records) => {
+        const columns = Object.fromEntries(
+          specs.map((s) => [s.name, records.map((r) => (r as Record<string, unknown>)[s.name])]),
+        );
+        const a = recordsToFrame(records, specs);
+        const b = columnsToFrame(columns, specs);
+        expect(b.frame?.toRecords() ?? null).toEqual(a.frame?.toRecords() ?? null);
+        // column by column instead of record by record: the same errors in another order
+        expect([...b.errors].sort((x, y) => byPlace(x).localeCompare(byPlace(y)))).toEqual(
+          [...a.errors].sort((x, y) => byPlace(x).localeCompare(byPlace(y))),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('treats a missing column as missing in every row and rejects bad shapes', () => {
+    const { frame, errors } = columnsToFrame({ n: [1, 2], b: [true, 0], c: ['a', 'b'] }, specs);
+    expect(errors).toEqual([]);
+    expect(frame?.toRecords()).toEqual([
+      { n: 1, x: null, b: 1, c: 'a', free: null, s: null },
+      { n: 2, x: null, b: 0, c: 'b', free: null, s: null },
+    ]);
+    const req = columnsToFrame({ n: [1, 2], c: ['a', 'b'] }, specs);
+    expect(req.errors.map((e) => `${e.index}:${e.field}:${e.rule}`)).toEqual([
+      '0:b:required',
+      '1:b:required',
+    ]);
+    const lengths = columnsToFrame({ n: [1, 2], b: [true], c: ['a', 'b'] }, specs);
+    expect(lengths.frame).toBeNull();
+    expect(lengths.errors[0]).toMatchObject({ field: 'b', rule: 'record' });
+    expect(lengths.errors[0].message).toBe('column "b" has 1 values, column "n" 2');
+    const notArray = columnsToFrame({ n: 3 }, specs);
+    expect(notArray.errors[0]).toMatchObject({ field: 'n', rule: 'type' });
+    const unknown = columnsToFrame({ n: [1], b: [1], c: ['a'], zzz: [1] }, specs, {
+      rejectUnknownFields: true,
+    });
+    expect(unknown.errors.map((e) => `${e.field}:${e.rule}`)).toEqual(['zzz:unknown_field']);
+    expect(columnsToFrame({ n: [1], b: [1], c: ['a'], zzz: 'x' }, specs).errors).toEqual([]);
   });
 });

@@ -19,7 +19,7 @@ import { Rng } from '../core/random.js';
 import type { ClassWeight } from './base.js';
 import { assertFitted, checkClasses, checkRows, checkWidth, classWeights, sigmoid } from './base.js';
 import { applyBins, binned, fitBins, MISSING_BIN } from './tree/binning.js';
-import { addForest, addForestAsync, type FlatForest, flatten } from './tree/flat.js';
+import { addForest, addForestAsync, type FlatForest, flatten, PARALLEL_MIN_ROWS } from './tree/flat.js';
 import { defaultThreads, HistogramHelper, sharedArrays } from './tree/parallel.js';
 import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
 import { hasCategorical, predictTree, type Tree, TreeBuilder } from './tree/tree.js';
@@ -507,7 +507,7 @@ abstract class Boosting {
       else {
         this.flat ??= [flatten(this.trees_)];
         // large batches are shared with scoring worker threads; the sums do not depend on it
-        addForest(this.flat[0], X.data, n, X.nCols, out, this.scoringThreads());
+        addForest(this.flat[0], X.data, n, X.nCols, out, this.scoringThreads(n));
       }
       return out;
     }
@@ -521,13 +521,15 @@ abstract class Boosting {
     const col = new Float64Array(n);
     for (let k = 0; k < K; k++) {
       col.fill(base[k]);
-      addForest(this.flat[k], X.data, n, X.nCols, col, this.scoringThreads());
+      addForest(this.flat[k], X.data, n, X.nCols, col, this.scoringThreads(n));
       for (let i = 0; i < n; i++) out[i * K + k] = col[i];
     }
     return out;
   }
 
-  private scoringThreads(): number {
+  /** Threads worth scoring n rows on (asking the OS for the core count costs, so only for large n). */
+  private scoringThreads(n: number): number {
+    if (n < PARALLEL_MIN_ROWS) return 1;
     const t = this.params.nThreads;
     return t > 0 ? t : defaultThreads();
   }

@@ -13,7 +13,7 @@ import { ExtraTreesClassifier, RandomForestClassifier } from './forest.js';
 import { GradientBoostingClassifier } from './gbdt.js';
 import { LogisticRegression } from './logistic.js';
 import { hasCategorical } from './tree/tree.js';
-import type { Classifier, Predictor, Signature } from './types.js';
+import type { Classifier, Matrix, Predictor, Signature } from './types.js';
 
 export const MODEL_FORMAT = 'keel.model';
 /**
@@ -99,9 +99,23 @@ export class Model implements Predictor {
   }
 
   predictFrame(frame: Frame): { probability: Float64Array; label: string[] } {
-    const probability = this.predictProba(frame);
+    return this.labelled(this.predictProba(frame));
+  }
+
+  /**
+   * predictFrame with the classifier's scoring off the calling thread when it can (gradient
+   * boosting: worker threads, predictProbaAsync); the same numbers as predictFrame.
+   */
+  async predictFrameAsync(frame: Frame): Promise<{ probability: Float64Array; label: string[] }> {
+    const X = this.pipeline.transform(frame);
+    const c = this.classifier as Classifier & { predictProbaAsync?: (X: Matrix) => Promise<Float64Array> };
+    return this.labelled(c.predictProbaAsync ? await c.predictProbaAsync(X) : c.predictProba(X));
+  }
+
+  private labelled(probability: Float64Array): { probability: Float64Array; label: string[] } {
     const [neg, pos] = this.signature.target.classes;
-    const label = Array.from(probability, (p) => (p >= this.threshold ? pos : neg));
+    const label = new Array<string>(probability.length);
+    for (let i = 0; i < probability.length; i++) label[i] = probability[i] >= this.threshold ? pos : neg;
     return { probability, label };
   }
 

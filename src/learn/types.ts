@@ -56,6 +56,10 @@ export interface Predictor {
   readonly signature: Signature;
   /** P(positive) per row, and the predicted class label at threshold 0.5 (or the model's threshold). */
   predictFrame(frame: import('../data/frame.js').Frame): { probability: Float64Array; label: string[] };
+  /** The same as predictFrame, with the scoring off the calling thread where the model can. */
+  predictFrameAsync?(
+    frame: import('../data/frame.js').Frame,
+  ): Promise<{ probability: Float64Array; label: string[] }>;
   /** Feature contributions per row and input column, when the model can explain itself. */
   explain?(frame: import('../data/frame.js').Frame): import('./model.js').Explanation;
 }

@@ -15,7 +15,9 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client
 import { type ErrorCode, KeelError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { parseCsv } from '../data/csv.js';
-import { type FieldError, recordsToFrame } from '../data/records.js';
+import type { Frame } from '../data/frame.js';
+import { columnsToFrame, type FieldError, recordsToFrame } from '../data/records.js';
+import type { Predictor, Signature } from '../learn/types.js';
 import type { HostedModel, ModelHost } from './model-host.js';
 import type { PredictionLog } from './prediction-log.js';
 import type { Canary, GuardVerdict } from './traffic.js';
@@ -56,6 +58,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
  *   one record          {"tenure": 3, ...}               → {"model", "version", "predictions": [one]}
  *   a batch             [{...}, {...}]                   → {"model", "version", "predictions": [...]}
  *   a wrapped batch     {"records": [{...}, {...}]}      → same as a batch
+ *   a columnar batch    {"columns": {"tenure": [3, 70], ...}} → same as a batch (one array per
+ *                       input, all of one length; the fastest form for large batches)
+ *   a CSV batch         Content-Type: text/csv, a header row then one row per record
+ * Batches of 256+ rows are scored on the model's worker threads when it has them (gradient
+ * boosting), so the event loop reads the next request meanwhile.
  */
 export function createApp(options: AppOptions): FastifyInstance {
   const host = options.models;
@@ -138,15 +145,21 @@ export function createApp(options: AppOptions): FastifyInstance {
   // JSON, or CSV for batches (a header row, then one record per line; a blank cell is missing);
   // any other content type gets a 415 instead of being read as text
   app.removeContentTypeParser('text/plain');
+  // CSV goes straight into one array per column (the columnar body), not one object per row
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => {
     try {
       const p = parseCsv(body as string, 'the request body');
-      const records = p.rows.map((row) => {
-        const rec: Record<string, string | null> = {};
-        for (let k = 0; k < p.header.length; k++) rec[p.header[k]] = row[k] === '' ? null : row[k];
-        return rec;
-      });
-      done(null, records);
+      const n = p.rows.length;
+      const columns: Record<string, (string | null)[]> = {};
+      for (let k = 0; k < p.header.length; k++) {
+        const values = new Array<string | null>(n);
+        for (let i = 0; i < n; i++) {
+          const cell = p.rows[i][k];
+          values[i] = cell === '' ? null : cell;
+        }
+        columns[p.header[k]] = values;
+      }
+      done(null, n === 0 ? [] : { columns });
     } catch (e) {
       done(e as Error, undefined);
     }
@@ -249,14 +262,14 @@ export function createApp(options: AppOptions): FastifyInstance {
   };
 
   /** Score with the shadow model after the answer went out; log it, count agreement. */
-  const runShadow = (name: string, records: unknown[], labels: string[], requestId: string) => {
+  const runShadow = (name: string, input: Input, labels: string[], requestId: string) => {
     const shadow = host.shadow(name);
     if (!shadow) return;
     setImmediate(() => {
       const v = String(shadow.version);
       try {
         const t = process.hrtime.bigint();
-        const { frame } = recordsToFrame(records, shadow.predictor.signature.inputs);
+        const { frame } = toFrame(input, shadow.predictor.signature.inputs);
         if (!frame) throw new Error("the records do not fit the shadow model's signature");
         const r = shadow.predictor.predictFrame(frame);
         const latencyMs = Number(process.hrtime.bigint() - t) / 1e6;
@@ -274,7 +287,7 @@ export function createApp(options: AppOptions): FastifyInstance {
               model: name,
               version: shadow.version,
               role: 'shadow',
-              input: records[i],
+              input: recordAt(input, i),
               probability: r.probability[i],
               label: r.label[i],
               latencyMs,
@@ -316,16 +329,12 @@ export function createApp(options: AppOptions): FastifyInstance {
       );
     }
     let entry = picked.entry;
-    const body = req.body as unknown;
-    const records = Array.isArray(body)
-      ? body
-      : body && typeof body === 'object' && Array.isArray((body as { records?: unknown }).records)
-        ? (body as { records: unknown[] }).records
-        : [body];
-    if (records.length === 0) return reject(reply, entry, 'send at least one record');
-    if (records.length > maxBatch)
-      return reject(reply, entry, `a batch holds at most ${maxBatch} records, got ${records.length}`);
-    let { frame, errors } = recordsToFrame(records, entry.predictor.signature.inputs);
+    const input = inputOf(req.body);
+    const nRows = input.records ? input.records.length : columnRows(input.columns);
+    if (nRows === 0) return reject(reply, entry, 'send at least one record');
+    if (nRows > maxBatch)
+      return reject(reply, entry, `a batch holds at most ${maxBatch} records, got ${nRows}`);
+    let { frame, errors } = toFrame(input, entry.predictor.signature.inputs);
     if (!frame)
       return reject(
         reply,
@@ -338,7 +347,8 @@ export function createApp(options: AppOptions): FastifyInstance {
     if (picked.canary) {
       const canary = picked.canary;
       try {
-        result = entry.predictor.predictFrame(frame);
+        const r = score(entry.predictor, frame);
+        result = r instanceof Promise ? await r : r;
         role = 'canary';
         judgeCanary(name, canary, true, Number(process.hrtime.bigint() - t0) / 1e6);
       } catch (e) {
@@ -352,7 +362,7 @@ export function createApp(options: AppOptions): FastifyInstance {
         const primary = host.get(name);
         if (!primary) throw e;
         entry = primary;
-        ({ frame, errors } = recordsToFrame(records, entry.predictor.signature.inputs));
+        ({ frame, errors } = toFrame(input, entry.predictor.signature.inputs));
         if (!frame)
           return reject(
             reply,
@@ -360,9 +370,13 @@ export function createApp(options: AppOptions): FastifyInstance {
             `${errors.length} field error${errors.length === 1 ? '' : 's'} in the request`,
             errors,
           );
-        result = entry.predictor.predictFrame(frame);
+        const r = score(entry.predictor, frame);
+        result = r instanceof Promise ? await r : r;
       }
-    } else result = entry.predictor.predictFrame(frame);
+    } else {
+      const r = score(entry.predictor, frame);
+      result = r instanceof Promise ? await r : r;
+    }
     const { probability, label } = result;
     const version = String(entry.version);
     const out = new Array(probability.length);
@@ -404,16 +418,66 @@ export function createApp(options: AppOptions): FastifyInstance {
           model: entry.name,
           version: entry.version,
           role,
-          input: records[i],
+          input: recordAt(input, i),
           probability: probability[i],
           label: label[i],
           latencyMs,
         });
     }
-    runShadow(name, records, label, req.id);
+    runShadow(name, input, label, req.id);
     return { model: entry.name, version: entry.version, predictions: out };
   });
   return app;
+}
+
+/** A request body as rows (records) or as one array per column (columns), see createApp. */
+type Input = { records: unknown[]; columns: null } | { records: null; columns: Record<string, unknown> };
+
+function inputOf(body: unknown): Input {
+  if (Array.isArray(body)) return { records: body, columns: null };
+  if (body && typeof body === 'object') {
+    const b = body as { records?: unknown; columns?: unknown };
+    if (Array.isArray(b.records)) return { records: b.records, columns: null };
+    if (b.columns && typeof b.columns === 'object' && !Array.isArray(b.columns))
+      return { records: null, columns: b.columns as Record<string, unknown> };
+  }
+  return { records: [body], columns: null };
+}
+
+/** Rows of a columnar body: the length of its first array (columnsToFrame checks the others). */
+function columnRows(columns: Record<string, unknown>): number {
+  for (const k in columns) {
+    const v = columns[k];
+    if (Array.isArray(v)) return v.length;
+  }
+  return 0;
+}
+
+function toFrame(input: Input, specs: Signature['inputs']) {
+  return input.records ? recordsToFrame(input.records, specs) : columnsToFrame(input.columns, specs);
+}
+
+/** Row i of the request as a record (for the prediction log). */
+function recordAt(input: Input, i: number): unknown {
+  if (input.records) return input.records[i];
+  const rec: Record<string, unknown> = {};
+  for (const k in input.columns) {
+    const v = input.columns[k];
+    if (Array.isArray(v)) rec[k] = v[i];
+  }
+  return rec;
+}
+
+/** From this many rows a batch is scored on the model's worker threads (when it has them). */
+const ASYNC_MIN_ROWS = 256;
+
+function score(
+  p: Predictor,
+  frame: Frame,
+): { probability: Float64Array; label: string[] } | Promise<{ probability: Float64Array; label: string[] }> {
+  return frame.nRows >= ASYNC_MIN_ROWS && p.predictFrameAsync
+    ? p.predictFrameAsync(frame)
+    : p.predictFrame(frame);
 }
 
 /** CORS for the listed origins (or `*`): headers on every answer, 204 to preflight requests. */

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { churnSchema, featureSpecs, generateChurn } from '../data/index.js';
-import { FeaturePipeline, LogisticRegression, Model } from '../learn/index.js';
+import { FeaturePipeline, GradientBoostingClassifier, LogisticRegression, Model } from '../learn/index.js';
 import { freshSchemas, pgReachable, pgUrl } from '../track/pg.testkit.js';
 import { createApp } from './app.js';
 import { ModelHost } from './model-host.js';
@@ -361,5 +361,77 @@ describe('CSV batches', () => {
     const blank = await csvPost(`${header}\n${line({ ...good, tenure: '' })}\n`);
     expect(blank.statusCode).toBe(400);
     expect(blank.json().error.fields[0]).toMatchObject({ index: 0, field: 'tenure', rule: 'nullable' });
+  });
+});
+
+describe('columnar batches', () => {
+  const app = createApp({ models: host, processMetrics: false });
+  const columnsOf = (records: Record<string, unknown>[]) =>
+    Object.fromEntries(Object.keys(good).map((k) => [k, records.map((r) => r[k])]));
+
+  it('scores {"columns": ...} exactly like the same records', async () => {
+    const rows = data.toRecords().slice(0, 40) as Record<string, unknown>[];
+    const r = await predict(app, {}, { columns: columnsOf(rows) });
+    expect(r.statusCode).toBe(200);
+    expect(r.json().predictions).toEqual((await predict(app, {}, rows)).json().predictions);
+  });
+
+  it('answers bad columns with the same field errors as records, and ragged columns with a 400', async () => {
+    const bad = [good, { ...good, tenure: 'soon', contract: 'Weekly' }];
+    const r = await predict(app, {}, { columns: columnsOf(bad) });
+    expect(r.statusCode).toBe(400);
+    const fields = r
+      .json()
+      .error.fields.map((f: { index: number; field: string; rule: string }) => [f.index, f.field, f.rule]);
+    expect(fields).toEqual([
+      [1, 'tenure', 'type'],
+      [1, 'contract', 'allowed'],
+    ]);
+    const ragged = await predict(app, {}, { columns: { ...columnsOf([good, good]), tenure: [1] } });
+    expect(ragged.statusCode).toBe(400);
+    expect(ragged.json().error.fields[0]).toMatchObject({ rule: 'record' });
+    expect(ragged.json().error.fields[0].message).toMatch(/has 2 values, column "tenure" 1/);
+    const empty = await predict(app, {}, { columns: { tenure: [] } });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().error.message).toBe('send at least one record');
+    const tooMany = await createApp({ models: host, processMetrics: false, maxBatch: 1 }).inject({
+      method: 'POST',
+      url: '/v1/models/churn/predict',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ columns: columnsOf([good, good]) }),
+    });
+    expect(tooMany.statusCode).toBe(400);
+  });
+
+  it('scores a large gradient-boosting batch on worker threads with the same numbers as in-process', async () => {
+    const Xall = pipeline.transform(data);
+    const gbdt = new Model({
+      pipeline,
+      classifier: new GradientBoostingClassifier({ nEstimators: 30, maxDepth: 4 }).fit(
+        Xall,
+        Float64Array.from(data.categorical('churn').codes),
+      ),
+      signature: model.signature,
+    });
+    const gHost = new ModelHost();
+    gHost.set('churn', {
+      name: 'churn',
+      version: 1,
+      alias: null,
+      predictor: gbdt,
+      loadedAt: '2026-01-01T00:00:00Z',
+    });
+    const gApp = createApp({ models: gHost, processMetrics: false, bodyLimit: 5_000_000 });
+    const rows = data.toRecords() as Record<string, unknown>[];
+    const expected = gbdt.predictFrame(data);
+    for (const body of [rows, { columns: columnsOf(rows) }]) {
+      const r = await predict(gApp, {}, body);
+      expect(r.statusCode).toBe(200);
+      const got = r.json().predictions as { probability: number; label: string }[];
+      expect(got.map((p) => p.probability)).toEqual(Array.from(expected.probability));
+      expect(got.map((p) => p.label)).toEqual(expected.label);
+    }
+    const asyncResult = await gbdt.predictFrameAsync(data);
+    expect(Array.from(asyncResult.probability)).toEqual(Array.from(expected.probability));
   });
 });

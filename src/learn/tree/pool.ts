@@ -158,8 +158,12 @@ export class ScoringPool {
 
 let shared: ScoringPool | null = null;
 
-/** The process's scoring pool: one worker per core beyond the first, at least one, at most 3. */
+/**
+ * The process's scoring pool: one worker per core (at least one, at most 4). A synchronous call
+ * uses as many as its caller asks beside itself; awaited jobs go to all, so every core can score
+ * while the caller's event loop waits on I/O.
+ */
 export function scoringPool(): ScoringPool {
-  shared ??= new ScoringPool(Math.max(1, Math.min(availableParallelism() - 1, 3)));
+  shared ??= new ScoringPool(Math.max(1, Math.min(availableParallelism(), 4)));
   return shared;
 }
