@@ -480,8 +480,6 @@ export class TreeBuilder {
   ): number {
     const { f, bin, missingLeft, mask } = s;
     const col = this.cols.subarray(f * this.nRows, (f + 1) * this.nRows);
-    const F = this.nFeatures;
-    const W = this.rowWords;
     if (mask) {
       // a categorical split: the mask says which bins (missing included) go left; one thread
       const spill = this.spill(end - start);
