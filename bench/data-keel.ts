@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/data-keel.ts FILE SCHEMA
  */
-import { loadSchema, profileFrame, readTable } from '../src/data/index.js';
+import { loadSchema, profileFrameParallel, readTable } from '../src/data/index.js';
 
 const [file, schemaFile] = process.argv.slice(2);
 const schema = loadSchema(schemaFile);
@@ -14,7 +14,7 @@ const c0 = process.cpuUsage();
 const t0 = performance.now();
 const read = await readTable(file, schema);
 const t1 = performance.now();
-const profile = profileFrame(read.frame);
+const profile = await profileFrameParallel(read.frame);
 const t2 = performance.now();
 const cpu = process.cpuUsage(c0);
 let columnBytes = 0;

@@ -13,7 +13,7 @@ export {
 export { inferSchemaFromRows } from './infer.js';
 export { isPostgresSource, readPostgres } from './postgres-source.js';
 export type { ColumnProfile, DataProfile, ProfileOptions, Quantiles } from './profile.js';
-export { formatProfile, profileFrame, psi } from './profile.js';
+export { formatProfile, profileFrame, profileFrameParallel, psi } from './profile.js';
 export type { DataSource, ReadResult } from './read.js';
 export { readCsv } from './read.js';
 export type { FieldError, RecordsOptions } from './records.js';

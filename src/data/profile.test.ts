@@ -6,6 +6,7 @@ import {
   generateChurn,
   numericColumn,
   profileFrame,
+  profileFrameParallel,
   psi,
   stringColumn,
 } from './index.js';
@@ -132,4 +133,26 @@ describe('profile statistics on large columns', () => {
       const p = profileFrame(new Frame(['x'], [numericColumn(values)])).columns[0];
       expect({ distinct: p.distinct, quantiles: p.quantiles }).toEqual(reference(values));
     });
+});
+
+describe('profileFrameParallel', () => {
+  it('gives exactly profileFrame, with half the numeric columns on a worker thread', async () => {
+    const n = 3000;
+    const cols = ['a', 'b', 'c', 'd'];
+    const frame = new Frame(
+      [...cols, 'k'],
+      [
+        ...cols.map((_, j) =>
+          numericColumn(Array.from({ length: n }, (_, i) => (i % 7 === j ? null : Math.sin(i * (j + 1))))),
+        ),
+        categoricalColumn(Array.from({ length: n }, (_, i) => `k${i % 5}`)),
+      ],
+    );
+    const reference = profileFrame(frame, { bins: 7 });
+    expect(await profileFrameParallel(frame, { bins: 7, minRows: 1 })).toEqual(reference);
+    const part = frame.take(Int32Array.from({ length: 500 }, (_, i) => i * 3));
+    const drift = await profileFrameParallel(part, { reference, minRows: 1 });
+    expect(drift).toEqual(profileFrame(part, { reference }));
+    expect(drift.columns[1].histogram?.edges).toEqual(reference.columns[1].histogram?.edges);
+  });
 });

@@ -23,7 +23,7 @@ import { GetObjectCommand, type GetObjectCommandOutput, PutObjectCommand } from 
 import { KeelError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import { isS3Url, parseS3Url, s3Client, s3Key } from '../core/s3.js';
-import { type ColumnProfile, type DataProfile, profileFrame, psi } from './profile.js';
+import { type ColumnProfile, type DataProfile, profileFrame, profileFrameParallel, psi } from './profile.js';
 import { s3Error, s3Exists, s3Object } from './s3-source.js';
 import type { Schema } from './schema.js';
 import { readTable, type TableFormat, tableFormat } from './table.js';
@@ -240,7 +240,7 @@ export class DatasetStore {
       columns: read.report.columns,
       schema: read.schema,
       schema_sha256: schemaHash(read.schema),
-      profile: profileFrame(read.frame),
+      profile: await profileFrameParallel(read.frame),
       added_at: new Date().toISOString(),
     };
     list.push(version);

@@ -11,7 +11,7 @@ import {
   formatReport,
   loadSchema,
   openDatasetStore,
-  profileFrame,
+  profileFrameParallel,
   readTable,
   renderReportHtml,
   type ValidationReport,
@@ -156,7 +156,7 @@ export function registerDataCommands(program: Command): void {
     .option('--bins <n>', 'histogram bins', (v) => positiveInt(v, '--bins'), 10)
     .action(async (file: string, opts: { schema?: string; json?: boolean; bins: number }) => {
       const { frame } = await readTable(file, opts.schema ? loadSchema(opts.schema) : undefined);
-      const profile = profileFrame(frame, { bins: opts.bins });
+      const profile = await profileFrameParallel(frame, { bins: opts.bins });
       process.stdout.write(
         opts.json ? `${JSON.stringify(profile, null, 2)}\n` : `${formatProfile(profile, file)}\n`,
       );
