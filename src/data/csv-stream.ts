@@ -35,6 +35,8 @@ export interface ByteSource {
   /** Total bytes when known (sizes the columns up front). */
   size?: number;
   chunks(): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /** The dataset's identity when it is not the sha256 of the bytes read (a glob of files). */
+  sha256?: () => string;
 }
 
 /** A local file read in chunks with plain reads (no stream machinery). */

@@ -46,6 +46,7 @@ export interface CsvOptions {
  * missing columns) throw a KeelError naming the file.
  */
 export async function readCsv(path: string, schema?: Schema, options: CsvOptions = {}): Promise<ReadResult> {
+  if (/[*?[]/.test(path)) return readCsvSource(await globSource(path), path, schema, options);
   let size: number;
   try {
     const st = await stat(path);
@@ -63,6 +64,102 @@ export async function readCsv(path: string, schema?: Schema, options: CsvOptions
   }
   if (size === 0) throw new KeelError('KEEL_E_FILE_EMPTY', `${path} is empty`, { file: path });
   return readCsvSource(fileSource(path, size), path, schema, options);
+}
+
+/**
+ * The files a glob names (DuckDB's glob(): `*`, `?`, `[...]`, `**`), sorted by name, as one CSV:
+ * every file must have the first file's header, which is read once; the line numbers in the report
+ * count through the files in order as if they were one file with one header. The sha256 is the
+ * file's own for one file, else the sha256 of the files' sorted sha256s (as for Parquet globs).
+ */
+async function globSource(pattern: string): Promise<ByteSource> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:');
+  const con = await instance.connect();
+  let files: string[];
+  try {
+    const listed = await con.runAndReadAll(
+      `SELECT file FROM glob('${pattern.replaceAll("'", "''")}') ORDER BY file`,
+    );
+    files = (listed.getColumnsJS()[0] ?? []).map(String);
+  } finally {
+    con.closeSync();
+    instance.closeSync();
+  }
+  if (files.length === 0)
+    throw new KeelError('KEEL_E_FILE_NOT_FOUND', `no data file matches ${pattern}`, { file: pattern });
+  const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+  const hashes: string[] = [];
+  return {
+    size: sizes.reduce((a, b) => a + b, 0),
+    sha256: () =>
+      hashes.length === 1
+        ? hashes[0]
+        : createHash('sha256')
+            .update([...hashes].sort().join('\n'))
+            .digest('hex'),
+    async *chunks() {
+      hashes.length = 0;
+      let header: Buffer | null = null;
+      for (let i = 0; i < files.length; i++) {
+        const h = createHash('sha256');
+        let first = true;
+        let last = 10;
+        let head = Buffer.alloc(0);
+        for await (const chunk of fileSource(files[i], sizes[i]).chunks()) {
+          h.update(chunk);
+          let c = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+          if (first) {
+            // this file's header line (up to the first LF), compared with the first file's
+            head = Buffer.concat([head, c]);
+            const nl = head.indexOf(10);
+            if (nl < 0 && head.length < 1 << 20) continue;
+            first = false;
+            const line = head.subarray(0, nl < 0 ? head.length : nl + 1);
+            const bare = stripHeader(line);
+            if (header === null) {
+              header = bare;
+              c = head;
+            } else {
+              if (!bare.equals(header))
+                throw new KeelError(
+                  'KEEL_E_PARSE',
+                  `${files[i]}: its header differs from ${files[0]}'s (every file of ${pattern} needs the same columns)`,
+                  { file: files[i], row: 1 },
+                );
+              c = head.subarray(line.length);
+            }
+          }
+          if (c.length) {
+            last = c[c.length - 1];
+            yield c;
+          }
+        }
+        if (first && head.length) {
+          // a file that is only a header without a line end
+          if (header === null) {
+            header = stripHeader(head);
+            yield head;
+            last = head[head.length - 1];
+          } else if (!stripHeader(head).equals(header))
+            throw new KeelError('KEEL_E_PARSE', `${files[i]}: its header differs from ${files[0]}'s`, {
+              file: files[i],
+              row: 1,
+            });
+        }
+        if (last !== 10 && i < files.length - 1) yield Buffer.from('\n');
+        hashes.push(h.digest('hex'));
+      }
+    },
+  };
+}
+
+function stripHeader(line: Buffer): Buffer {
+  let s = 0;
+  let e = line.length;
+  if (line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf) s = 3;
+  while (e > s && (line[e - 1] === 10 || line[e - 1] === 13)) e--;
+  return line.subarray(s, e);
 }
 
 /**
@@ -120,7 +217,10 @@ export async function readCsvSource(
       }
     },
   };
-  const typed = await streamCsv(hashed, path, used, { delimiter, quarantineFile: options.quarantineFile });
+  const typed = await streamCsv(source.sha256 ? source : hashed, path, used, {
+    delimiter,
+    quarantineFile: options.quarantineFile,
+  });
   const { frame, quarantine } = typed;
   const report = checkExpectations(typed.report, frame, used, options.reference);
   return {
@@ -128,6 +228,11 @@ export async function readCsvSource(
     report,
     quarantine,
     schema: used,
-    source: { path, sha256: hash.digest('hex'), rows: frame.nRows, bytes: typed.bytes },
+    source: {
+      path,
+      sha256: source.sha256 ? source.sha256() : hash.digest('hex'),
+      rows: frame.nRows,
+      bytes: typed.bytes,
+    },
   };
 }

@@ -133,3 +133,48 @@ describe('readTable', () => {
     await expect(readTable(join(dir, 'x.txt'))).rejects.toMatchObject({ code: 'KEEL_E_USAGE' });
   });
 });
+
+describe('a glob of CSV files', () => {
+  it('reads them in name order as one table under one header, line numbers counting through', async () => {
+    const g = mkdtempSync(join(tmpdir(), 'keel-csv-glob-'));
+    writeFileSync(join(g, 'part-1.csv'), 'id,x\n1,1.5\n2,oops\n');
+    writeFileSync(join(g, 'part-2.csv'), '\ufeffid,x\r\n3,3.5\r\n4,-1\r\n5,5'); // BOM, CRLF, no final line end
+    writeFileSync(join(g, 'other.txt'), 'not,data\n');
+    const schema = parseSchema({
+      columns: [
+        { name: 'id', type: 'integer' },
+        { name: 'x', type: 'number', min: 0 },
+      ],
+    });
+    const { frame, report, quarantine, source } = await readTable(join(g, 'part-*.csv'), schema);
+    expect(frame.toRecords()).toEqual([
+      { id: 1, x: 1.5 },
+      { id: 3, x: 3.5 },
+      { id: 5, x: 5 },
+    ]);
+    expect(report).toMatchObject({ rows: 5, kept: 3, quarantined: 2 });
+    expect(report.violations.map((v) => [v.rule, v.rows])).toEqual([
+      ['type', [3]],
+      ['min', [5]],
+    ]);
+    expect(quarantine.lines).toEqual([3, 5]);
+    const hashes = [await sha256File(join(g, 'part-1.csv')), await sha256File(join(g, 'part-2.csv'))];
+    const { createHash } = await import('node:crypto');
+    expect(source.sha256).toBe(createHash('sha256').update(hashes.sort().join('\n')).digest('hex'));
+    // one file: its own sha256
+    expect((await readTable(join(g, 'part-1*.csv'), schema)).source.sha256).toBe(
+      await sha256File(join(g, 'part-1.csv')),
+    );
+    writeFileSync(join(g, 'part-3.csv'), 'id,y\n6,6\n');
+    await expect(readTable(join(g, 'part-*.csv'), schema)).rejects.toMatchObject({
+      code: 'KEEL_E_PARSE',
+      message: expect.stringContaining(
+        `${join(g, 'part-3.csv')}: its header differs from ${join(g, 'part-1.csv')}'s`,
+      ),
+    });
+    await expect(readTable(join(g, 'none-*.csv'), schema)).rejects.toMatchObject({
+      code: 'KEEL_E_FILE_NOT_FOUND',
+      message: `no data file matches ${join(g, 'none-*.csv')}`,
+    });
+  });
+});

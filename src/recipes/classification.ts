@@ -13,7 +13,7 @@ import {
   profileFrame,
   type Quarantine,
   quarantineCsv,
-  readCsv,
+  readTable,
   renderReportHtml,
   type Schema,
   type ValidationReport,
@@ -41,9 +41,12 @@ export interface Ingested {
   sha256: string;
 }
 
-/** Read a CSV under its schema and record it as the run's raw dataset input (by content hash). */
+/**
+ * Read the data under its schema and record it as the run's raw dataset input (by content hash).
+ * Any source readTable reads: a CSV/TSV/Parquet/JSON file or glob, s3://bucket/key, postgres://….
+ */
 export async function ingestCsv(ctx: StepContext<unknown>, file: string, schema: Schema): Promise<Ingested> {
-  const { frame, report, quarantine, source } = await readCsv(file, schema);
+  const { frame, report, quarantine, source } = await readTable(file, schema);
   await ctx.run.logDataset({
     name: basename(file),
     sha256: source.sha256,
