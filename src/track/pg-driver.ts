@@ -167,6 +167,16 @@ export class PgDriver implements SqlDriver {
     }
   }
 
+  async readOne<T>(sql: string, params: unknown[] = []): Promise<T | undefined> {
+    await this.ready;
+    const client = await this.connect();
+    try {
+      return (await this.conn(client).get<T>(sql, params)) as T | undefined;
+    } finally {
+      client.release();
+    }
+  }
+
   /** pg_notify on a pooled connection, outside any transaction (delivered at once). */
   async notify(channel: string, payload: string): Promise<void> {
     await this.ready;

@@ -350,29 +350,40 @@ export class SqlTrackingStore implements TrackingStore {
     const offset = page.offset ?? 0;
     const limit = page.limit ?? -1;
     const d = this.driver.dialect;
-    return this.read(async (c) => {
-      const id = await resolveRunId(c, runIdOrPrefix);
-      const rows = `SELECT id, value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? ORDER BY id LIMIT ? OFFSET ?`;
-      const q = d.metricJsonArray(rows);
-      const r = await c.get<{ json: string | Buffer | null; n: number }>(q.sql, [
-        key,
-        id,
-        key,
-        limit < 0 ? d.noLimit : limit,
-        offset,
-      ]);
+    const q = d.metricJsonArray(
+      'SELECT id, value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? ORDER BY id LIMIT ? OFFSET ?',
+    );
+    const bind = (id: string) => [key, id, key, limit < 0 ? d.noLimit : limit, offset];
+    const finish = async (
+      r: { json: string | Buffer | null; n: number } | undefined,
+      id: string,
+      c?: SqlConn,
+    ) => {
       const count = Number(r?.n ?? 0);
       const more =
         limit >= 0 &&
         count === limit &&
-        (await c.get('SELECT 1 AS x FROM metrics WHERE run_id = ? AND key = ? ORDER BY id LIMIT 1 OFFSET ?', [
-          id,
-          key,
-          offset + limit,
-        ])) !== undefined;
+        (await (c ? c.get.bind(c) : this.driver.readOne.bind(this.driver))(
+          'SELECT 1 AS x FROM metrics WHERE run_id = ? AND key = ? ORDER BY id LIMIT 1 OFFSET ?',
+          [id, key, offset + limit],
+        )) !== undefined;
       let json = r?.json ?? '[]';
       if (q.finish && typeof json === 'string') json = q.finish(json);
       return { json: typeof json === 'string' ? Buffer.from(json, 'utf8') : json, count, more };
+    };
+    // a full run id with points: one statement, no transaction (one round trip on PostgreSQL)
+    if (/^[0-9a-f]{32}$/.test(runIdOrPrefix)) {
+      await this.ready;
+      const r = await this.driver.readOne<{ json: string | Buffer | null; n: number }>(
+        q.sql,
+        bind(runIdOrPrefix),
+      );
+      if (Number(r?.n ?? 0) > 0) return finish(r, runIdOrPrefix);
+    }
+    // a prefix, or no points (is there such a run?): resolve the id and read in one snapshot
+    return this.read(async (c) => {
+      const id = await resolveRunId(c, runIdOrPrefix);
+      return finish(await c.get<{ json: string | Buffer | null; n: number }>(q.sql, bind(id)), id, c);
     });
   }
 

@@ -29,6 +29,8 @@ export interface SqlDriver {
   write<T>(fn: (c: SqlConn) => Promise<T>): Promise<T>;
   /** Run fn on a consistent read snapshot. */
   read<T>(fn: (c: SqlConn) => Promise<T>): Promise<T>;
+  /** One read statement outside any explicit transaction (one round trip; a statement sees one snapshot). */
+  readOne<T>(sql: string, params?: unknown[]): Promise<T | undefined>;
   close(): Promise<void>;
 }
 

@@ -71,6 +71,17 @@ export class SqliteDriver implements SqlDriver {
     return this.serial(() => this.inTransaction('BEGIN', fn));
   }
 
+  readOne<T>(sql: string, params: unknown[] = []): Promise<T | undefined> {
+    return this.serial(async () => {
+      if (!this.db.open) throw new KeelError('KEEL_E_STORE', `the tracking store ${this.path} is closed`);
+      try {
+        return (await this.conn.get<T>(sql, params)) as T | undefined;
+      } catch (e) {
+        throw storeError(e, this.path);
+      }
+    });
+  }
+
   close(): Promise<void> {
     return this.serial(async () => {
       if (this.db.open) this.db.close();
