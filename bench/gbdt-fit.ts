@@ -4,6 +4,8 @@
  * measured on a busy machine (CPU time of every thread, not wall) and checked for identical trees.
  *
  *   node --import tsx bench/gbdt-fit.ts [--rows 200000] [--trees 50] [--threads 0] [--subsample 1] [--repeats 1]
+ *     [--cats 3] [--test 0.25]      (--cats 0 --test 0: 20 numeric columns, no held-out rows)
+ *   node --import tsx bench/gbdt-fit.ts --rows 10000000 --cats 0 --test 0 --trees 20   (bench:learn's 10M-row memory row)
  *   node --cpu-prof --import tsx bench/gbdt-fit.ts --rows 1000000 --trees 20    (profile)
  */
 import { createHash } from 'node:crypto';
@@ -19,9 +21,10 @@ const threads = flag('--threads', '0');
 const repeats = flag('--repeats', '1');
 
 // 20 numeric columns (5% missing) + 3 small-integer category codes, label from a logistic model
-const F = 23;
+const nCats = flag('--cats', '3');
+const F = 20 + nCats;
 const rng = new Rng(7);
-const nTest = Math.round(n / 4);
+const nTest = Math.round(n * flag('--test', '0.25'));
 const data = new Float64Array((n + nTest) * F);
 const y = new Float64Array(n + nTest);
 for (let i = 0; i < n + nTest; i++) {
@@ -31,7 +34,7 @@ for (let i = 0; i < n + nTest; i++) {
     data[i * F + f] = rng.next() < 0.05 ? Number.NaN : Math.round(v * 1000) / 1000;
     if (f < 8) z += (f % 2 ? 0.6 : -0.4) * v + (f === 2 ? 0.5 * v * v : 0);
   }
-  for (let c = 0; c < 3; c++) {
+  for (let c = 0; c < nCats; c++) {
     const code = rng.int(5 + 5 * c);
     data[i * F + 20 + c] = code;
     z += c === 0 ? (code % 3) * 0.4 - 0.4 : 0;
@@ -66,7 +69,7 @@ for (let r = 0; r < repeats; r++) {
   walls.push((performance.now() - t0) / 1000);
   const c = process.cpuUsage(c0);
   cpus.push((c.user + c.system) / 1e6);
-  auc = rocAuc(yTest, clf.predictProba(test));
+  auc = nTest > 0 ? rocAuc(yTest, clf.predictProba(test)) : Number.NaN;
   hash = createHash('sha256').update(JSON.stringify(clf.toJSON())).digest('hex').slice(0, 16);
 }
 console.log(
@@ -81,5 +84,8 @@ console.log(
     cpus,
     walls,
     hash,
+    // the whole process's peak (the generated matrix, nRows x F doubles, included)
+    rss_peak_mb: process.resourceUsage().maxRSS / 1024,
+    data_mb: data.byteLength / 2 ** 20,
   }),
 );

@@ -4,7 +4,12 @@
  * alternating Keel and peer runs for several rounds; medians; writes bench/results/learn.json in the
  * format of ../shared/BENCH.md and prints a table.
  *
- *   npm run bench:learn -- [--sizes 100k 1m] [--models gbdt rf logreg] [--rounds 3]
+ *   npm run bench:learn -- [--sizes 100k 1m 10m] [--models gbdt rf logreg] [--rounds 3] [--big-trees 20]
+ *
+ * Size 10m is a memory check with no peer: gen_data.py has no 10M size, so bench/gbdt-fit.ts
+ * generates 10,000,000 rows x 20 numeric columns (5% missing, label from a logistic model) in its
+ * own process and fits the GBDT (depth 6, lr 0.1, 255 bins, --big-trees trees: peak memory is
+ * reached in the first tree); the row is that process's peak RSS, the generated matrix included.
  *
  * Needs the peers from Debian: apt-get install -y python3-sklearn python3-xgboost python3-pandas python3-scipy
  */
@@ -95,9 +100,9 @@ interface Row {
   case: string;
   unit: string;
   keel: number;
-  peer: number;
+  peer: number | null;
   peer_name: string;
-  ratio: number;
+  ratio: number | null;
   better: 'lower' | 'higher';
   goal: number | null;
   must: number | null;
@@ -134,7 +139,57 @@ const ratioRow = (
 };
 const round = round4;
 
+/** The 10M-row memory row: one generated fit in its own process (see the header). */
+function bigRun(): void {
+  const trees = list('--big-trees', ['20'])[0];
+  console.error(`[10m gbdt] 10,000,000 x 20 generated, ${trees} trees ...`);
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'bench', 'gbdt-fit.ts'),
+      ...['--rows', '10000000', '--cats', '0', '--test', '0', '--trees', trees],
+    ],
+    { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`keel gbdt 10m failed: ${r.stderr}`);
+  const run = JSON.parse(line) as { rss_peak_mb: number; wall_s: number; cpu_s: number; data_mb: number };
+  const what = `10,000,000 x 20 generated in-process (bench/gbdt-fit.ts --cats 0 --test 0), ${trees} trees depth 6`;
+  rows.push({
+    case: 'gbdt-rss-10m',
+    unit: 'MB',
+    keel: round(run.rss_peak_mb),
+    peer: null,
+    peer_name: 'none (memory check)',
+    ratio: null,
+    better: 'lower',
+    goal: null,
+    must: null,
+    pass: run.rss_peak_mb <= 8192,
+    note: `must: the fit completes within 8 GB (peak RSS of the whole process, the ${round(run.data_mb)} MB input matrix included); ${what}`,
+  });
+  rows.push({
+    case: 'gbdt-fit-10m',
+    unit: 's',
+    keel: round(run.wall_s),
+    peer: null,
+    peer_name: 'none (informational)',
+    ratio: null,
+    better: 'lower',
+    goal: null,
+    must: null,
+    pass: null,
+    note: `fit wall time, CPU ${round(run.cpu_s)} s; ${what}`,
+  });
+}
+
 for (const size of sizes) {
+  if (size === '10m') {
+    if (models.includes('gbdt')) bigRun();
+    continue;
+  }
   ensureData(size);
   for (const model of models) {
     const keel: Run[] = [];

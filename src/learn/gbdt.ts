@@ -220,7 +220,8 @@ function boost(
   const n = X.nRows;
   const F = X.nCols;
   const rng = new Rng(p.seed);
-  // Large data: bins, gradients and rows in shared memory so a second thread can build histograms.
+  // Large data: the builder's copies of the bins, its gradients and the rows in shared memory so a
+  // second thread can build histograms. The row-major bins here are only read by the builder.
   const threads = p.nThreads > 0 ? p.nThreads : defaultThreads();
   const shared = threads > 1 && n >= PARALLEL_MIN_DATA ? sharedArrays(n, F) : null;
   const catNames = p.categoricalFeatures ?? [];
@@ -228,7 +229,7 @@ function boost(
   const cached = !shared && catNames.length === 0 ? binned(X, p.maxBins) : null;
   const mapper = cached?.mapper ?? fitBins(X, p.maxBins);
   const categories = categoricalBins(X, catNames, p.maxCatCardinality, mapper.edges, 'GradientBoosting');
-  const bins = cached?.bins ?? applyBins(X, mapper, shared?.bins);
+  let bins: Uint8Array | null = cached?.bins ?? applyBins(X, mapper);
   if (categories)
     for (let f = 0; f < F; f++)
       if (categories[f]) for (let r = 0; r < n; r++) if (X.data[r * F + f] < 0) bins[r * F + f] = MISSING_BIN;
@@ -258,6 +259,7 @@ function boost(
     },
     shared ?? {},
   );
+  bins = null; // the builder keeps its own layouts: free the row-major bins (nRows x F bytes)
   const wPos = p.scalePosWeight ?? 1;
   // base scores: the (weighted) prior of each class, or the target's (weighted) mean or median
   const baseScores = new Float64Array(K);
@@ -299,8 +301,8 @@ function boost(
   }
   const margin = new Float64Array(n * K);
   for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) margin[i * K + k] = baseScores[k];
-  const grad = shared?.grad ?? new Float64Array(n);
-  const hess = shared?.hess ?? new Float64Array(n);
+  const grad = new Float64Array(n);
+  const hess = new Float64Array(n);
   const all = Int32Array.from({ length: n }, (_, i) => i);
   const rows = shared?.rows ?? new Int32Array(n);
   const inSample = new Uint8Array(p.subsample < 1 ? n : 0);

@@ -60,13 +60,57 @@ export function binValue(edges: Float64Array, v: number): number {
   return lo;
 }
 
+/** Cells of the lookup grid per feature (see BinLookup). */
+const CELLS = 2048;
+/** Above this many edges in one cell a feature is binned by binary search instead. */
+const MAX_SCAN = 8;
+
+/**
+ * A lookup for binValue: a uniform grid of CELLS cells between the first and the last finite
+ * edge, each cell holding the bin of its lower boundary, so a value's bin is its cell's bin plus
+ * a short forward scan (quantile edges are densest where the values are, so cells hold a few
+ * edges at most). Null when the edges are too uneven for that (heavy tails): binary search then.
+ */
+interface BinLookup {
+  lo: number;
+  scale: number;
+  start: Uint8Array;
+}
+
+function binLookup(edges: Float64Array): BinLookup | null {
+  const last = edges.length - 2; // the last finite edge (edges end with +Infinity)
+  if (last < 1) return null;
+  const lo = edges[0];
+  const hi = edges[last];
+  const scale = CELLS / (hi - lo);
+  if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi) || !(scale > 0 && scale < Infinity))
+    return null;
+  const start = new Uint8Array(CELLS + 1);
+  let b = 0;
+  for (let c = 0; c <= CELLS; c++) {
+    const x = lo + c / scale;
+    while (b < last + 1 && edges[b] < x) b++;
+    start[c] = b;
+    if (c > 0 && start[c] - start[c - 1] > MAX_SCAN) return null;
+  }
+  return { lo, scale, start };
+}
+
+/**
+ * Bin every value of X (row-major out[row * nCols + f], MISSING_BIN for NaN). Reads X once, row
+ * by row; each value's bin is exactly binValue's.
+ */
 export function applyBins(X: Matrix, mapper: BinMapper, into?: Uint8Array): Uint8Array {
   const { nRows, nCols, data } = X;
   const out = into ?? new Uint8Array(nRows * nCols);
-  for (let f = 0; f < nCols; f++) {
-    const e = mapper.edges[f];
-    for (let r = 0; r < nRows; r++) out[r * nCols + f] = binValue(e, data[r * nCols + f]);
-  }
+  const edges = mapper.edges;
+  const lookups = edges.map(binLookup);
+  for (let r = 0, k = 0; r < nRows; r++)
+    for (let f = 0; f < nCols; f++, k++) {
+      const v = data[k];
+      const L = lookups[f];
+      out[k] = L === null ? binValue(edges[f], v) : lookupBin(edges[f], L, v);
+    }
   return out;
 }
 
@@ -91,4 +135,15 @@ export function binned(X: Matrix, maxBins: number): { mapper: BinMapper; bins: U
   const out = { mapper, bins: applyBins(X, mapper) };
   cache?.set(maxBins, out);
   return out;
+}
+
+function lookupBin(e: Float64Array, L: BinLookup, v: number): number {
+  if (!(v > e[0])) return Number.isNaN(v) ? MISSING_BIN : 0;
+  let c = Math.floor((v - L.lo) * L.scale);
+  if (!(c <= CELLS)) c = CELLS; // +Infinity
+  let b = L.start[c];
+  // the cell's boundary is rounded: step back if v is at or below the previous edge, then forward
+  while (b > 0 && v <= e[b - 1]) b--;
+  while (!(v <= e[b])) b++;
+  return b;
 }

@@ -10,9 +10,6 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 export interface SharedTrainingArrays {
-  bins: Uint8Array;
-  grad: Float64Array;
-  hess: Float64Array;
   rows: Int32Array;
   /** The bins column-major (filled by TreeBuilder) and a row-index scratch for partitions. */
   cols: Uint8Array;
@@ -26,9 +23,6 @@ export interface SharedTrainingArrays {
 /** Typed arrays over SharedArrayBuffers, so a worker thread can read them without copying. */
 export function sharedArrays(nRows: number, nFeatures: number): SharedTrainingArrays {
   return {
-    bins: new Uint8Array(new SharedArrayBuffer(nRows * nFeatures)),
-    grad: new Float64Array(new SharedArrayBuffer(nRows * 8)),
-    hess: new Float64Array(new SharedArrayBuffer(nRows * 8)),
     rows: new Int32Array(new SharedArrayBuffer(nRows * 4)),
     cols: new Uint8Array(new SharedArrayBuffer(nRows * nFeatures)),
     spill: new Int32Array(new SharedArrayBuffer(nRows * 4)),
