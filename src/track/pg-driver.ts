@@ -47,11 +47,12 @@ export class PgDriver implements SqlDriver {
       },
     });
     this.pool.on('error', () => {}); // idle client errors surface on the next query instead
-    // JIT compilation costs ~35 ms per query and only pays off on long analytic scans: off
+    // JIT compilation costs ~35 ms per query and only pays off on long analytic scans: off.
+    // extra_float_digits = 1: doubles as text in their shortest exact form (the default since
+    // PostgreSQL 12, set in case a server says otherwise: get-history and runs read them as text)
     this.pool.on('connect', (client) => {
-      void client
-        .query(schema ? `SET search_path TO ${schema}; SET jit = off` : 'SET jit = off')
-        .catch(() => {});
+      const set = 'SET jit = off; SET extra_float_digits = 1';
+      void client.query(schema ? `SET search_path TO ${schema}; ${set}` : set).catch(() => {});
     });
     this.ready = (async () => {
       const c = await this.connect();

@@ -14,7 +14,7 @@ export const MAX_RESULTS = 50_000;
 export const DEFAULT_MAX_RESULTS = 1000;
 
 export interface CompiledSearch {
-  /** Selects `r.id` of one page plus one extra row (to know whether another page follows). */
+  /** Selects `r.id` (or the columns asked for) of one page plus one extra row (to know whether another page follows). */
   sql: string;
   params: unknown[];
   offset: number;
@@ -144,7 +144,12 @@ function decodePageToken(token: string, fingerprint: string): number {
 }
 
 /** Parse and compile a search; throws KEEL_E_USAGE (with a caret) on a bad filter or order. */
-export function compileRunSearch(opts: SearchRunsOptions, dialect: SqlDialect): CompiledSearch {
+export function compileRunSearch(
+  opts: SearchRunsOptions,
+  dialect: SqlDialect,
+  /** What to select (default `r.id`) and a join it needs, e.g. the run's experiment. */
+  select: { columns: string; join: string } = { columns: 'r.id', join: '' },
+): CompiledSearch {
   const limit = opts.maxResults ?? DEFAULT_MAX_RESULTS;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_RESULTS)
     throw new KeelError(
@@ -196,9 +201,9 @@ export function compileRunSearch(opts: SearchRunsOptions, dialect: SqlDialect): 
   orders.push('r.id ASC');
   params.push(limit + 1, offset);
   // the joins' ? come first in the text, so their parameters go first
-  const from = ['runs r', ...joins.sql].join(' ');
+  const from = ['runs r', select.join, ...joins.sql].filter((x) => x !== '').join(' ');
   return {
-    sql: `SELECT r.id FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orders.join(', ')} LIMIT ? OFFSET ?`,
+    sql: `SELECT ${select.columns} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orders.join(', ')} LIMIT ? OFFSET ?`,
     params: [...joins.params, ...params],
     offset,
     limit,

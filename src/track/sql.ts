@@ -62,6 +62,8 @@ export interface SqlDialect {
   metricJsonArray(rows: string): { sql: string; finish?: (json: string) => string };
   /** A LIMIT that means none. */
   noLimit: number | null;
+  /** A DOUBLE PRECISION expression as text that reads back exactly (see numberFromText). */
+  realText(expr: string): string;
   /** Whether `LEFT JOIN LATERAL (subquery)` is available (search joins a metric's latest value). */
   lateral: boolean;
   /**
@@ -70,6 +72,13 @@ export interface SqlDialect {
    * where write transactions never overlap (SQLite has one writer).
    */
   lockRunMetrics: string | null;
+}
+
+/** A realText value as the number: Number() reads both dialects' texts but SQLite's "Inf". */
+export function numberFromText(text: string): number {
+  if (text === 'Inf') return Number.POSITIVE_INFINITY;
+  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
+  return Number(text);
 }
 
 /** The JSON text of a metric value in SQL: ±Infinity as the strings protobuf's JSON mapping uses. */
@@ -104,6 +113,7 @@ export const sqliteDialect: SqlDialect = {
       `'timestamp', timestamp, 'step', step)) AS BLOB) AS json, COUNT(*) AS n FROM (${rows}) AS h`,
   }),
   noLimit: -1,
+  realText: (expr) => `printf('%!.17g', ${expr})`, // 17 significant digits; ±Infinity as Inf, -Inf
   lateral: false,
   lockRunMetrics: null,
 };
@@ -154,6 +164,7 @@ export const postgresDialect: SqlDialect = {
         : json,
   }),
   noLimit: null,
+  realText: (expr) => `${expr}::text`, // shortest exact form; ±Infinity as Infinity, -Infinity
   lateral: true,
   // ids come from a sequence as rows are inserted: without this two concurrent batches of one
   // metric would interleave, and the history (ordered by id) would mix them
