@@ -79,7 +79,14 @@ class Batch {
   }
   pushField(s: number, e: number, q: number): void {
     const i = this.nField;
-    if (i === this.fs.length) {
+    if (i < this.fs.length) {
+      this.fs[i] = s;
+      this.fe[i] = e;
+      this.fq[i] = q;
+      this.nField = i + 1;
+      return;
+    }
+    {
       const grow = <T extends Int32Array | Uint8Array>(a: T): T => {
         const b = new (a.constructor as new (n: number) => T)(a.length * 2);
         b.set(a);
@@ -400,38 +407,37 @@ class ByteDict {
   }
 }
 
-/** A set of 96-bit row hashes (open addressing over three Int32Arrays). */
+/** A set of 96-bit row hashes: open addressing over one Int32Array, four words a slot (one cache line). */
 class RowHashSet {
-  private a = new Int32Array(1 << 16);
-  private b = new Int32Array(1 << 16);
-  private c = new Int32Array(1 << 16);
-  private full = new Uint8Array(1 << 16);
+  private t = new Int32Array(4 << 16);
+  private slots = 1 << 16;
   private size = 0;
   /** Adds the hash; false when it was already there. */
   add(h1: number, h2: number, h3: number): boolean {
-    if ((this.size + 1) * 2 > this.full.length) this.grow();
-    const mask = this.full.length - 1;
+    if ((this.size + 1) * 2 > this.slots) this.grow();
+    const t = this.t;
+    const mask = this.slots - 1;
     let slot = h1 & mask;
-    while (this.full[slot]) {
-      if (this.a[slot] === h1 && this.b[slot] === h2 && this.c[slot] === h3) return false;
+    for (;;) {
+      const o = slot << 2;
+      if (t[o + 3] === 0) {
+        t[o] = h1;
+        t[o + 1] = h2;
+        t[o + 2] = h3;
+        t[o + 3] = 1;
+        this.size++;
+        return true;
+      }
+      if (t[o] === h1 && t[o + 1] === h2 && t[o + 2] === h3) return false;
       slot = (slot + 1) & mask;
     }
-    this.full[slot] = 1;
-    this.a[slot] = h1;
-    this.b[slot] = h2;
-    this.c[slot] = h3;
-    this.size++;
-    return true;
   }
   private grow(): void {
-    const { a, b, c, full } = this;
-    const n = full.length * 2;
-    this.a = new Int32Array(n);
-    this.b = new Int32Array(n);
-    this.c = new Int32Array(n);
-    this.full = new Uint8Array(n);
+    const old = this.t;
+    this.slots *= 2;
+    this.t = new Int32Array(this.slots * 4);
     this.size = 0;
-    for (let i = 0; i < full.length; i++) if (full[i]) this.add(a[i], b[i], c[i]);
+    for (let o = 0; o < old.length; o += 4) if (old[o + 3] !== 0) this.add(old[o], old[o + 1], old[o + 2]);
   }
 }
 

@@ -13,6 +13,7 @@ import { stat } from 'node:fs/promises';
 import { KeelError } from '../core/errors.js';
 import { sha256File } from '../core/hash.js';
 import { fileSource } from './csv-stream.js';
+import { isDvcFile, resolveDvc } from './dvc-source.js';
 import { checkExpectations } from './expectations.js';
 import { inferSchemaFromRows } from './infer.js';
 import { isPostgresSource, readPostgres } from './postgres-source.js';
@@ -77,11 +78,10 @@ export async function readTable(
     quarantineFile?: string;
   } = {},
 ): Promise<ReadResult> {
-  const result = await readAny(path, schema, options);
+  const how = { streamed: false };
+  const result = await readAny(path, schema, options, how);
   // the readers that do not stream (DuckDB's, PostgreSQL's) keep their quarantine in memory: write it now
-  const format = options.format ?? tableFormat(path);
-  const streamed = !isPostgresSource(path) && (format === 'csv' || format === 'tsv');
-  if (options.quarantineFile && !streamed)
+  if (options.quarantineFile && !how.streamed)
     writeFileSync(options.quarantineFile, quarantineCsv(result.quarantine));
   return result;
 }
@@ -90,8 +90,26 @@ async function readAny(
   path: string,
   schema: Schema | undefined,
   options: { format?: TableFormat; delimiter?: string; reference?: DataProfile; quarantineFile?: string },
+  how: { streamed: boolean },
 ): Promise<ReadResult> {
   if (isPostgresSource(path)) return readPostgres(path, schema, { reference: options.reference });
+  if (isDvcFile(path)) {
+    const target = await resolveDvc(path);
+    const format = options.format ?? tableFormat(target.path);
+    if (format === null)
+      throw new KeelError('KEEL_E_USAGE', `${target.path} (${path}): unknown file type`, {
+        file: target.path,
+      });
+    const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : ',');
+    how.streamed = format === 'csv' || format === 'tsv';
+    if (format === 'csv' || format === 'tsv')
+      return readCsvSource(fileSource(target.object, statSync(target.object).size), target.path, schema, {
+        delimiter,
+        reference: options.reference,
+        quarantineFile: options.quarantineFile,
+      });
+    return readWithDuckDB(target.object, format, schema, options.reference, target.path);
+  }
   const format = options.format ?? tableFormat(path);
   if (format === null)
     throw new KeelError(
@@ -106,6 +124,7 @@ async function readAny(
       throw new KeelError('KEEL_E_USAGE', `${path}: globs are not supported for S3 URLs; name one object`, {
         file: path,
       });
+    how.streamed = format === 'csv' || format === 'tsv';
     if ((format === 'csv' || format === 'tsv') && schema) {
       // streamed straight from the object's body
       const { body, size } = await s3Object(path);
@@ -120,6 +139,7 @@ async function readAny(
       tmp.cleanup();
     }
   }
+  how.streamed = format === 'csv' || format === 'tsv';
   if (format === 'csv' || format === 'tsv') return readCsv(path, schema, csvOptions);
   return readWithDuckDB(path, format, schema, options.reference);
 }

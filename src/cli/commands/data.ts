@@ -102,7 +102,7 @@ export function registerDataCommands(program: Command): void {
     )
     .argument(
       '<file>',
-      'the data: a .csv, .tsv, .parquet, .json or .ndjson/.jsonl file, a quoted glob, s3://bucket/key.csv or postgres://…?table=T',
+      'the data: a .csv, .tsv, .parquet, .json or .ndjson/.jsonl file, a quoted glob, a .dvc file, s3://bucket/key.csv or postgres://…?table=T',
     )
     .requiredOption('-s, --schema <schema.yaml>', 'the schema to check against')
     .option('--json', 'print the report as JSON')
@@ -149,7 +149,7 @@ export function registerDataCommands(program: Command): void {
     )
     .argument(
       '<file>',
-      'the data: a .csv, .tsv, .parquet, .json or .ndjson/.jsonl file, a quoted glob, s3://bucket/key.csv or postgres://…?table=T',
+      'the data: a .csv, .tsv, .parquet, .json or .ndjson/.jsonl file, a quoted glob, a .dvc file, s3://bucket/key.csv or postgres://…?table=T',
     )
     .option('-s, --schema <schema.yaml>', 'type the columns by this schema')
     .option('--json', 'print the profile as JSON')
@@ -261,7 +261,7 @@ export function registerDataCommands(program: Command): void {
     .description('Read a CSV and write a starting schema (types, nullability, categories) to edit by hand.')
     .argument(
       '<file>',
-      'the data: a .csv, .tsv, .parquet, .json or .ndjson/.jsonl file, a quoted glob, s3://bucket/key.csv or postgres://…?table=T',
+      'the data: a .csv, .tsv, .parquet, .json or .ndjson/.jsonl file, a quoted glob, a .dvc file, s3://bucket/key.csv or postgres://…?table=T',
     )
     .option('-o, --out <schema.yaml>', 'write the schema here instead of printing it')
     .option(
