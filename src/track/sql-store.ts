@@ -76,10 +76,15 @@ export class SqlTrackingStore implements TrackingStore {
     return this.driver.read(fn);
   }
 
-  /** Wait for other transactions writing this run's metrics (see SqlDialect.lockRunMetrics). */
-  private async lockRunMetrics(c: SqlConn, runId: string): Promise<void> {
-    const sql = this.driver.dialect.lockRunMetrics;
-    if (sql) await c.get(sql, [runId]);
+  /**
+   * requireRun for a write of metrics: first waits for other transactions writing this run's
+   * metrics (SqlDialect.lockRunMetrics), in the same statement (one round trip).
+   */
+  private async requireRunForMetrics(c: SqlConn, runId: string): Promise<void> {
+    const lock = this.driver.dialect.lockRunMetrics;
+    if (!lock) return void (await requireRun(c, runId));
+    const r = await c.get(`SELECT r.status FROM (${lock}) AS l, runs r WHERE r.id = ?`, [runId, runId]);
+    if (!r) throw new KeelError('KEEL_E_NOT_FOUND', `run ${runId} not found`);
   }
 
   // ---- experiments ----
@@ -219,8 +224,8 @@ export class SqlTrackingStore implements TrackingStore {
   ): Promise<void> {
     const rows = metricRows(runId, batch.metrics ?? [], clockMs());
     return this.write(async (c) => {
-      if (rows.length > 0) await this.lockRunMetrics(c, runId);
-      await requireRun(c, runId);
+      if (rows.length > 0) await this.requireRunForMetrics(c, runId);
+      else await requireRun(c, runId);
       await putParams(c, runId, batch.params ?? {});
       await putTags(c, runId, batch.tags ?? {});
       await c.runMany(
@@ -240,8 +245,7 @@ export class SqlTrackingStore implements TrackingStore {
   async logMetricBatch(runId: string, points: MetricInput[]): Promise<void> {
     const rows = metricRows(runId, points, clockMs());
     return this.write(async (c) => {
-      await this.lockRunMetrics(c, runId);
-      await requireRun(c, runId);
+      await this.requireRunForMetrics(c, runId);
       await c.runMany(
         'INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)',
         rows,
@@ -513,6 +517,7 @@ function metricRows(runId: string, points: MetricInput[], ts: number): unknown[]
 
 /** New params; the same value again is a no-op, a different value a KEEL_E_CONFLICT. */
 async function putParams(c: SqlConn, runId: string, params: Record<string, ParamValue>): Promise<void> {
+  if (Object.keys(params).length === 0) return;
   const old = new Map(
     (
       await c.all<{ key: string; value: string }>('SELECT key, value FROM params WHERE run_id = ?', [runId])

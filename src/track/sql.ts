@@ -67,7 +67,7 @@ export interface SqlDialect {
   /** Whether `LEFT JOIN LATERAL (subquery)` is available (search joins a metric's latest value). */
   lateral: boolean;
   /**
-   * SQL (one `?`: the run id) that makes metric writes to one run wait for each other until commit,
+   * A SELECT (one `?`: the run id) that makes metric writes to one run wait for each other until commit,
    * so that a batch's points get consecutive ids even when several batches arrive at once; null
    * where write transactions never overlap (SQLite has one writer).
    */
