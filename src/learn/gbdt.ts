@@ -505,7 +505,7 @@ abstract class Boosting {
     const base = this.baseScores_;
     if (K === 1) {
       const out = new Float64Array(n).fill(base[0]);
-      if (this.trees_.some(hasCategorical)) addTrees(this.trees_, X, out, 1);
+      if (this.categorical()) addTrees(this.trees_, X, out, 1);
       else {
         this.flat ??= [flatten(this.trees_)];
         // large batches are shared with scoring worker threads; the sums do not depend on it
@@ -514,7 +514,7 @@ abstract class Boosting {
       return out;
     }
     const out = new Float64Array(n * K);
-    if (this.trees_.some(hasCategorical)) {
+    if (this.categorical()) {
       for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) out[i * K + k] = base[k];
       addTrees(this.trees_, X, out, K);
       return out;
@@ -529,6 +529,17 @@ abstract class Boosting {
     return out;
   }
 
+  private categoricalFor: Tree[] | null = null;
+  private hasCategorical = false;
+  /** Whether some tree has a category-set split (asked once per set of trees, not per call). */
+  private categorical(): boolean {
+    if (this.categoricalFor !== this.trees_) {
+      this.hasCategorical = this.trees_.some(hasCategorical);
+      this.categoricalFor = this.trees_;
+    }
+    return this.hasCategorical;
+  }
+
   /** Threads worth scoring n rows on (asking the OS for the core count costs, so only for large n). */
   private scoringThreads(n: number): number {
     if (n < PARALLEL_MIN_ROWS) return 1;
@@ -538,7 +549,7 @@ abstract class Boosting {
 
   /** rawScores with the trees walked on scoring worker threads (one output per row; else rawScores). */
   protected async rawScoresAsync(X: Matrix): Promise<Float64Array> {
-    if (this.treesPerRound !== 1 || this.trees_.some(hasCategorical)) return this.rawScores(X);
+    if (this.treesPerRound !== 1 || this.categorical()) return this.rawScores(X);
     assertFitted(this.fitted, this.what);
     checkWidth(X, this.nFeatures_, this.what);
     const out = new Float64Array(X.nRows).fill(this.baseScores_[0]);

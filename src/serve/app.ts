@@ -11,7 +11,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
 import { type ErrorCode, KeelError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { parseCsv } from '../data/csv.js';
@@ -71,41 +71,62 @@ export function createApp(options: AppOptions): FastifyInstance {
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'keel_' });
-  const requests = counter(
-    'keel_predict_requests_total',
-    'Prediction requests by model, version and HTTP status',
-    ['model', 'version', 'status'] as const,
-  );
-  const latency = new Histogram({
-    name: 'keel_predict_duration_seconds',
-    help: 'Prediction request latency by model and version',
-    labelNames: ['model', 'version'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  // The hot path bumps plain numbers per (model, version) (a prom-client inc or observe hashes its
+  // label set every time); each metric takes them in when scraped.
+  const children = new Map<string, Children>();
+  const requests = new Counter({
+    name: 'keel_predict_requests_total',
+    help: 'Prediction requests by model, version and HTTP status',
+    labelNames: ['model', 'version', 'status'] as const,
     registers: [registry],
+    collect() {
+      for (const c of children.values())
+        if (c.ok > 0) {
+          this.inc({ model: c.model, version: c.version, status: '200' }, c.ok);
+          c.ok = 0;
+        }
+    },
   });
-  const predictions = counter('keel_predictions_total', 'Rows scored by model, version and predicted label', [
-    'model',
-    'version',
-    'label',
-  ] as const);
+  const latency = new LatencyHistogram(
+    'keel_predict_duration_seconds',
+    'Prediction request latency by model and version',
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  );
+  registry.registerMetric(latency as unknown as Parameters<Registry['registerMetric']>[0]);
+  const predictions = new Counter({
+    name: 'keel_predictions_total',
+    help: 'Rows scored by model, version and predicted label',
+    labelNames: ['model', 'version', 'label'] as const,
+    registers: [registry],
+    collect() {
+      for (const c of children.values()) {
+        if (c.negative > 0) this.inc({ model: c.model, version: c.version, label: c.classes[0] }, c.negative);
+        if (c.positive > 0) this.inc({ model: c.model, version: c.version, label: c.classes[1] }, c.positive);
+        c.negative = 0;
+        c.positive = 0;
+      }
+    },
+  });
   const validationFailures = counter(
     'keel_validation_failures_total',
     'Requests rejected by input validation, by model and field',
     ['model', 'field'] as const,
   );
-
-  // Metric children per (model, version), so the hot path does not hash label sets per request.
-  const children = new Map<string, ReturnType<typeof makeChildren>>();
-  const makeChildren = (model: string, version: string, classes: readonly string[]) => ({
-    ok: requests.labels(model, version, '200'),
-    latency: latency.labels(model, version),
-    negative: predictions.labels(model, version, classes[0]),
-    positive: predictions.labels(model, version, classes[1]),
-  });
-  const metricsFor = (model: string, version: string, classes: readonly string[]) => {
+  const metricsFor = (model: string, version: string, classes: readonly string[]): Children => {
     const key = `${model}\u0000${version}`;
     let c = children.get(key);
-    if (!c) children.set(key, (c = makeChildren(model, version, classes)));
+    if (!c) {
+      c = {
+        model,
+        version,
+        classes,
+        ok: 0,
+        negative: 0,
+        positive: 0,
+        latency: latency.series({ model, version }),
+      };
+      children.set(key, c);
+    }
     return c;
   };
 
@@ -379,15 +400,13 @@ export function createApp(options: AppOptions): FastifyInstance {
     }
     const { probability, label } = result;
     const version = String(entry.version);
-    const out = new Array(probability.length);
-    const m = metricsFor(entry.name, version, entry.predictor.signature.target.classes);
+    const classes = entry.predictor.signature.target.classes;
+    const m = metricsFor(entry.name, version, classes);
     let positives = 0;
-    const pos = entry.predictor.signature.target.classes[1];
-    for (let i = 0; i < probability.length; i++) {
-      out[i] = { probability: probability[i], label: label[i] };
-      if (label[i] === pos) positives++;
-    }
+    const pos = classes[1];
+    for (let i = 0; i < probability.length; i++) if (label[i] === pos) positives++;
     const q = (req.query as { explain?: string } | undefined)?.explain;
+    let out: Record<string, unknown>[] | null = null;
     if (q === 'true' || q === '1') {
       if (!entry.predictor.explain)
         return reject(
@@ -397,15 +416,20 @@ export function createApp(options: AppOptions): FastifyInstance {
         );
       const ex = entry.predictor.explain(frame);
       const k = ex.inputs.length;
+      out = new Array(probability.length);
       for (let i = 0; i < out.length; i++) {
         const contributions: Record<string, number> = {};
         for (let c = 0; c < k; c++) contributions[ex.inputs[c]] = ex.contributions[i * k + c];
-        out[i].explanation = { base_value: ex.baseValue, output: ex.output, contributions };
+        out[i] = {
+          probability: probability[i],
+          label: label[i],
+          explanation: { base_value: ex.baseValue, output: ex.output, contributions },
+        };
       }
     }
-    if (positives > 0) m.positive.inc(positives);
-    if (positives < probability.length) m.negative.inc(probability.length - positives);
-    m.ok.inc();
+    m.positive += positives;
+    m.negative += probability.length - positives;
+    m.ok++;
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     m.latency.observe(seconds);
     if (predictionLog) {
@@ -425,9 +449,112 @@ export function createApp(options: AppOptions): FastifyInstance {
         });
     }
     runShadow(name, input, label, req.id);
-    return { model: entry.name, version: entry.version, predictions: out };
+    if (out) return { model: entry.name, version: entry.version, predictions: out };
+    // what JSON.stringify would write for {model, version, predictions: [{probability, label}]},
+    // without making the objects
+    reply.type('application/json; charset=utf-8');
+    return predictionsJson(entry.name, entry.version, probability, label, classes);
   });
   return app;
+}
+
+/** A served (model, version)'s numbers since the last scrape, and its latency series. */
+interface Children {
+  model: string;
+  version: string;
+  classes: readonly string[];
+  ok: number;
+  negative: number;
+  positive: number;
+  latency: LatencySeries;
+}
+
+class LatencySeries {
+  /** counts[b]: observations in (bounds[b - 1], bounds[b]]; the last one above every bound. */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(
+    readonly labels: Record<string, string>,
+    private readonly bounds: readonly number[],
+  ) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+  observe(v: number): void {
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && v > b[i]) i++;
+    this.counts[i]++;
+    this.sum += v;
+    this.count++;
+  }
+}
+
+/**
+ * A Prometheus histogram whose series are bumped without label hashing (see metricsFor); it
+ * exports what prom-client's Histogram would (cumulative `_bucket` lines with `le`, `_sum`,
+ * `_count`) through the registry's metric interface.
+ */
+class LatencyHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private all: LatencySeries[] = [];
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: readonly number[],
+  ) {}
+  series(labels: Record<string, string>): LatencySeries {
+    const s = new LatencySeries(labels, this.bounds);
+    this.all.push(s);
+    return s;
+  }
+  get() {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    for (const s of this.all) {
+      let acc = 0;
+      for (let b = 0; b < this.bounds.length; b++) {
+        acc += s.counts[b];
+        values.push({
+          labels: { le: this.bounds[b], ...s.labels },
+          value: acc,
+          metricName: `${this.name}_bucket`,
+        });
+      }
+      values.push({ labels: { le: '+Inf', ...s.labels }, value: s.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: { ...s.labels }, value: s.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+  reset(): void {
+    for (const s of this.all) {
+      s.counts.fill(0);
+      s.sum = 0;
+      s.count = 0;
+    }
+  }
+}
+
+const jsonNumber = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
+
+function predictionsJson(
+  model: string,
+  version: number,
+  probability: Float64Array,
+  label: readonly string[],
+  classes: readonly string[],
+): string {
+  const tail0 = `,"label":${JSON.stringify(classes[0])}}`;
+  const tail1 = `,"label":${JSON.stringify(classes[1])}}`;
+  let s = `{"model":${JSON.stringify(model)},"version":${JSON.stringify(version)},"predictions":[`;
+  for (let i = 0; i < probability.length; i++) {
+    const l = label[i];
+    s += `${i === 0 ? '' : ','}{"probability":${jsonNumber(probability[i])}${
+      l === classes[0] ? tail0 : l === classes[1] ? tail1 : `,"label":${JSON.stringify(l)}}`
+    }`;
+  }
+  return `${s}]}`;
 }
 
 /** A request body as rows (records) or as one array per column (columns), see createApp. */

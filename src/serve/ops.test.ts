@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { churnSchema, featureSpecs, generateChurn } from '../data/index.js';
+import { churnSchema, featureSpecs, generateChurn, recordsToFrame } from '../data/index.js';
 import { FeaturePipeline, GradientBoostingClassifier, LogisticRegression, Model } from '../learn/index.js';
 import { freshSchemas, pgReachable, pgUrl } from '../track/pg.testkit.js';
 import { createApp } from './app.js';
@@ -433,5 +433,56 @@ describe('columnar batches', () => {
     }
     const asyncResult = await gbdt.predictFrameAsync(data);
     expect(Array.from(asyncResult.probability)).toEqual(Array.from(expected.probability));
+  });
+});
+
+describe('answers and metrics on the hot path', () => {
+  it('writes exactly what JSON.stringify writes for the predictions', async () => {
+    const app = createApp({ models: host, processMetrics: false });
+    const rows = data.toRecords().slice(0, 25) as Record<string, unknown>[];
+    for (const body of [good, rows]) {
+      const r = await predict(app, {}, body);
+      expect(r.statusCode).toBe(200);
+      expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+      const recs = Array.isArray(body) ? body : [body];
+      const { frame } = recordsToFrame(recs, inputs);
+      const { probability, label } = model.predictFrame(frame!);
+      const predictions = Array.from(probability, (p, i) => ({ probability: p, label: label[i] }));
+      expect(r.body).toBe(JSON.stringify({ model: 'churn', version: 2, predictions }));
+    }
+  });
+
+  it('counts requests, rows per label and latencies exactly, in prom-client exposition format', async () => {
+    const app = createApp({ models: host, processMetrics: false });
+    const rows = data.toRecords().slice(0, 30) as Record<string, unknown>[];
+    const { label } = model.predictFrame(recordsToFrame(rows, inputs).frame!);
+    const yes = label.filter((l) => l === 'Yes').length;
+    await predict(app, {}, rows);
+    await predict(app, {}, good);
+    await predict(app, {}, { ...good, tenure: -1 });
+    const goodLabel = model.predictFrame(recordsToFrame([good], inputs).frame!).label[0];
+    const yesAll = yes + (goodLabel === 'Yes' ? 1 : 0);
+    const text = (await app.inject('/metrics')).body;
+    const value = (line: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${line} `))
+          ?.split(' ')[1],
+      );
+    expect(value('keel_predict_requests_total{model="churn",version="2",status="200"}')).toBe(2);
+    expect(value('keel_predict_requests_total{model="churn",version="2",status="400"}')).toBe(1);
+    expect(value('keel_predictions_total{model="churn",version="2",label="Yes"}')).toBe(yesAll);
+    expect(value('keel_predictions_total{model="churn",version="2",label="No"}')).toBe(31 - yesAll);
+    expect(value('keel_predict_duration_seconds_count{model="churn",version="2"}')).toBe(2);
+    expect(value('keel_predict_duration_seconds_bucket{le="+Inf",model="churn",version="2"}')).toBe(2);
+    expect(value('keel_predict_duration_seconds_bucket{le="1",model="churn",version="2"}')).toBe(2);
+    expect(value('keel_predict_duration_seconds_sum{model="churn",version="2"}')).toBeGreaterThan(0);
+    expect(text).toContain('# TYPE keel_predict_duration_seconds histogram');
+    // a second scrape keeps the totals (nothing is counted twice or lost)
+    await predict(app, {}, good);
+    const again = (await app.inject('/metrics')).body;
+    expect(again).toContain('keel_predict_requests_total{model="churn",version="2",status="200"} 3');
+    expect(again).toContain('keel_predict_duration_seconds_count{model="churn",version="2"} 3');
   });
 });

@@ -195,62 +195,125 @@ export async function addForestAsync(
 }
 
 function addComplete(f: CompleteForest, data: Float64Array, nRows: number, nCols: number, out: Float64Array) {
-  const { depth, nodeOffset, leafOffset, feature, threshold, missingRight, leaf } = f;
+  const { depth } = f;
   const nTrees = depth.length;
   if (nRows < 8) {
-    // a handful of rows (online serving): four trees at a time when they have the same depth, so
-    // four independent paths overlap instead of one path waiting on each load
+    // a handful of rows (online serving): eight trees at a time when they have the same depth, so
+    // eight independent paths overlap instead of one path waiting on each load; tree order kept
     for (let i = 0, base = 0; i < nRows; i++, base += nCols) {
       let sum = out[i];
       let t = 0;
-      for (; t + 3 < nTrees; t += 4) {
+      while (t < nTrees) {
         const d = depth[t];
-        if (depth[t + 1] !== d || depth[t + 2] !== d || depth[t + 3] !== d) break;
-        const o0 = nodeOffset[t];
-        const o1 = nodeOffset[t + 1];
-        const o2 = nodeOffset[t + 2];
-        const o3 = nodeOffset[t + 3];
-        let n0 = 0;
-        let n1 = 0;
-        let n2 = 0;
-        let n3 = 0;
-        for (let l = 0; l < d; l++) {
-          const a0 = o0 + n0;
-          const a1 = o1 + n1;
-          const a2 = o2 + n2;
-          const a3 = o3 + n3;
-          const v0 = data[base + feature[a0]];
-          const v1 = data[base + feature[a1]];
-          const v2 = data[base + feature[a2]];
-          const v3 = data[base + feature[a3]];
-          n0 = 2 * n0 + 1 + (+(v0 > threshold[a0]) | (+Number.isNaN(v0) & missingRight[a0]));
-          n1 = 2 * n1 + 1 + (+(v1 > threshold[a1]) | (+Number.isNaN(v1) & missingRight[a1]));
-          n2 = 2 * n2 + 1 + (+(v2 > threshold[a2]) | (+Number.isNaN(v2) & missingRight[a2]));
-          n3 = 2 * n3 + 1 + (+(v3 > threshold[a3]) | (+Number.isNaN(v3) & missingRight[a3]));
+        if (
+          t + 7 < nTrees &&
+          depth[t + 1] === d &&
+          depth[t + 2] === d &&
+          depth[t + 3] === d &&
+          depth[t + 4] === d &&
+          depth[t + 5] === d &&
+          depth[t + 6] === d &&
+          depth[t + 7] === d
+        ) {
+          sum = eightTrees(f, data, base, t, d, sum);
+          t += 8;
+        } else {
+          sum = oneTree(f, data, base, t, sum);
+          t++;
         }
-        const first = (1 << d) - 1;
-        // added in tree order, as the other paths do
-        sum += leaf[leafOffset[t] - first + n0];
-        sum += leaf[leafOffset[t + 1] - first + n1];
-        sum += leaf[leafOffset[t + 2] - first + n2];
-        sum += leaf[leafOffset[t + 3] - first + n3];
-      }
-      for (; t < nTrees; t++) {
-        const d = depth[t];
-        const no = nodeOffset[t];
-        let n = 0;
-        for (let l = 0; l < d; l++) {
-          const at = no + n;
-          const v = data[base + feature[at]];
-          n = 2 * n + 1 + (+(v > threshold[at]) | (+Number.isNaN(v) & missingRight[at]));
-        }
-        sum += leaf[leafOffset[t] - ((1 << d) - 1) + n];
       }
       out[i] = sum;
     }
     return;
   }
   addCompleteRows(f, data, 0, nRows, nCols, out);
+}
+
+/** sum + the leaves of trees t..t+7 (all of depth d) for the row at data[base], added in order. */
+function eightTrees(
+  f: CompleteForest,
+  data: Float64Array,
+  base: number,
+  t: number,
+  d: number,
+  sum: number,
+): number {
+  const { nodeOffset, leafOffset, threshold: th, word, leaf } = f;
+  const o0 = nodeOffset[t];
+  const o1 = nodeOffset[t + 1];
+  const o2 = nodeOffset[t + 2];
+  const o3 = nodeOffset[t + 3];
+  const o4 = nodeOffset[t + 4];
+  const o5 = nodeOffset[t + 5];
+  const o6 = nodeOffset[t + 6];
+  const o7 = nodeOffset[t + 7];
+  let n0 = 0;
+  let n1 = 0;
+  let n2 = 0;
+  let n3 = 0;
+  let n4 = 0;
+  let n5 = 0;
+  let n6 = 0;
+  let n7 = 0;
+  for (let l = 0; l < d; l++) {
+    const a0 = o0 + n0;
+    const a1 = o1 + n1;
+    const a2 = o2 + n2;
+    const a3 = o3 + n3;
+    const a4 = o4 + n4;
+    const a5 = o5 + n5;
+    const a6 = o6 + n6;
+    const a7 = o7 + n7;
+    const w0 = word[a0];
+    const w1 = word[a1];
+    const w2 = word[a2];
+    const w3 = word[a3];
+    const w4 = word[a4];
+    const w5 = word[a5];
+    const w6 = word[a6];
+    const w7 = word[a7];
+    const v0 = data[base + (w0 >> 1)];
+    const v1 = data[base + (w1 >> 1)];
+    const v2 = data[base + (w2 >> 1)];
+    const v3 = data[base + (w3 >> 1)];
+    const v4 = data[base + (w4 >> 1)];
+    const v5 = data[base + (w5 >> 1)];
+    const v6 = data[base + (w6 >> 1)];
+    const v7 = data[base + (w7 >> 1)];
+    n0 = 2 * n0 + 1 + (+(v0 > th[a0]) | (+Number.isNaN(v0) & w0));
+    n1 = 2 * n1 + 1 + (+(v1 > th[a1]) | (+Number.isNaN(v1) & w1));
+    n2 = 2 * n2 + 1 + (+(v2 > th[a2]) | (+Number.isNaN(v2) & w2));
+    n3 = 2 * n3 + 1 + (+(v3 > th[a3]) | (+Number.isNaN(v3) & w3));
+    n4 = 2 * n4 + 1 + (+(v4 > th[a4]) | (+Number.isNaN(v4) & w4));
+    n5 = 2 * n5 + 1 + (+(v5 > th[a5]) | (+Number.isNaN(v5) & w5));
+    n6 = 2 * n6 + 1 + (+(v6 > th[a6]) | (+Number.isNaN(v6) & w6));
+    n7 = 2 * n7 + 1 + (+(v7 > th[a7]) | (+Number.isNaN(v7) & w7));
+  }
+  const first = (1 << d) - 1;
+  sum += leaf[leafOffset[t] - first + n0];
+  sum += leaf[leafOffset[t + 1] - first + n1];
+  sum += leaf[leafOffset[t + 2] - first + n2];
+  sum += leaf[leafOffset[t + 3] - first + n3];
+  sum += leaf[leafOffset[t + 4] - first + n4];
+  sum += leaf[leafOffset[t + 5] - first + n5];
+  sum += leaf[leafOffset[t + 6] - first + n6];
+  sum += leaf[leafOffset[t + 7] - first + n7];
+  return sum;
+}
+
+/** sum + tree t's leaf for the row at data[base]. */
+function oneTree(f: CompleteForest, data: Float64Array, base: number, t: number, sum: number): number {
+  const { depth, nodeOffset, leafOffset, threshold: th, word, leaf } = f;
+  const d = depth[t];
+  const no = nodeOffset[t];
+  let n = 0;
+  for (let l = 0; l < d; l++) {
+    const a = no + n;
+    const w = word[a];
+    const v = data[base + (w >> 1)];
+    n = 2 * n + 1 + (+(v > th[a]) | (+Number.isNaN(v) & w));
+  }
+  return sum + leaf[leafOffset[t] - ((1 << d) - 1) + n];
 }
 
 function addLinked(f: LinkedForest, data: Float64Array, nRows: number, nCols: number, out: Float64Array) {
