@@ -30,6 +30,26 @@ export const ConfigSchema = z
         max_log_loss: z.number().positive().default(1),
         /** A new version replaces production only if its test ROC-AUC beats production's by at least this much. */
         min_improvement: z.number().min(0).default(0),
+        /**
+         * Relative gate (keel train): the candidate must beat the production version on the same
+         * rows, judged by a paired bootstrap: the lower end of the 95% interval of the ROC-AUC
+         * difference must be at least this (negative = a bounded loss is allowed). Absent: off.
+         */
+        min_delta_vs_production: z.number().min(-1).max(1).optional(),
+        /** Per-slice gate (keel train): per categorical column, minimums every slice with min_rows rows must meet. */
+        slices: z
+          .record(
+            z.string().min(1),
+            z
+              .object({
+                min_roc_auc: z.number().min(0).max(1).optional(),
+                min_f1: z.number().min(0).max(1).optional(),
+                min_recall: z.number().min(0).max(1).optional(),
+                min_rows: z.number().int().min(1).default(30),
+              })
+              .strict(),
+          )
+          .default({}),
       })
       .strict()
       .prefault({}),
@@ -188,6 +208,11 @@ gate:
   min_f1: 0.0
   max_log_loss: 1.0
   min_improvement: 0.0      # ROC-AUC margin needed to replace the production model
+  # keel train only: beat production on the same rows (paired bootstrap, lower end of the 95%
+  # interval of the ROC-AUC difference), and per-slice minimums on the out-of-fold metrics
+  # min_delta_vs_production: 0.0
+  # slices:
+  #   contract: { min_roc_auc: 0.65, min_rows: 30 }
 serve:
   host: 127.0.0.1
   port: 8080

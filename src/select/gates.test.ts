@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/index.js';
 import { logLoss, rocAuc } from '../learn/index.js';
 import { openStore } from '../track/index.js';
-import { absoluteGate, assertGate, championGate, pairedBootstrap, recordGate } from './index.js';
+import { absoluteGate, assertGate, championGate, pairedBootstrap, recordGate, sliceGate } from './index.js';
 
 /** Labels from a latent score; two models that see the latent with little and with much noise. */
 function twoModels(n: number, seed: number) {
@@ -101,5 +101,28 @@ describe('pairedBootstrap and championGate', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('per-slice gate: every slice with enough rows meets the minimums; small slices are not judged', () => {
+    const slices = [
+      { column: 'plan', value: 'basic', rows: 400, roc_auc: 0.82, f1: 0.6, recall: 0.7 },
+      { column: 'plan', value: 'pro', rows: 120, roc_auc: 0.66, f1: 0.5, recall: 0.4 },
+      { column: 'plan', value: 'trial', rows: 12, roc_auc: 0.2, f1: 0, recall: 0 },
+      { column: 'region', value: 'x', rows: 500, roc_auc: 0.9, f1: 0.7, recall: 0.8 },
+    ];
+    const v = sliceGate(slices, [{ column: 'plan', min_roc_auc: 0.7, min_recall: 0.3 }]);
+    expect(v.passed).toBe(false);
+    expect(v.checks.map((c) => [c.name, c.passed])).toEqual([
+      ['slice plan=basic roc_auc', true],
+      ['slice plan=basic recall', true],
+      ['slice plan=pro roc_auc', false],
+      ['slice plan=pro recall', true],
+    ]);
+    expect(sliceGate(slices, [{ column: 'plan', min_roc_auc: 0.6 }]).passed).toBe(true);
+    expect(sliceGate(slices, [{ column: 'plan', min_roc_auc: 0.6, min_rows: 10 }]).passed).toBe(false);
+    expect(() => sliceGate(slices, [{ column: 'nope', min_roc_auc: 0.6 }])).toThrow(
+      /no slices of the column "nope"/,
+    );
+    expect(() => sliceGate(slices, [{ column: 'plan' }])).toThrow(/needs min_roc_auc, min_f1 or min_recall/);
   });
 });

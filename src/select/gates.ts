@@ -255,3 +255,66 @@ export function assertGate(v: GateVerdict, what = 'the model'): void {
       { rule: 'gate' },
     );
 }
+
+/** A per-slice rule: every slice (value) of a categorical column with at least minRows rows must meet it. */
+export interface SliceRule {
+  column: string;
+  min_roc_auc?: number;
+  min_f1?: number;
+  min_recall?: number;
+  /** Slices with fewer rows are reported but not judged (default 30). */
+  min_rows?: number;
+}
+
+/** One slice's metrics, as in the evaluation report. */
+export interface SliceMetrics {
+  column: string;
+  value: string;
+  rows: number;
+  roc_auc: number;
+  f1: number;
+  recall: number;
+}
+
+/**
+ * Per-slice gate: for each rule, every slice of its column with enough rows must meet the rule's
+ * minimums (a slice whose metric is undefined, e.g. one class only, fails). A rule whose column
+ * has no slices is a usage error.
+ */
+export function sliceGate(slices: readonly SliceMetrics[], rules: readonly SliceRule[]): GateVerdict {
+  const checks: GateCheck[] = [];
+  for (const rule of rules) {
+    const mine = slices.filter((s) => s.column === rule.column);
+    if (mine.length === 0)
+      throw new KeelError('KEEL_E_USAGE', `slice gate: no slices of the column "${rule.column}"`);
+    const minRows = rule.min_rows ?? 30;
+    const limits = (['roc_auc', 'f1', 'recall'] as const).flatMap((m) => {
+      const v = rule[`min_${m}`];
+      return v === undefined ? [] : [[m, v] as const];
+    });
+    if (limits.length === 0)
+      throw new KeelError(
+        'KEEL_E_USAGE',
+        `slice gate on "${rule.column}" needs min_roc_auc, min_f1 or min_recall`,
+      );
+    const small = mine.filter((s) => s.rows < minRows);
+    for (const s of mine) {
+      if (s.rows < minRows) continue;
+      for (const [m, min] of limits)
+        checks.push({
+          name: `slice ${s.column}=${s.value} ${m}`,
+          value: s[m],
+          threshold: min,
+          op: '>=',
+          passed: s[m] >= min,
+          detail: `${s.rows} rows`,
+        });
+    }
+    if (small.length > 0 && checks.length === 0)
+      throw new KeelError(
+        'KEEL_E_USAGE',
+        `slice gate on "${rule.column}": every slice has fewer than ${minRows} rows (min_rows)`,
+      );
+  }
+  return verdict(checks);
+}

@@ -16,9 +16,19 @@ export type {
   GateVerdict,
   PairedBootstrap,
   PairedBootstrapOptions,
+  SliceMetrics,
+  SliceRule,
   Threshold,
 } from './gates.js';
-export { absoluteGate, assertGate, championGate, pairedBootstrap, recordGate, verdict } from './gates.js';
+export {
+  absoluteGate,
+  assertGate,
+  championGate,
+  pairedBootstrap,
+  recordGate,
+  sliceGate,
+  verdict,
+} from './gates.js';
 export type { EvaluationReport, MetricWithCi, ReportInput } from './report.js';
 export { evaluationReport, renderReportHtml } from './report.js';
 export type {

@@ -114,4 +114,28 @@ describe('evaluationReport', () => {
     expect(html).toContain('Feature importance (permutation)');
     expect(html).not.toMatch(/<script|<link|src=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
   });
+
+  it('a SHAP summary: features by mean |SHAP|, drawn as inline SVG bars', () => {
+    const withShap = evaluationReport({
+      title: 't',
+      y,
+      proba: p,
+      classes: { positive: 'Yes', negative: 'No' },
+      shap: {
+        method: 'TreeSHAP',
+        rows: 100,
+        values: {
+          b: { meanAbs: 0.1, mean: -0.02 },
+          a: { meanAbs: 0.4, mean: 0.01 },
+          c: { meanAbs: 0, mean: 0 },
+        },
+      },
+      bootstrap: { resamples: 20, seed: 1 },
+    });
+    expect(withShap.shap?.features.map((f) => f.name)).toEqual(['a', 'b', 'c']);
+    const html = renderReportHtml(withShap);
+    expect(html).toContain('SHAP summary (TreeSHAP, 100 rows)');
+    expect(html.match(/<svg /g)).toHaveLength(4);
+    expect(r.shap).toBeUndefined();
+  });
 });

@@ -27,6 +27,11 @@ export interface ReportInput {
   slices?: { column: string; values: ArrayLike<string | null> }[];
   /** Feature importance (e.g. permutation importance: mean drop in ROC-AUC). */
   importance?: { method: string; values: Record<string, number> };
+  /**
+   * SHAP summary: per feature, the mean |SHAP value| and the mean SHAP value over the rows
+   * explained (TreeSHAP for tree models, exact linear SHAP for logistic regression).
+   */
+  shap?: { method: string; rows: number; values: Record<string, { meanAbs: number; mean: number }> };
   bootstrap?: { resamples?: number; seed?: number; level?: number };
   notes?: string[];
 }
@@ -51,6 +56,7 @@ export interface EvaluationReport {
   pr: { recall: number[]; precision: number[] };
   calibration: { predicted: number[]; observed: number[]; count: number[] };
   importance?: { method: string; features: { name: string; value: number }[] };
+  shap?: { method: string; rows: number; features: { name: string; meanAbs: number; mean: number }[] };
   slices: {
     column: string;
     value: string;
@@ -229,6 +235,17 @@ export function evaluationReport(input: ReportInput): EvaluationReport {
           },
         }
       : {}),
+    ...(input.shap
+      ? {
+          shap: {
+            method: input.shap.method,
+            rows: input.shap.rows,
+            features: Object.entries(input.shap.values)
+              .map(([name, v]) => ({ name, meanAbs: v.meanAbs, mean: v.mean }))
+              .sort((a, b) => b.meanAbs - a.meanAbs || (a.name < b.name ? -1 : 1)),
+          },
+        }
+      : {}),
     slices,
     bootstrap: { resamples: B, level, seed },
     notes: input.notes ?? [],
@@ -286,6 +303,27 @@ function table(headers: string[], rows: (string | number)[][]): string {
     .join('')}</table>`;
 }
 
+/** The SHAP summary as inline SVG bars (mean |SHAP| per feature, top 20) and a table with the signed mean. */
+function shapSummary(s: NonNullable<EvaluationReport['shap']>): string {
+  const top = s.features.slice(0, 20);
+  const max = Math.max(1e-12, ...top.map((f) => f.meanAbs));
+  const rowH = 18;
+  const labelW = 260;
+  const barW = 380;
+  const bars = top
+    .map((f, i) => {
+      const w = (f.meanAbs / max) * barW;
+      const y = i * rowH;
+      return `<text x="${labelW - 6}" y="${y + 13}" text-anchor="end" font-size="12">${esc(f.name)}</text><rect x="${labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="#4a78b5"/><text x="${(labelW + w + 4).toFixed(1)}" y="${y + 13}" font-size="11">${f4(f.meanAbs)}</text>`;
+    })
+    .join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 70}" height="${top.length * rowH + 4}" role="img" aria-label="mean absolute SHAP value per feature">${bars}</svg>`;
+  return `<h2>SHAP summary (${esc(s.method)}, ${s.rows} rows)</h2>${svg}${table(
+    ['feature', 'mean |SHAP|', 'mean SHAP'],
+    top.map((f) => [f.name, f.meanAbs, f.mean]),
+  )}`;
+}
+
 /** One self-contained HTML page: no scripts, no external resources. */
 export function renderReportHtml(r: EvaluationReport): string {
   const pct = Math.round(r.bootstrap.level * 100);
@@ -297,6 +335,7 @@ export function renderReportHtml(r: EvaluationReport): string {
         r.importance.features.slice(0, 20).map((f) => [f.name, f.value]),
       )}`
     : '';
+  const shap = r.shap ? shapSummary(r.shap) : '';
   const slices = r.slices.length
     ? `<h2>Metrics per slice</h2>${table(
         ['column', 'value', 'rows', 'positives', 'roc_auc', 'f1', 'recall'],
@@ -334,6 +373,7 @@ ${plot(`Precision-recall (AP ${f4(r.metrics.average_precision.value)})`, 'recall
 ${plot('Calibration', 'mean predicted probability', 'observed positive rate', [{ xs: r.calibration.predicted, ys: r.calibration.observed, dots: true }], true)}
 </div>
 ${imp}
+${shap}
 ${slices}
 </body></html>
 `;

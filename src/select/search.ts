@@ -59,14 +59,17 @@ export interface SearchOptions {
   /** Successive halving keeps the best 1/eta at each rung (default 3). */
   eta?: number;
   /**
-   * Stop a trial early (status 'pruned') when, after at least two folds, its running mean is worse
-   * than the best complete trial's mean by more than this margin. Off by default.
+   * Early stopping of hopeless trials (random and grid search): every trial first runs two folds;
+   * it stops there (status 'pruned') when its mean over those two folds is worse by more than this
+   * margin than the best two-fold mean of the trials before it (same folds, so like is compared
+   * with like, and the decision depends only on earlier trials: deterministic with workers too).
+   * Off by default.
    */
   pruneMargin?: number;
   tracking?: SearchTracking;
   /**
    * Cross-validate this many trials at once on worker threads (default 1: on the calling thread).
-   * Only for the default families and built-in metrics; pruning and mid-trial time stops need 1.
+   * Only for the default families and built-in metrics; mid-trial time stops need 1.
    */
   workers?: number;
   /** Called after every trial ends (complete, pruned, halted or timed out). */
@@ -213,7 +216,7 @@ export async function search(
   };
 
   /** Run folds [from, to) of a candidate, appending to its fold results; false when stopped early. */
-  const runFolds = (trial: Trial, from: number, to: number, prune: boolean): TrialStatus | null => {
+  const runFolds = (trial: Trial, from: number, to: number): TrialStatus | null => {
     const family = byName.get(trial.family) as ModelFamily;
     let stopped: TrialStatus | null = null;
     const done = [...trial.folds];
@@ -227,15 +230,6 @@ export async function search(
         if (done.length < to && trials.length > 1 && outOfTime()) {
           stopped = 'timeout';
           return false;
-        }
-        const b = best as Trial | null;
-        if (prune && options.pruneMargin !== undefined && b && done.length >= 2 && done.length < to) {
-          const m = aggregate(done).mean[metric];
-          const gap = lowerIsBetter.has(metric) ? m - b.mean[metric] : b.mean[metric] - m;
-          if (gap > options.pruneMargin) {
-            stopped = 'pruned';
-            return false;
-          }
         }
         return true;
       },
@@ -272,13 +266,8 @@ export async function search(
   const pool = parallel ? new TrialPool(workers, folds) : null;
 
   /** Run folds [from, to) of a trial: on a worker (no mid-trial stops) or here. */
-  const runTrial = async (
-    trial: Trial,
-    from: number,
-    to: number,
-    prune: boolean,
-  ): Promise<TrialStatus | null> => {
-    if (!pool) return runFolds(trial, from, to, prune);
+  const runTrial = async (trial: Trial, from: number, to: number): Promise<TrialStatus | null> => {
+    if (!pool) return runFolds(trial, from, to);
     const r = await pool.run({
       family: trial.family,
       params: trial.params,
@@ -302,6 +291,15 @@ export async function search(
       );
       if (plan && limit === plan.length) stoppedBy = 'exhausted';
       const inflight = new Set<Promise<void>>();
+      const margin = options.pruneMargin;
+      const stage = margin !== undefined && folds.length > 2 ? 2 : folds.length;
+      /** Per trial: its mean over the first-stage folds (NaN when it stopped before them). */
+      const firstMeans: Promise<number>[] = [];
+      const bestOf = (xs: number[]): number => {
+        let b = Number.NaN;
+        for (const x of xs) if (Number.isFinite(x) && (Number.isNaN(b) || better(metric, x, b))) b = x;
+        return b;
+      };
       for (let i = 0; i < limit; i++) {
         if (i > 0 && outOfTime()) {
           stoppedBy = 'time';
@@ -309,16 +307,36 @@ export async function search(
         }
         const c = plan ? plan[i] : randomCandidate(families, i, seed, includeDefaults);
         const trial = newTrial(i, c);
-        const p: Promise<void> = runTrial(trial, 0, folds.length, true).then(async (s) => {
-          trial.status = s ?? 'complete';
+        let resolveFirst: (v: number) => void = () => {};
+        firstMeans.push(new Promise<number>((r) => (resolveFirst = r)));
+        const earlier = firstMeans.slice(0, i);
+        const p: Promise<void> = (async () => {
+          let status: TrialStatus | null;
+          try {
+            status = await runTrial(trial, 0, stage);
+          } finally {
+            resolveFirst(trial.folds.length >= stage ? (trial.mean[metric] ?? Number.NaN) : Number.NaN);
+          }
+          if (!status && stage < folds.length) {
+            if (margin !== undefined) {
+              const ref = bestOf(await Promise.all(earlier));
+              const m = trial.mean[metric];
+              const gap = lowerIsBetter.has(metric) ? m - ref : ref - m;
+              if (gap > margin) status = 'pruned';
+            }
+            if (!status && trials.length > 1 && outOfTime()) status = 'timeout';
+            if (!status) status = await runTrial(trial, stage, folds.length);
+          }
+          trial.status = status ?? 'complete';
           await finish(trial, limit);
-        });
+        })();
         inflight.add(p);
         p.then(
           () => inflight.delete(p),
           () => inflight.delete(p),
         );
-        if (inflight.size >= (pool?.size ?? 1)) await Promise.race(inflight);
+        // one trial more than workers, so a trial between its two stages leaves no worker idle
+        if (inflight.size >= (pool ? pool.size + 1 : 1)) await Promise.race(inflight);
       }
       await Promise.all(inflight);
     } else if (method === 'halving') {
@@ -338,7 +356,7 @@ export async function search(
             continue;
           }
           t.rung = r;
-          const p = runTrial(t, t.folds.length, rungs[r], false).then((st) => {
+          const p = runTrial(t, t.folds.length, rungs[r]).then((st) => {
             if (st) t.status = st;
           });
           running.push(p);

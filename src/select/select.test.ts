@@ -346,6 +346,16 @@ describe('search', () => {
     expect(threaded.trials.map((t) => [t.family, t.params, t.folds.map((f) => f.metrics)])).toEqual(
       serial.trials.map((t) => [t.family, t.params, t.folds.map((f) => f.metrics)]),
     );
+    // early stopping of hopeless trials decides from earlier trials' first two folds only: the
+    // same trials stop on worker threads as on one thread
+    const pruneOpts = { ...opts, trials: 8, pruneMargin: 0 };
+    const p1 = await search(few, sp, pruneOpts);
+    const p2 = await search(few, sp, { ...pruneOpts, workers: 2 });
+    expect(p1.trials.some((t) => t.status === 'pruned')).toBe(true);
+    expect(p2.trials.map((t) => [t.status, t.folds.length, t.folds.map((f) => f.metrics)])).toEqual(
+      p1.trials.map((t) => [t.status, t.folds.length, t.folds.map((f) => f.metrics)]),
+    );
+    for (const t of p1.trials) expect(t.folds).toHaveLength(t.status === 'pruned' ? 2 : 3);
     // custom families cannot cross threads: the search stays on this thread
     expect((await search(few, sp, { families: fast, trials: 2, workers: 2 })).workers).toBe(1);
   });

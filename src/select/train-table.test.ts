@@ -86,6 +86,69 @@ describe('trainTable', () => {
   });
 });
 
+describe('trainTable gates', () => {
+  it('per-slice gate, champion vs challenger against production on the same rows, and the relative gate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-train-gates-'));
+    const rng = new Rng(5);
+    // the signal is strong in region a and absent in region c: c's ROC-AUC is near 0.5
+    const lines = ['region,x,noise,label'];
+    for (let i = 0; i < 600; i++) {
+      const region = ['a', 'b', 'c'][i % 3];
+      const x = rng.normal();
+      const z = region === 'c' ? rng.normal() : 2 * x + 0.5 * rng.normal();
+      lines.push(`${region},${x.toFixed(4)},${rng.normal().toFixed(4)},${z > 0.3 ? 'yes' : 'no'}`);
+    }
+    const file = join(dir, 'regions.csv');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const store = await openStore(join(dir, 'keel.db'));
+    const artifacts = openArtifactStore(join(dir, 'artifacts'));
+    const base = { file, target: 'label', trials: 1, folds: 3, families: [logisticFamily], store, artifacts };
+    try {
+      // slice gate: region c cannot reach 0.7, so the run fails and nothing is registered
+      await expect(
+        trainTable({ ...base, sliceGates: [{ column: 'region', min_roc_auc: 0.7, min_rows: 30 }] }),
+      ).rejects.toMatchObject({ code: 'KEEL_E_GATE', message: /slice region=c roc_auc/ });
+      await expect(store.getModelVersionByAlias('regions', 'production')).rejects.toMatchObject({
+        code: 'KEEL_E_NOT_FOUND', // nothing registered: not even the model name exists
+      });
+      const failed = (await store.searchRuns({})).runs.find((r) => r.tags['keel.gate'] === 'failed');
+      expect(failed?.status).toBe('FAILED');
+      expect(failed?.tags['keel.gate.reasons']).toMatch(
+        /pass: slice region=a roc_auc .*FAIL: slice region=c roc_auc/s,
+      );
+
+      // a first version, made production; no production yet, so no comparison
+      const first = await trainTable({ ...base, sliceGates: [{ column: 'region', min_roc_auc: 0.4 }] });
+      expect(first.comparison).toBeUndefined();
+      expect(first.report.data.slices.map((s) => s.value).sort()).toEqual(['a', 'b', 'c']);
+      expect(first.report.data.shap?.features[0].name).toBe('x');
+      await store.setAlias('regions', 'production', first.model.version, { actor: 'test', reason: 'test' });
+
+      // the same model again: the comparison is stored; beating production by 0.01 is not possible
+      await expect(
+        trainTable({ ...base, championGate: { minDelta: 0.01, resamples: 200 } }),
+      ).rejects.toMatchObject({
+        code: 'KEEL_E_GATE',
+        message: /roc_auc delta vs production \(CI low\)/,
+      });
+      // non-inferiority (a bounded loss allowed) passes, and the comparison is an artifact of the run
+      const second = await trainTable({ ...base, championGate: { minDelta: -0.05, resamples: 200 } });
+      expect(second.gate?.passed).toBe(true);
+      const c = second.comparison;
+      expect(c?.production?.version).toBe(first.model.version);
+      expect(c?.rows).toBe(600);
+      expect(c?.bootstrap?.resamples).toBeGreaterThan(150);
+      expect(c?.bootstrap?.ci[0]).toBeLessThanOrEqual(c?.bootstrap?.delta as number);
+      const stored = JSON.parse((await artifacts.get(c!.artifact)).toString('utf8'));
+      expect(stored.reason).toMatch(/paired bootstrap/);
+      const run = await store.getRun(second.runId);
+      expect(run.metrics['production.delta_roc_auc.ci_low']).toBeCloseTo(c!.bootstrap!.ci[0], 10);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('TrialPool', () => {
   it('runs the work on the calling thread when its worker cannot start', async () => {
     const frame = generateChurn({ rows: 300, seed: 2 });

@@ -6,10 +6,34 @@
 import { basename, extname } from 'node:path';
 import { KeelError } from '../core/index.js';
 import { type ColumnSpec, categoricalColumn, type Frame, readCsv } from '../data/index.js';
-import { FeaturePipeline, Model, permutationImportance, type Signature } from '../learn/index.js';
+import {
+  type Classifier,
+  FeaturePipeline,
+  GradientBoostingClassifier,
+  LogisticRegression,
+  type Matrix,
+  Model,
+  meanAbsShap,
+  permutationImportance,
+  RandomForestClassifier,
+  type Signature,
+  treeShap,
+} from '../learn/index.js';
 import type { ArtifactRef, ArtifactStore, TrackingStore } from '../track/index.js';
 import { prepareFolds } from './cross-validate.js';
-import { absoluteGate, assertGate, type GateVerdict, recordGate, type Threshold } from './gates.js';
+import {
+  absoluteGate,
+  assertGate,
+  championGate,
+  type GateCheck,
+  type GateVerdict,
+  type PairedBootstrap,
+  recordGate,
+  type SliceRule,
+  sliceGate,
+  type Threshold,
+  verdict,
+} from './gates.js';
 import { type EvaluationReport, evaluationReport, renderReportHtml } from './report.js';
 import { type SearchMethod, type SearchResult, search, type Trial } from './search.js';
 import { defaultFamilies, type ModelFamily } from './space.js';
@@ -35,11 +59,20 @@ export interface TrainTableOptions {
    * is recorded on the parent run; a failed gate ends the run FAILED and registers nothing.
    */
   gate?: Threshold[];
+  /** Per-slice gate rules (keel.yaml `gate.slices`), judged on the out-of-fold metrics of each slice. */
+  sliceGates?: SliceRule[];
+  /**
+   * Relative gate (keel.yaml `gate.min_delta_vs_production`): when a production version of the
+   * model exists, the candidate's out-of-fold scores and production's scores on the same rows are
+   * compared by a paired bootstrap; the lower end of the 95% interval of the ROC-AUC difference
+   * must reach minDelta. The comparison itself is stored as an artifact whenever production exists.
+   */
+  championGate?: { minDelta: number; resamples?: number };
   /** Category input columns to break the report's metrics down by. */
   slices?: string[];
-  /** Trials cross-validated at once on worker threads (default 1; pruning needs 1). */
+  /** Trials cross-validated at once on worker threads (default 1). */
   workers?: number;
-  /** Stop a trial after two folds when it trails the best by more than this ROC-AUC (default 0.03). */
+  /** Stop a trial after two folds when its two-fold ROC-AUC trails the best earlier two-fold mean by more than this (default 0.01). */
   pruneMargin?: number;
   store: TrackingStore;
   artifacts: ArtifactStore;
@@ -60,6 +93,16 @@ export interface TrainTableResult {
   seconds: number;
   gate?: GateVerdict;
   report: { data: EvaluationReport; json: ArtifactRef; html: ArtifactRef };
+  /** Champion versus challenger on the same rows, when a production version exists. */
+  comparison?: ChampionComparison & { artifact: ArtifactRef };
+}
+
+export interface ChampionComparison {
+  production: { name: string; version: number; runId: string | null } | null;
+  rows: number;
+  /** null when production could not score these rows (the reason says why). */
+  bootstrap: Omit<PairedBootstrap, 'deltas'> | null;
+  reason: string;
 }
 
 const YES_LIKE = /^(yes|y|true|t|1|1\.0|positive|pos)$/i;
@@ -199,10 +242,14 @@ export async function trainTable(options: TrainTableOptions): Promise<TrainTable
         file,
       },
     );
-  const sliceColumns = options.slices ?? [];
+  const sliceColumns = [...(options.slices ?? [])];
+  for (const r of options.sliceGates ?? []) if (!sliceColumns.includes(r.column)) sliceColumns.push(r.column);
   for (const c of sliceColumns)
     if (!features.some((f) => f.name === c && f.type === 'category'))
-      throw new KeelError('KEEL_E_USAGE', `--slice "${c}" is not a category input column of ${file}`);
+      throw new KeelError(
+        'KEEL_E_USAGE',
+        `${(options.slices ?? []).includes(c) ? '--slice' : 'keel.yaml gate.slices:'} "${c}" is not a category input column of ${file}`,
+      );
   if (ignored.length > 0) note(`not used as inputs: ${ignored.join(', ')}`);
   const cats = features.filter((f) => f.type === 'category').map((f) => f.name);
   if (cats.length > 0) note(`categories (one-hot encoded): ${cats.join(', ')}`);
@@ -261,38 +308,31 @@ export async function trainTable(options: TrainTableOptions): Promise<TrainTable
       trials: options.trials,
       timeBudgetMs: options.timeBudgetMs,
       seed,
-      pruneMargin: options.pruneMargin ?? 0.03,
+      pruneMargin: options.pruneMargin ?? 0.01,
       workers: options.workers,
       tracking: { store, artifacts: options.artifacts, experiment, parentRunId: run.id },
       onTrial: options.onTrial,
     });
 
     const best = result.best;
-    let gate: GateVerdict | undefined;
-    if (options.gate && options.gate.length > 0) {
-      gate = absoluteGate(best.mean, options.gate);
-      await recordGate(store, run.id, gate);
-      say(
-        `quality gate (mean CV metrics of ${best.family}): ${gate.passed ? 'passed' : 'FAILED'}; ${gate.reasons.join('; ')}`,
-      );
-      assertGate(gate, `${best.family} (mean CV metrics in ${file}); nothing was registered`);
-    }
-
     // The evaluation report from the winner's out-of-fold predictions (every row scored by a model
-    // that did not see it), with permutation importance on the first fold.
+    // that did not see it), with permutation importance and a SHAP summary from the first fold's model.
     const winner = families.find((f) => f.name === best.family) as ModelFamily;
     say(`evaluation report: out-of-fold predictions of ${best.family}`);
     const oof = new Float64Array(frame.nRows);
     let importance: Record<string, number> = {};
+    let shap: ReturnType<typeof shapOf> = null;
     for (const f of prepared) {
       const clf = winner.make(best.params, seed).fit(f.train, f.yTrain);
       const proba = clf.predictProba(f.test);
       for (let i = 0; i < proba.length; i++) oof[f.testRows[i]] = proba[i];
-      if (f.fold === 0)
+      if (f.fold === 0) {
         importance = permutationImportance((X) => clf.predictProba(X), f.test, f.yTest, {
           nRepeats: 3,
           seed,
         }).mean;
+        shap = shapOf(clf, f.test, f.train);
+      }
     }
     const report = evaluationReport({
       title: `${best.family} on ${basename(file)}: out-of-fold evaluation (${splitter.name})`,
@@ -300,6 +340,7 @@ export async function trainTable(options: TrainTableOptions): Promise<TrainTable
       proba: oof,
       classes: { positive, negative },
       importance: { method: 'permutation, mean drop in ROC-AUC on fold 1', values: importance },
+      ...(shap ? { shap } : {}),
       slices: sliceColumns.map((column) => ({
         column,
         values: Array.from({ length: frame.nRows }, (_, r) => {
@@ -324,6 +365,92 @@ export async function trainTable(options: TrainTableOptions): Promise<TrainTable
       'oof.threshold': report.threshold.value,
       'oof.f1': report.metrics.f1.value,
     });
+
+    // Champion versus challenger: production (if any) scores the same rows; the paired bootstrap
+    // compares it with the candidate's out-of-fold scores, stored as an artifact.
+    let comparison: (ChampionComparison & { artifact: ArtifactRef }) | undefined;
+    const current = await store.getModelVersionByAlias(name, 'production').catch((e: unknown) => {
+      if (e instanceof KeelError && e.code === 'KEEL_E_NOT_FOUND') return null; // no such model yet
+      throw e;
+    });
+    let relative: GateCheck | null = null;
+    if (current) {
+      let c: ChampionComparison;
+      const production = { name, version: current.version, runId: current.runId };
+      try {
+        const prod = Model.fromJSON(
+          JSON.parse((await options.artifacts.get(current.artifact)).toString('utf8')),
+        );
+        const prodProba = prod.predictFrame(frame).probability;
+        const g = championGate(y, oof, prodProba, {
+          minDelta: options.championGate?.minDelta ?? 0,
+          resamples: options.championGate?.resamples ?? 1000,
+          seed,
+        });
+        const { deltas: _d, ...boot } = g.bootstrap;
+        c = {
+          production,
+          rows: y.length,
+          bootstrap: boot,
+          reason:
+            `ROC-AUC on the same ${y.length} rows: candidate ${boot.challenger.toFixed(4)} (out-of-fold) vs production ` +
+            `v${current.version} ${boot.champion.toFixed(4)}, delta ${boot.delta.toFixed(4)}, 95% CI ` +
+            `[${boot.ci[0].toFixed(4)}, ${boot.ci[1].toFixed(4)}] (paired bootstrap, ${boot.resamples} resamples; ` +
+            'production may have been trained on some of these rows, which favours it)',
+        };
+        relative = { ...g.checks[0], name: 'roc_auc delta vs production (CI low)' };
+      } catch (e) {
+        c = {
+          production,
+          rows: y.length,
+          bootstrap: null,
+          reason: `production v${current.version} could not score these rows: ${e instanceof Error ? e.message : String(e)}`,
+        };
+        relative = {
+          name: 'roc_auc delta vs production (CI low)',
+          value: Number.NaN,
+          threshold: options.championGate?.minDelta ?? 0,
+          op: '>=',
+          passed: false,
+          detail: c.reason,
+        };
+      }
+      const artifact = await options.artifacts.put(
+        'reports/champion_challenger.json',
+        JSON.stringify(c, null, 2),
+      );
+      await store.logArtifact(run.id, artifact);
+      if (c.bootstrap)
+        await store.logMetrics(run.id, {
+          'production.roc_auc': c.bootstrap.champion,
+          'production.delta_roc_auc': c.bootstrap.delta,
+          'production.delta_roc_auc.ci_low': c.bootstrap.ci[0],
+        });
+      comparison = { ...c, artifact };
+      say(`champion vs challenger: ${c.reason}`);
+    }
+
+    let gate: GateVerdict | undefined;
+    const checks: GateCheck[] = [];
+    if (options.gate && options.gate.length > 0) checks.push(...absoluteGate(best.mean, options.gate).checks);
+    if (options.sliceGates && options.sliceGates.length > 0)
+      checks.push(...sliceGate(report.slices, options.sliceGates).checks);
+    if (options.championGate && relative) checks.push(relative);
+    if (checks.length > 0) {
+      gate = verdict(checks);
+      await recordGate(store, run.id, gate);
+      const judged = [
+        options.gate?.length ? 'mean CV metrics' : '',
+        options.sliceGates?.length ? 'out-of-fold slices' : '',
+        options.championGate && relative ? 'vs production' : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
+      say(
+        `quality gate (${judged} of ${best.family}): ${gate.passed ? 'passed' : 'FAILED'}; ${gate.reasons.join('; ')}`,
+      );
+      assertGate(gate, `${best.family} (${judged} in ${file}); nothing was registered`);
+    }
 
     // Refit the winner on every row and register it.
     say(`refitting ${best.family} on all ${frame.nRows} rows`);
@@ -369,9 +496,49 @@ export async function trainTable(options: TrainTableOptions): Promise<TrainTable
       seconds: (performance.now() - t0) / 1000,
       ...(gate ? { gate } : {}),
       report: { data: report, json: reportJson, html: reportHtml },
+      ...(comparison ? { comparison } : {}),
     };
   } catch (e) {
     await store.endRun(run.id, 'FAILED', e instanceof Error ? e.message : String(e)).catch(() => {});
     throw e;
   }
+}
+
+/**
+ * The SHAP summary of a fitted classifier on rows X: TreeSHAP for tree ensembles, exact linear
+ * SHAP (coefficient times the value minus its training mean) for logistic regression; null for
+ * other classifiers. Per feature: mean |SHAP| and mean SHAP.
+ */
+function shapOf(
+  clf: Classifier,
+  X: Matrix,
+  train: Matrix,
+): { method: string; rows: number; values: Record<string, { meanAbs: number; mean: number }> } | null {
+  const d = X.nCols;
+  const rows = Math.min(X.nRows, 1000);
+  const sample: Matrix = { ...X, nRows: rows, data: X.data.subarray(0, rows * d) };
+  let values: Float64Array;
+  let method: string;
+  if (clf instanceof GradientBoostingClassifier || clf instanceof RandomForestClassifier) {
+    values = treeShap(clf, sample).values;
+    method = `TreeSHAP on ${rows} rows of fold 1 (${clf instanceof GradientBoostingClassifier ? 'log-odds' : 'probability'})`;
+  } else if (clf instanceof LogisticRegression) {
+    const mean = new Float64Array(d);
+    for (let r = 0; r < train.nRows; r++) for (let j = 0; j < d; j++) mean[j] += train.data[r * d + j];
+    for (let j = 0; j < d; j++) mean[j] /= Math.max(1, train.nRows);
+    values = new Float64Array(rows * d);
+    for (let r = 0; r < rows; r++)
+      for (let j = 0; j < d; j++) values[r * d + j] = clf.coef_[j] * (sample.data[r * d + j] - mean[j]);
+    method = `linear SHAP on ${rows} rows of fold 1 (log-odds)`;
+  } else return null;
+  const abs = meanAbsShap({ values, nRows: rows, nCols: d, names: X.names, baseValue: 0 } as Parameters<
+    typeof meanAbsShap
+  >[0]);
+  const out: Record<string, { meanAbs: number; mean: number }> = {};
+  for (let j = 0; j < d; j++) {
+    let m = 0;
+    for (let r = 0; r < rows; r++) m += values[r * d + j];
+    out[X.names[j]] = { meanAbs: abs[X.names[j]], mean: m / Math.max(1, rows) };
+  }
+  return { method, rows, values: out };
 }

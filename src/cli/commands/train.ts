@@ -44,6 +44,7 @@ interface TrainOptions {
   name?: string;
   experiment: string;
   workers: number;
+  pruneMargin?: number;
   gate: boolean;
   slice: string[];
   report?: string;
@@ -117,13 +118,23 @@ export function registerTrainCommand(program: Command): void {
     .option('--report <file.html>', 'also write the HTML evaluation report to this file')
     .option(
       '--no-gate',
-      'skip the quality gate (keel.yaml gate: min_roc_auc, min_f1, max_log_loss on the mean CV metrics)',
+      'skip the quality gate (keel.yaml gate: min_roc_auc, min_f1, max_log_loss on the mean CV metrics; slices; min_delta_vs_production)',
     )
     .option('--name <model>', 'registered model name (default: the file name without its extension)')
     .option('-e, --experiment <name>', 'experiment to record the runs under', 'train')
     .option(
       '--json',
       'print one JSON object (best model, leaderboard, run id, model version) instead of the table',
+    )
+    .option(
+      '--prune-margin <auc>',
+      'stop a trial after two folds when its ROC-AUC trails the best earlier two-fold mean by more than this (default 0.01; 1 = never)',
+      (v: string) => {
+        const n = Number(v);
+        if (!(n >= 0))
+          throw new KeelError('KEEL_E_USAGE', `--prune-margin expects a number >= 0, got "${v}"`);
+        return n;
+      },
     )
     .option('-q, --quiet', 'no progress lines on stderr (notes about the data are still printed)')
     .action(async (file: string, opts: TrainOptions) => {
@@ -152,6 +163,14 @@ export function registerTrainCommand(program: Command): void {
                 { metric: 'log_loss', max: ctx.config.gate.max_log_loss },
               ]
             : undefined,
+          sliceGates: opts.gate
+            ? Object.entries(ctx.config.gate.slices).map(([column, r]) => ({ column, ...r }))
+            : undefined,
+          championGate:
+            opts.gate && ctx.config.gate.min_delta_vs_production !== undefined
+              ? { minDelta: ctx.config.gate.min_delta_vs_production }
+              : undefined,
+          pruneMargin: opts.pruneMargin,
           store,
           artifacts: ctx.artifacts(),
           gitCommit: gitCommit(ctx.loaded.root),
