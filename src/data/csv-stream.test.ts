@@ -214,3 +214,74 @@ describe('streamCsv matches parseCsv + typeAndValidate', () => {
       }
   });
 });
+
+describe('invalid UTF-8 is located as by a whole-file decode', () => {
+  // the reference: the first byte at which a streaming decoder fails, then back to the start of the
+  // character it breaks (a lead byte and its continuation bytes so far)
+  function reference(bytes: Buffer): string | null {
+    let k = -1;
+    for (let n = 1; n <= bytes.length; n++) {
+      try {
+        new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n), { stream: true });
+      } catch {
+        k = n - 1;
+        break;
+      }
+    }
+    if (k < 0) return null;
+    let start = k;
+    for (let j = k - 1; j >= 0 && j >= k - 3; j--) {
+      if ((bytes[j] & 0xc0) === 0x80) continue;
+      if (bytes[j] >= 0xc2 && bytes[j] <= 0xf4) start = j;
+      break;
+    }
+    let line = 1;
+    for (let i = 0; i < start; i++) if (bytes[i] === 10) line++;
+    return `f.csv is not valid UTF-8 (line ${line}, byte ${start})`;
+  }
+  const bad = [
+    [0xff],
+    [0xc3, 0x28],
+    [0xe2, 0x28, 0xa1],
+    [0xf0, 0x28, 0x8c, 0x28],
+    [0xc0, 0xaf],
+    [0xed, 0xa0, 0x80],
+    [0xf5, 0x80],
+  ];
+  it('for random positions, sequences and chunk cuts', async () => {
+    const schema = parseSchema({
+      columns: [
+        { name: 'a', type: 'string' },
+        { name: 'b', type: 'string' },
+      ],
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom('x', 'é', '€', '𝄞', 'yz'), { minLength: 2, maxLength: 30 }),
+        fc.nat(),
+        fc.constantFrom(...bad.keys()),
+        fc.array(fc.nat(), { maxLength: 5 }),
+        async (cells, at, which, cuts) => {
+          const rows: string[] = [];
+          for (let i = 0; i + 1 < cells.length; i += 2) rows.push(`${cells[i]},${cells[i + 1]}`);
+          const good = Buffer.from(`a,b\n${rows.join('\n')}\n`);
+          // inject the bad bytes at a character boundary after the header
+          const text = good.toString('utf8');
+          const chars = [...text];
+          const head = 4;
+          const pos = head + (at % (chars.length - head));
+          const before = Buffer.from(chars.slice(0, pos).join(''));
+          const bytes = Buffer.concat([before, Buffer.from(bad[which]), good.subarray(before.length)]);
+          let got: string | null = null;
+          try {
+            await streamCsv(chunked(bytes, cuts), 'f.csv', schema);
+          } catch (e) {
+            got = (e as Error).message;
+          }
+          expect(got).toBe(reference(bytes));
+        },
+      ),
+      { numRuns: 200, seed: 11 },
+    );
+  });
+});

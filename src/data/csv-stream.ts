@@ -247,9 +247,17 @@ function firstInvalidUtf8(
     if (isUtf8(bytes.subarray(0, mid + 1)) || incompleteTail(bytes.subarray(0, mid + 1))) lo = mid + 1;
     else hi = mid;
   }
+  // lo is the first byte that cannot continue; point at the start of the character it breaks
+  let at = lo;
+  for (let back = 1; back <= 3 && lo - back >= 0; back++) {
+    const c = bytes[lo - back];
+    if ((c & 0xc0) === 0x80) continue;
+    if (c >= 0xc2 && c <= 0xf4) at = lo - back;
+    break;
+  }
   let line = lineAtStart;
-  for (let i = 0; i < lo; i++) if (bytes[i] === 10) line++;
-  return { line, offset: offsetAtStart + lo };
+  for (let i = 0; i < at; i++) if (bytes[i] === 10) line++;
+  return { line, offset: offsetAtStart + at };
 }
 
 /** A valid prefix cut inside a multi-byte character (valid once more bytes come). */
@@ -257,7 +265,8 @@ function incompleteTail(b: Buffer): boolean {
   for (let back = 1; back <= 3 && back <= b.length; back++) {
     const c = b[b.length - back];
     if ((c & 0xc0) === 0x80) continue;
-    const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    if (c < 0xc2 || c > 0xf4) return false; // not a lead byte of any valid sequence
+    const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
     return need > back && isUtf8(b.subarray(0, b.length - back));
   }
   return false;
