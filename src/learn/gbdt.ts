@@ -21,6 +21,7 @@ import { assertFitted, checkClasses, checkRows, checkWidth, classWeights, sigmoi
 import { applyBins, binned, fitBins, MISSING_BIN } from './tree/binning.js';
 import { addForest, addForestAsync, type FlatForest, flatten, PARALLEL_MIN_ROWS } from './tree/flat.js';
 import { defaultThreads, HistogramHelper, sharedArrays } from './tree/parallel.js';
+import { scoringPool } from './tree/pool.js';
 import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
 import { hasCategorical, predictTree, type Tree, TreeBuilder } from './tree/tree.js';
 import type { Classifier, FitOptions, Matrix, Regressor } from './types.js';
@@ -494,6 +495,23 @@ abstract class Boosting {
     this.nFeatures_ = X.nCols;
     this.featureNames_ = [...X.names];
     this.fitted = true;
+    // a model fit on large data will likely score large batches: start the scoring workers now,
+    // as a native library's thread pool is running by then (tiny fits do not start them)
+    // and the flat trees are built now, not on the first call
+    if (X.nRows >= PARALLEL_MIN_ROWS && this.scoringThreads(X.nRows) > 1) {
+      scoringPool().warm();
+      if (!this.categorical()) this.flatTrees();
+    }
+  }
+
+  /** Per class, its trees as flat arrays (built once per fitted or loaded model). */
+  private flatTrees(): FlatForest[] {
+    const K = this.treesPerRound;
+    this.flat ??=
+      K === 1
+        ? [flatten(this.trees_)]
+        : Array.from({ length: K }, (_, k) => flatten(this.trees_.filter((_, i) => i % K === k)));
+    return this.flat;
   }
 
   /** Raw outputs: n values (binary log-odds, regression) or n×K row-major (multiclass margins). */
@@ -506,11 +524,8 @@ abstract class Boosting {
     if (K === 1) {
       const out = new Float64Array(n).fill(base[0]);
       if (this.categorical()) addTrees(this.trees_, X, out, 1);
-      else {
-        this.flat ??= [flatten(this.trees_)];
-        // large batches are shared with scoring worker threads; the sums do not depend on it
-        addForest(this.flat[0], X.data, n, X.nCols, out, this.scoringThreads(n));
-      }
+      // large batches are shared with scoring worker threads; the sums do not depend on it
+      else addForest(this.flatTrees()[0], X.data, n, X.nCols, out, this.scoringThreads(n));
       return out;
     }
     const out = new Float64Array(n * K);
@@ -519,11 +534,11 @@ abstract class Boosting {
       addTrees(this.trees_, X, out, K);
       return out;
     }
-    this.flat ??= Array.from({ length: K }, (_, k) => flatten(this.trees_.filter((_, i) => i % K === k)));
+    const flat = this.flatTrees();
     const col = new Float64Array(n);
     for (let k = 0; k < K; k++) {
       col.fill(base[k]);
-      addForest(this.flat[k], X.data, n, X.nCols, col, this.scoringThreads(n));
+      addForest(flat[k], X.data, n, X.nCols, col, this.scoringThreads(n));
       for (let i = 0; i < n; i++) out[i * K + k] = col[i];
     }
     return out;
@@ -553,8 +568,7 @@ abstract class Boosting {
     assertFitted(this.fitted, this.what);
     checkWidth(X, this.nFeatures_, this.what);
     const out = new Float64Array(X.nRows).fill(this.baseScores_[0]);
-    this.flat ??= [flatten(this.trees_)];
-    await addForestAsync(this.flat[0], X.data, X.nRows, X.nCols, out);
+    await addForestAsync(this.flatTrees()[0], X.data, X.nRows, X.nCols, out);
     return out;
   }
 

@@ -93,4 +93,5 @@ export {
   transformerFromJSON,
 } from './transformers/index.js';
 export { shareBins } from './tree/binning.js';
+export { scoringPool } from './tree/pool.js';
 export type { Classifier, FitOptions, Matrix, Predictor, Regressor, Signature } from './types.js';

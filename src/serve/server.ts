@@ -1,4 +1,5 @@
 import type { Logger } from '../core/logger.js';
+import { scoringPool } from '../learn/index.js';
 import { type AppOptions, createApp } from './app.js';
 import type { ModelHost } from './model-host.js';
 
@@ -34,6 +35,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     rateLimit: options.rateLimit,
     onCanaryRollback: options.onCanaryRollback,
   });
+  // the first large batch should not wait for the scoring workers to start
+  if (options.models.list().some((m) => m.predictor.predictFrameAsync)) scoringPool().warm();
   const address = await app.listen({ host: options.host, port: options.port });
   let closing: Promise<void> | null = null;
   const close = () => {

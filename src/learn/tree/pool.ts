@@ -50,6 +50,11 @@ export class ScoringPool {
     return this.broken ? 0 : this.size;
   }
 
+  /** Start the workers ahead of the first job (they start on first use otherwise). */
+  warm(): void {
+    this.ensureStarted();
+  }
+
   private ensureStarted(): void {
     if (this.workers.length > 0 || this.broken) return;
     for (let i = 0; i < this.size; i++) {
