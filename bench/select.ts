@@ -10,8 +10,12 @@
  * Same data: the peer script writes no data file (it generates its 10,000 rows in memory), so
  * bench/churn_data.py calls the peer's own `generate`, `validate` and 80/20 split and writes the
  * rows its search cross-validates (bench/.work/data/churn_10000.train.csv, 7,964 rows, raw columns);
- * Keel searches exactly that CSV. Keel has three families (logistic regression, random forest,
- * gradient boosting), the peer four (plus XGBoost): 3 x 10 trials against 4 x 10.
+ * Keel searches exactly that CSV. Both sides: four families x 10 trials, 5-fold stratified CV.
+ * Keel: logistic regression, random forest, extra trees, gradient boosting; the peer: logistic
+ * regression, random forest, scikit-learn gradient boosting, XGBoost. Keel runs what `keel train`
+ * runs by default, including its early stopping of hopeless trials (a trial whose first two folds
+ * trail the best earlier two-fold mean by more than 0.01 ROC-AUC stops there); a second Keel run
+ * per round with early stopping off (all 40 trials x 5 folds) is reported as its own row.
  *
  * Times compared: each side's in-process pipeline, imports excluded. Peer: `total_s` (generate,
  * validate, split, preprocess, the 4 searches with refit, evaluate, save). Keel: `trainTable`
@@ -23,6 +27,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { argList, machine, median, root, round4, sharedDir, work } from './util.js';
 
@@ -43,10 +48,17 @@ interface KeelResult {
   best_auc_by_family: Record<string, number>;
   rows: number;
   workers: number;
+  pruned: number;
+  folds_run: number;
 }
 
 /** The child: one trainTable run, one JSON line on stdout. */
-async function keelChild(csv: string, trialsPerFamily: number, workers: number): Promise<void> {
+async function keelChild(
+  csv: string,
+  trialsPerFamily: number,
+  workers: number,
+  prune: boolean,
+): Promise<void> {
   const { defaultFamilies, trainTable } = await import('../src/select/index.js');
   const { openArtifactStore, openStore } = await import('../src/track/index.js');
   const dir = join(work, 'select', `keel-${process.pid}`);
@@ -63,6 +75,8 @@ async function keelChild(csv: string, trialsPerFamily: number, workers: number):
     families,
     seed: 0,
     workers,
+    // off: no trial trails by more than an infinite margin, so every trial runs all five folds
+    ...(prune ? {} : { pruneMargin: Number.POSITIVE_INFINITY }),
     store,
     artifacts: openArtifactStore(join(dir, 'artifacts')),
   });
@@ -82,6 +96,8 @@ async function keelChild(csv: string, trialsPerFamily: number, workers: number):
     best_auc_by_family: byFamily,
     rows: r.rows,
     workers: r.search.workers,
+    pruned: r.search.trials.filter((t) => t.status === 'pruned').length,
+    folds_run: r.search.trials.reduce((a, t) => a + t.folds.length, 0),
   };
   console.log(JSON.stringify(out));
 }
@@ -101,7 +117,11 @@ function timed<T>(f: () => T): { value: T; wall: number } {
   return { value, wall: (performance.now() - t0) / 1000 };
 }
 
-function runKeel(trialsPerFamily: number, workers: number): { value: KeelResult; wall: number } {
+function runKeel(
+  trialsPerFamily: number,
+  workers: number,
+  prune: boolean,
+): { value: KeelResult; wall: number } {
   return timed(() => {
     const r = spawnSync(
       process.execPath,
@@ -113,6 +133,7 @@ function runKeel(trialsPerFamily: number, workers: number): { value: KeelResult;
         trainCsv,
         String(trialsPerFamily),
         String(workers),
+        prune ? 'prune' : 'no-prune',
       ],
       { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, KEEL_TRACKING_URI: '' } },
     );
@@ -184,16 +205,17 @@ async function main(): Promise<void> {
   }
 
   const keel: { value: KeelResult; wall: number }[] = [];
+  const keelFull: { value: KeelResult; wall: number }[] = [];
   const peer: { value: PeerResult; wall: number }[] = [];
   for (let i = 0; i < rounds; i++) {
     // alternate which side goes first, so drift in the machine's load falls on both
-    const order = i % 2 === 0 ? ['keel', 'peer'] : ['peer', 'keel'];
+    const order = i % 2 === 0 ? ['keel', 'peer', 'keel-full'] : ['keel-full', 'peer', 'keel'];
     for (const side of order) {
-      if (side === 'keel') {
-        const k = runKeel(trialsPerFamily, workers);
-        keel.push(k);
+      if (side === 'keel' || side === 'keel-full') {
+        const k = runKeel(trialsPerFamily, workers, side === 'keel');
+        (side === 'keel' ? keel : keelFull).push(k);
         console.error(
-          `round ${i + 1} keel: ${k.value.total_s.toFixed(2)} s (process ${k.wall.toFixed(2)} s), best ${k.value.best_family} ${k.value.best_auc.toFixed(4)}, ${k.value.trials} trials`,
+          `round ${i + 1} ${side}: ${k.value.total_s.toFixed(2)} s (process ${k.wall.toFixed(2)} s), best ${k.value.best_family} ${k.value.best_auc.toFixed(4)}, ${k.value.trials} trials, ${k.value.pruned} stopped early, ${k.value.folds_run} folds`,
         );
       } else {
         const p = runPeer(script, trialsPerFamily);
@@ -245,7 +267,19 @@ async function main(): Promise<void> {
     0.2,
     0.2,
     kWall / pWall <= 0.2,
-    `Keel ${keel[0].value.trials} trials (3 families x ${trialsPerFamily}, --workers ${workers}) vs the peer's ${4 * trialsPerFamily} (4 families); in-process pipeline time, imports excluded`,
+    `Keel ${keel[0].value.trials} trials (4 families x ${trialsPerFamily}, --workers ${workers}, keel train's defaults) of which ${median(keel.map((r) => r.value.pruned))} (median) stopped early after 2 of 5 folds (${median(keel.map((r) => r.value.folds_run))} folds run of ${5 * keel[0].value.trials}); the peer's ${4 * trialsPerFamily} trials x 5 folds. Keel's forests search 40-150 trees, the peer's random forest 100-400; in-process pipeline time, imports excluded`,
+  );
+  const kFull = m(keelFull, (r) => r.value.total_s);
+  add(
+    'select-churn-wall-no-early-stop',
+    's',
+    kFull,
+    pWall,
+    'lower',
+    null,
+    null,
+    null,
+    `Keel with early stopping of trials off: all ${keelFull[0].value.trials} trials x 5 folds, as the peer; best CV ROC-AUC ${round4(m(keelFull, (r) => r.value.best_auc))}`,
   );
   add(
     'select-churn-process-wall',
@@ -269,10 +303,25 @@ async function main(): Promise<void> {
     null,
     1,
     kAuc >= pAuc,
-    `best mean 5-fold CV ROC-AUC on the same ${keel[0].value.rows} rows (folds drawn by each side); must: Keel >= peer`,
+    `best mean 5-fold CV ROC-AUC (over complete trials) on the same ${keel[0].value.rows} rows (folds drawn by each side); must: Keel >= peer`,
   );
 
-  const result = { date: new Date().toISOString(), machine: machine(), rounds, rows };
+  const famMedian = (xs: Record<string, number>[]) =>
+    Object.fromEntries(Object.keys(xs[0]).map((f) => [f, round4(median(xs.map((x) => x[f] ?? Number.NaN)))]));
+  const details = {
+    keel_best_auc_by_family: famMedian(keel.map((r) => r.value.best_auc_by_family)),
+    keel_no_early_stop_best_auc_by_family: famMedian(keelFull.map((r) => r.value.best_auc_by_family)),
+    peer_best_auc_by_family: famMedian(
+      peer.map((r) => Object.fromEntries(Object.entries(r.value.models).map(([k, v]) => [k, v.cv_auc]))),
+    ),
+    keel_trials_stopped_early: keel.map((r) => r.value.pruned),
+    keel_folds_run: keel.map((r) => r.value.folds_run),
+    keel_s: keel.map((r) => round4(r.value.total_s)),
+    keel_no_early_stop_s: keelFull.map((r) => round4(r.value.total_s)),
+    peer_s: peer.map((r) => round4(r.value.total_s)),
+    load_avg: loadavg().map(round4),
+  };
+  const result = { date: new Date().toISOString(), machine: machine(), rounds, rows, details };
   const out = join(root, 'bench', 'results', 'select.json');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
@@ -307,5 +356,5 @@ async function main(): Promise<void> {
   console.log(`wrote ${out}`);
 }
 
-if (args[0] === '--child') await keelChild(args[1], Number(args[2]), Number(args[3]));
+if (args[0] === '--child') await keelChild(args[1], Number(args[2]), Number(args[3]), args[4] !== 'no-prune');
 else await main();

@@ -792,34 +792,55 @@ export class TreeBuilder {
     for (let fi = 0; fi < nFeat; fi++) {
       const f = order[fi];
       const col = this.cols.subarray(f * n, (f + 1) * n);
-      let lo = NB;
-      let hi = -1;
-      for (let i = start; i < end; i++) {
-        const v = col[rows[i]];
-        if (v !== MISSING_BIN) {
-          if (v < lo) lo = v;
-          if (v > hi) hi = v;
-        }
-      }
-      if (hi < 0 || lo === hi) continue; // constant in this node
-      const t = lo + rng.int(hi - lo);
       let GL = 0;
       let HL = 0;
       let CL = 0;
       let Gm = 0;
       let Hm = 0;
       let Cm = 0;
-      for (let i = start; i < end; i++) {
-        const r = rows[i];
-        const v = col[r];
-        if (v <= t) {
-          GL += grad[r];
-          HL += hess[r];
-          CL++;
-        } else if (v === MISSING_BIN) {
-          Gm += grad[r];
-          Hm += hess[r];
-          Cm++;
+      let t = 0;
+      if (this.edges[f].length <= 2) {
+        // two value bins (a one-hot column): the only threshold is bin 0, so one pass gives the
+        // sums and whether the node holds both values
+        for (let i = start; i < end; i++) {
+          const r = rows[i];
+          const v = col[r];
+          if (v === 0) {
+            GL += grad[r];
+            HL += hess[r];
+            CL++;
+          } else if (v === MISSING_BIN) {
+            Gm += grad[r];
+            Hm += hess[r];
+            Cm++;
+          }
+        }
+        if (CL === 0 || CL + Cm === nNode) continue; // constant in this node
+        rng.int(1); // the draw randomSplit makes for a range of one threshold
+      } else {
+        let lo = NB;
+        let hi = -1;
+        for (let i = start; i < end; i++) {
+          const v = col[rows[i]];
+          if (v !== MISSING_BIN) {
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+          }
+        }
+        if (hi < 0 || lo === hi) continue; // constant in this node
+        t = lo + rng.int(hi - lo);
+        for (let i = start; i < end; i++) {
+          const r = rows[i];
+          const v = col[r];
+          if (v <= t) {
+            GL += grad[r];
+            HL += hess[r];
+            CL++;
+          } else if (v === MISSING_BIN) {
+            Gm += grad[r];
+            Hm += hess[r];
+            Cm++;
+          }
         }
       }
       for (let side = 0; side < 2; side++) {
