@@ -180,3 +180,34 @@ describe('bad input names the file, the line and the column', () => {
     expect([report.rows, report.kept, report.quarantined]).toEqual([4, 2, 2]);
   });
 });
+
+describe('header detection', () => {
+  it('a file without a header line: read with header false, columns from the schema', async () => {
+    const p = file('1,2,a,no\n2,x,b,yes\n3,3,b,yes\n');
+    const { frame, report } = await readCsv(p, schema, { header: false });
+    expect(frame.toRecords()[0]).toEqual({ id: '1', x: 2, c: 'a', y: 'no' });
+    expect(report).toMatchObject({ rows: 3, kept: 2, quarantined: 1 });
+    expect(violation(report, 'x', 'type').rows).toEqual([2]); // line 2: no header line to skip
+    const ragged = file('1,2,a\n');
+    await expect(readCsv(ragged, schema, { header: false })).rejects.toThrow(
+      /line 1 \(data row 1\) has 3 fields, the header has 4 \(no value for column "y"\)/,
+    );
+    const inferred = await readCsv(file('1,2.5\n2,3.5\n'), undefined, { header: false });
+    expect(inferred.schema.columns.map((c) => [c.name, c.type])).toEqual([
+      ['column_1', 'integer'],
+      ['column_2', 'number'],
+    ]);
+  });
+
+  it('a header of numbers only is read as a header, with a warning that it may be data', async () => {
+    const p = file('1,2,3,4\n5,6,7,8\n');
+    const s = parseSchema({ columns: ['1', '2', '3', '4'].map((name) => ({ name, type: 'integer' })) });
+    const { report } = await readCsv(p, s);
+    expect(violation(report, null, 'header_numbers')).toMatchObject({
+      severity: 'warning',
+      message:
+        'every header name is a number: if the first line is data, read the file without a header (--no-header)',
+    });
+    expect(report).toMatchObject({ ok: true, rows: 1 });
+  });
+});

@@ -498,6 +498,8 @@ interface ColState {
 
 export interface StreamOptions {
   delimiter?: string;
+  /** false: the file has no header line; its columns are the schema's, in the schema's order. */
+  header?: boolean;
   /** Write quarantined rows here as they are found (CSV with _keel_line and _keel_reason); they are then not kept in memory. */
   quarantineFile?: string;
   /** Called with each header and batch of records before typing (schema inference). */
@@ -530,6 +532,8 @@ export async function scanCsv(
   delimiter: string,
   onHeader: (header: string[]) => void,
   onBatch: (b: Batch, firstDataRow: number) => void,
+  /** The file has no header line: the columns are named these (or column_1, column_2, …). */
+  noHeader: { names?: readonly string[] } | null = null,
 ): Promise<{ bytes: number; rows: number }> {
   const tok = new Tokenizer(file, delimiter.charCodeAt(0));
   const batch = new Batch();
@@ -556,7 +560,13 @@ export async function scanCsv(
     }
     checkUtf8(buf.subarray(0, end), lineBefore);
     let r0 = 0;
-    if (header === null && batch.nRec > 0) {
+    if (header === null && batch.nRec > 0 && noHeader) {
+      const width = batch.recField[1] - batch.recField[0];
+      header = noHeader.names
+        ? [...noHeader.names]
+        : Array.from({ length: width }, (_, k) => `column_${k + 1}`);
+      onHeader(header);
+    } else if (header === null && batch.nRec > 0) {
       header = [];
       for (let f = batch.recField[0]; f < batch.recField[1]; f++) header.push(batch.text(f).trim());
       checkHeader(header, file, delimiter);
@@ -723,6 +733,14 @@ export async function streamCsv(
           'warning',
           `column "${name}" is not in the schema and is ignored`,
         );
+    if (options.header !== false && h.every((name) => NUMBER_RE.test(name)))
+      col.add(
+        col.head,
+        'header_numbers',
+        null,
+        'warning',
+        'every header name is a number: if the first line is data, read the file without a header (--no-header)',
+      );
     dupKs = schema.columns.map((c) => index.get(c.name)!);
     states = schema.columns.map((spec): ColState => {
       const isTarget = spec.name === target;
@@ -1044,7 +1062,14 @@ export async function streamCsv(
 
   let scanned: { bytes: number; rows: number };
   try {
-    scanned = await scanCsv(source, file, delimiter, onHeader, onBatch);
+    scanned = await scanCsv(
+      source,
+      file,
+      delimiter,
+      onHeader,
+      onBatch,
+      options.header === false ? { names: schema.columns.map((c) => c.name) } : null,
+    );
     flushQ();
   } finally {
     if (qfd !== null) closeSync(qfd);

@@ -33,6 +33,11 @@ export interface ReadResult {
 
 export interface CsvOptions {
   delimiter?: string;
+  /**
+   * false: the file has no header line. Its columns are then the schema's, in order (the widths
+   * must match), or column_1, column_2, … when a schema is inferred.
+   */
+  header?: boolean;
   reference?: DataProfile;
   /** Write the quarantined rows to this CSV file as they are found instead of keeping them. */
   quarantineFile?: string;
@@ -175,7 +180,12 @@ export function readCsvBytes(
 }
 
 /** Infer a starting schema from a CSV source, reading it in chunks. */
-export async function inferCsvSchema(source: ByteSource, file: string, delimiter = ','): Promise<Schema> {
+export async function inferCsvSchema(
+  source: ByteSource,
+  file: string,
+  delimiter = ',',
+  header = true,
+): Promise<Schema> {
   let inf: SchemaInferrer | null = null;
   await scanCsv(
     source,
@@ -191,6 +201,7 @@ export async function inferCsvSchema(source: ByteSource, file: string, delimiter
         for (let k = 0; k < width; k++) inf!.add(k, b.text(base + k));
       }
     },
+    header ? null : {},
   );
   return (inf as SchemaInferrer | null)!.schema();
 }
@@ -206,7 +217,7 @@ export async function readCsvSource(
   options: CsvOptions = {},
 ): Promise<ReadResult> {
   const delimiter = options.delimiter ?? ',';
-  const used = schema ?? (await inferCsvSchema(source, path, delimiter));
+  const used = schema ?? (await inferCsvSchema(source, path, delimiter, options.header !== false));
   const hash = createHash('sha256');
   const hashed: ByteSource = {
     size: source.size,
@@ -219,6 +230,7 @@ export async function readCsvSource(
   };
   const typed = await streamCsv(source.sha256 ? source : hashed, path, used, {
     delimiter,
+    header: options.header,
     quarantineFile: options.quarantineFile,
   });
   const { frame, quarantine } = typed;

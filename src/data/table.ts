@@ -76,6 +76,8 @@ export async function readTable(
     delimiter?: string;
     reference?: DataProfile;
     quarantineFile?: string;
+    /** CSV/TSV: false when the file has no header line (see CsvOptions.header). */
+    header?: boolean;
   } = {},
 ): Promise<ReadResult> {
   const how = { streamed: false };
@@ -89,7 +91,14 @@ export async function readTable(
 async function readAny(
   path: string,
   schema: Schema | undefined,
-  options: { format?: TableFormat; delimiter?: string; reference?: DataProfile; quarantineFile?: string },
+  options: {
+    format?: TableFormat;
+    delimiter?: string;
+    reference?: DataProfile;
+    quarantineFile?: string;
+    /** CSV/TSV: false when the file has no header line (see CsvOptions.header). */
+    header?: boolean;
+  },
   how: { streamed: boolean },
 ): Promise<ReadResult> {
   if (isPostgresSource(path)) return readPostgres(path, schema, { reference: options.reference });
@@ -107,6 +116,7 @@ async function readAny(
         delimiter,
         reference: options.reference,
         quarantineFile: options.quarantineFile,
+        header: options.header,
       });
     return readWithDuckDB(target.object, format, schema, options.reference, target.path);
   }
@@ -118,7 +128,12 @@ async function readAny(
       { file: path },
     );
   const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : ',');
-  const csvOptions = { delimiter, reference: options.reference, quarantineFile: options.quarantineFile };
+  const csvOptions = {
+    delimiter,
+    reference: options.reference,
+    quarantineFile: options.quarantineFile,
+    header: options.header,
+  };
   if (isS3Url(path)) {
     if (/[*?[]/.test(path))
       throw new KeelError('KEEL_E_USAGE', `${path}: globs are not supported for S3 URLs; name one object`, {

@@ -112,6 +112,7 @@ export function registerDataCommands(program: Command): void {
       'write the quarantined rows here (with _keel_line and _keel_reason)',
     )
     .option('--html <out.html>', 'write the report as a self-contained HTML page')
+    .option('--no-header', "the CSV has no header line: its columns are the schema's, in order")
     .option(
       '-r, --reference <profile.json>',
       'a reference profile (keel data profile --json) for the columns with expect.max_psi',
@@ -126,12 +127,17 @@ export function registerDataCommands(program: Command): void {
           quarantine?: string;
           html?: string;
           reference?: string;
+          header?: boolean;
         },
       ) => {
         const schema = loadSchema(opts.schema);
         const reference = opts.reference ? readProfile(opts.reference) : undefined;
         // quarantined rows are written as they are found (CSV is read in chunks)
-        const read = await readTable(file, schema, { reference, quarantineFile: opts.quarantine });
+        const read = await readTable(file, schema, {
+          reference,
+          quarantineFile: opts.quarantine,
+          header: opts.header,
+        });
         const report = strictVerdict(read.report, Boolean(opts.strict));
         if (opts.html) writeFileSync(opts.html, renderReportHtml(report));
         process.stdout.write(
@@ -154,13 +160,18 @@ export function registerDataCommands(program: Command): void {
     .option('-s, --schema <schema.yaml>', 'type the columns by this schema')
     .option('--json', 'print the profile as JSON')
     .option('--bins <n>', 'histogram bins', (v) => positiveInt(v, '--bins'), 10)
-    .action(async (file: string, opts: { schema?: string; json?: boolean; bins: number }) => {
-      const { frame } = await readTable(file, opts.schema ? loadSchema(opts.schema) : undefined);
-      const profile = await profileFrameParallel(frame, { bins: opts.bins });
-      process.stdout.write(
-        opts.json ? `${JSON.stringify(profile, null, 2)}\n` : `${formatProfile(profile, file)}\n`,
-      );
-    });
+    .option('--no-header', "the CSV has no header line (columns: the schema's, or column_1, column_2, …)")
+    .action(
+      async (file: string, opts: { schema?: string; json?: boolean; bins: number; header?: boolean }) => {
+        const { frame } = await readTable(file, opts.schema ? loadSchema(opts.schema) : undefined, {
+          header: opts.header,
+        });
+        const profile = await profileFrameParallel(frame, { bins: opts.bins });
+        process.stdout.write(
+          opts.json ? `${JSON.stringify(profile, null, 2)}\n` : `${formatProfile(profile, file)}\n`,
+        );
+      },
+    );
   data
     .command('add')
     .description(
@@ -268,8 +279,9 @@ export function registerDataCommands(program: Command): void {
       '-t, --target <column>',
       'the target column (its classes are read from the data; the positive class is the last one)',
     )
-    .action(async (file: string, opts: { out?: string; target?: string }) => {
-      const { schema } = await readTable(file);
+    .option('--no-header', 'the CSV has no header line (columns: column_1, column_2, …)')
+    .action(async (file: string, opts: { out?: string; target?: string; header?: boolean }) => {
+      const { schema } = await readTable(file, undefined, { header: opts.header });
       if (opts.target) {
         const col = schema.columns.find((c) => c.name === opts.target);
         if (!col) throw new KeelError('KEEL_E_USAGE', `--target "${opts.target}" is not a column of ${file}`);
