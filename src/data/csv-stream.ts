@@ -819,7 +819,8 @@ export async function streamCsv(
       const first = b.recField[r0];
       const last = b.recField[b.nRec] - 1;
       const perRow = (fe[last] - fs[first] + 2) / Math.max(1, b.nRec - r0);
-      capacity = Math.ceil((source.size / Math.max(perRow, 1)) * 1.03) + 64;
+      // capped: a first batch of unusually short rows must not reserve a huge column up front
+      capacity = Math.min(Math.ceil((source.size / Math.max(perRow, 1)) * 1.03) + 64, 1 << 22);
       for (const st of states) {
         st.num?.ensure(capacity);
         st.codes?.ensure(capacity);
