@@ -142,3 +142,35 @@ describe('columnsToFrame', () => {
     expect(columnsToFrame({ n: [1], b: [1], c: ['a'], zzz: 'x' }, specs).errors).toEqual([]);
   });
 });
+
+describe('recordsToFrame with scratch', () => {
+  const fixed = specs.filter((s) => s.name !== 'free');
+  it('fills one reused frame per signature with exactly what a fresh frame holds', () => {
+    const records: Record<string, unknown>[] = [
+      { n: 1, x: 2.5, b: true, c: 'a', s: 'id1' },
+      { n: 2, b: 'no', c: 'b' },
+      { n: 3, x: null, b: 0, c: 'a', s: 7 },
+      { n: 99, b: 0, c: 'a' },
+      { n: 4, x: -1, b: 1, c: 'b' },
+    ];
+    let seen: unknown = null;
+    for (const r of records) {
+      const fresh = recordsToFrame([r], fixed);
+      const reused = recordsToFrame([r], fixed, { scratch: true });
+      expect(reused.errors).toEqual(fresh.errors);
+      expect(reused.frame?.toRecords() ?? null).toEqual(fresh.frame?.toRecords() ?? null);
+      if (reused.frame) {
+        if (seen) expect(reused.frame).toBe(seen);
+        seen = reused.frame;
+      }
+    }
+    // batches and free categories never use it
+    const two = recordsToFrame([records[0], records[1]], fixed, { scratch: true });
+    expect(two.frame).not.toBe(seen);
+    const free = recordsToFrame([{ n: 1, b: 1, c: 'a', free: 'q' }], specs, { scratch: true });
+    expect(free.frame?.toRecords()).toEqual([{ n: 1, x: null, b: 1, c: 'a', free: 'q', s: null }]);
+    expect(recordsToFrame([{ n: 1, b: 1, c: 'a', free: 'r' }], specs, { scratch: true }).frame).not.toBe(
+      free.frame,
+    );
+  });
+});

@@ -25,6 +25,13 @@ export interface RecordsOptions {
   rejectUnknownFields?: boolean;
   /** Stop collecting after this many errors (default 100). */
   maxErrors?: number;
+  /**
+   * For one record: fill a Frame kept per specs instead of making one (a server's hot path). The
+   * frame returned is overwritten by the next such call: use it before anything else can run
+   * (no await in between). Ignored for other counts and for category columns without an
+   * allowed list.
+   */
+  scratch?: boolean;
 }
 
 const NUMBER_RE = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
@@ -34,6 +41,10 @@ interface Compiled {
   names: string[];
   known: Set<string>;
   catIndex: (Map<string, number> | null)[];
+  /** The one-record frame of the `scratch` option, made on first use. */
+  scratch: { cols: Column[]; frame: Frame } | null;
+  /** Whether every category column has an allowed list (else no scratch frame). */
+  staticCategories: boolean;
 }
 const compiledSpecs = new WeakMap<readonly ColumnSpec[], Compiled>();
 
@@ -46,6 +57,8 @@ function compile(specs: readonly ColumnSpec[]): Compiled {
       catIndex: specs.map((s) =>
         s.type === 'category' && s.allowed ? new Map(s.allowed.map((v, i) => [v, i])) : null,
       ),
+      scratch: null,
+      staticCategories: specs.every((s) => s.type !== 'category' || s.allowed !== undefined),
     };
     compiledSpecs.set(specs, c);
   }
@@ -61,9 +74,20 @@ export function recordsToFrame(
   const max = options.maxErrors ?? 100;
   const errors: FieldError[] = [];
   const n = records.length;
-  const { names, known, catIndex } = compile(specs);
+  const compiled = compile(specs);
+  const { names, known, catIndex } = compiled;
   const nSpecs = specs.length;
-  const cols = makeColumns(specs, n);
+  let scratch: Compiled['scratch'] = null;
+  if (options.scratch && n === 1 && compiled.staticCategories) {
+    if (!compiled.scratch) {
+      const c = makeColumns(specs, 1);
+      compiled.scratch = { cols: c, frame: new Frame(names, c) };
+    }
+    scratch = compiled.scratch;
+    // string cells are not overwritten when missing: start them empty
+    for (const col of scratch.cols) if (col.kind === 'string') (col.values as (string | null)[])[0] = null;
+  }
+  const cols = scratch ? scratch.cols : makeColumns(specs, n);
   const ctx: Ctx = { errors, max, catIndex, dynamicCats: null, nSpecs };
   for (let i = 0; i < n; i++) {
     const rec = records[i];
@@ -89,6 +113,7 @@ export function recordsToFrame(
           });
     for (let c = 0; c < nSpecs; c++) putValue(ctx, c, specs[c], cols[c], i, obj[names[c]]);
   }
+  if (scratch) return errors.length > 0 ? { frame: null, errors } : { frame: scratch.frame, errors };
   return finish(ctx, names, cols);
 }
 

@@ -580,8 +580,14 @@ function columnRows(columns: Record<string, unknown>): number {
   return 0;
 }
 
+/**
+ * The request's frame under a signature. One record fills the signature's reused scratch frame
+ * (no allocations): it is scored synchronously right after, before any other request runs.
+ */
 function toFrame(input: Input, specs: Signature['inputs']) {
-  return input.records ? recordsToFrame(input.records, specs) : columnsToFrame(input.columns, specs);
+  return input.records
+    ? recordsToFrame(input.records, specs, { scratch: input.records.length === 1 })
+    : columnsToFrame(input.columns, specs);
 }
 
 /** Row i of the request as a record (for the prediction log). */
