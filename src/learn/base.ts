@@ -32,6 +32,32 @@ export function checkWidth(X: Matrix, nFeatures: number, what: string): void {
 
 export const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
+/**
+ * A classifier's predictProba output as n×K class probabilities: binary P(y = 1) per row becomes
+ * [1 − p, p]; K > 2 probabilities (already n×K, row-major) are taken as they are.
+ */
+export function probaMatrix(p: Float64Array, nRows: number, K: number): Matrix {
+  const names = Array.from({ length: K }, (_, k) => String(k));
+  if (K > 2) return { nRows, nCols: K, data: p, names };
+  const data = new Float64Array(nRows * 2);
+  for (let i = 0; i < nRows; i++) {
+    data[2 * i] = 1 - p[i];
+    data[2 * i + 1] = p[i];
+  }
+  return { nRows, nCols: 2, data, names };
+}
+
+/** The most probable class per row of n×K probabilities (the lowest class among equals). */
+export function mostProbable(P: Matrix): Float64Array {
+  const out = new Float64Array(P.nRows);
+  for (let i = 0; i < P.nRows; i++) {
+    let best = 0;
+    for (let k = 1; k < P.nCols; k++) if (P.data[i * P.nCols + k] > P.data[i * P.nCols + best]) best = k;
+    out[i] = best;
+  }
+  return out;
+}
+
 /** A class weighting: 'balanced' or a weight per class label ("0", "1", ...). */
 export type ClassWeight = 'balanced' | Record<string, number>;
 

@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/random.js';
-import { generateChurn } from '../data/index.js';
-import type { ColumnSpec } from '../data/schema.js';
+import { churnProblem } from './churn.testkit.js';
 import { treeShap } from './explain/index.js';
 import { FeaturePipeline } from './features.js';
 import { GradientBoostingClassifier, GradientBoostingRegressor } from './gbdt.js';
@@ -538,16 +537,12 @@ describe('native categorical splits', () => {
 
 describe('categorical columns from a FeaturePipeline in a Model', () => {
   it('ordinal encoding marks the category features; the bundle predicts, explains and round-trips exactly', () => {
-    const data = generateChurn({ rows: 1500, seed: 9 });
-    const inputs: ColumnSpec[] = ['tenure', 'monthly_charges', 'contract', 'internet_service'].map(
-      (name) => ({
-        name,
-        type: data.col(name).kind === 'numeric' ? 'number' : 'category',
-        nullable: true,
-        role: 'feature',
-      }),
-    );
-    const y = Float64Array.from(data.categorical('churn').codes);
+    const { data, inputs, y } = churnProblem(1500, 9, [
+      'tenure',
+      'monthly_charges',
+      'contract',
+      'internet_service',
+    ]);
     const pipeline = new FeaturePipeline({ columns: inputs, encoding: 'ordinal' }).fit(data);
     expect(pipeline.categoricalFeatures()).toEqual(['contract', 'internet_service']);
     const clf = new GradientBoostingClassifier({

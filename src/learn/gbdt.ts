@@ -17,7 +17,16 @@ import { z } from 'zod';
 import { KeelError } from '../core/errors.js';
 import { Rng } from '../core/random.js';
 import type { ClassWeight } from './base.js';
-import { assertFitted, checkClasses, checkRows, checkWidth, classWeights, sigmoid } from './base.js';
+import {
+  assertFitted,
+  checkClasses,
+  checkRows,
+  checkWidth,
+  classWeights,
+  mostProbable,
+  probaMatrix,
+  sigmoid,
+} from './base.js';
 import { applyBins, binned, fitBins, MISSING_BIN } from './tree/binning.js';
 import { addForest, addForestAsync, type FlatForest, flatten, PARALLEL_MIN_ROWS } from './tree/flat.js';
 import { defaultThreads, HistogramHelper, sharedArrays } from './tree/parallel.js';
@@ -693,28 +702,12 @@ export class GradientBoostingClassifier extends Boosting implements Classifier {
 
   /** n×K class probabilities (binary too: [1 − p, p]); rows sum to 1. */
   predictProbaMatrix(X: Matrix): Matrix {
-    const p = this.predictProba(X);
-    const K = this.nClasses_;
-    const names = Array.from({ length: K }, (_, k) => String(k));
-    if (K > 2) return { nRows: X.nRows, nCols: K, data: p, names };
-    const data = new Float64Array(X.nRows * 2);
-    for (let i = 0; i < X.nRows; i++) {
-      data[2 * i] = 1 - p[i];
-      data[2 * i + 1] = p[i];
-    }
-    return { nRows: X.nRows, nCols: 2, data, names };
+    return probaMatrix(this.predictProba(X), X.nRows, this.nClasses_);
   }
 
   /** The most probable class label per row. */
   predict(X: Matrix): Float64Array {
-    const P = this.predictProbaMatrix(X);
-    const out = new Float64Array(X.nRows);
-    for (let i = 0; i < X.nRows; i++) {
-      let best = 0;
-      for (let k = 1; k < P.nCols; k++) if (P.data[i * P.nCols + k] > P.data[i * P.nCols + best]) best = k;
-      out[i] = best;
-    }
-    return out;
+    return mostProbable(this.predictProbaMatrix(X));
   }
 
   toJSON(): unknown {

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/random.js';
-import { categoricalColumn, Frame, generateChurn, numericColumn } from '../data/index.js';
+import { categoricalColumn, Frame, numericColumn } from '../data/index.js';
 import type { ColumnSpec } from '../data/schema.js';
+import { churnProblem } from './churn.testkit.js';
 import {
   binaryMetrics,
   ExtraTreesClassifier,
@@ -284,16 +285,12 @@ describe('FeaturePipeline and Model', () => {
   });
 
   it('a churn model round-trips exactly, and bad documents are refused with clear errors', () => {
-    const data = generateChurn({ rows: 1500, seed: 9 });
-    const inputs: ColumnSpec[] = ['tenure', 'monthly_charges', 'contract', 'internet_service'].map(
-      (name) => ({
-        name,
-        type: data.col(name).kind === 'numeric' ? 'number' : 'category',
-        nullable: true,
-        role: 'feature',
-      }),
-    );
-    const y = Float64Array.from(data.categorical('churn').codes);
+    const { data, inputs, y } = churnProblem(1500, 9, [
+      'tenure',
+      'monthly_charges',
+      'contract',
+      'internet_service',
+    ]);
     const pipeline = new FeaturePipeline({ columns: inputs }).fit(data);
     const clf = new GradientBoostingClassifier({ nEstimators: 30 }).fit(pipeline.transform(data), y);
     const model = new Model({

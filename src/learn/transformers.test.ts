@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { categoricalColumn, Frame, numericColumn, stringColumn } from '../data/frame.js';
 import type { ColumnSpec } from '../data/schema.js';
-import { generateChurn } from '../data/synth.js';
+import { churnProblem } from './churn.testkit.js';
 import { FeaturePipeline } from './features.js';
 import { LogisticRegression } from './logistic.js';
 import { Model } from './model.js';
@@ -483,14 +483,11 @@ describe('FeaturePipeline options (optional; defaults and old documents unchange
     const small = new FeaturePipeline({ columns: specs, encoding: 'target', targetSmooth: 0 }).fit(train, y);
     // m = 0: the plain mean of y per category; missing gets the overall mean 3/6
     expect(col(small.transform(train), 2)).toEqual([2 / 3, 0, 0.5, 2 / 3, 2 / 3, 0]);
-    const data = generateChurn({ rows: 600, seed: 4 });
-    const inputs: ColumnSpec[] = ['tenure', 'monthly_charges', 'contract', 'payment_method'].map((name) => ({
-      name,
-      type: data.col(name).kind === 'numeric' ? 'number' : 'category',
-      nullable: true,
-      role: 'feature',
-    }));
-    const target = Float64Array.from(data.categorical('churn').codes);
+    const {
+      data,
+      inputs,
+      y: target,
+    } = churnProblem(600, 4, ['tenure', 'monthly_charges', 'contract', 'payment_method']);
     const pipeline = new FeaturePipeline({
       columns: inputs,
       encoding: 'target',
