@@ -17,11 +17,18 @@
 import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { KeelError } from '../core/errors.js';
+import { checkHeader } from './csv.js';
 import { boundText, parseDatetime } from './datetime.js';
 import type { Column } from './frame.js';
 import { Frame } from './frame.js';
 import type { ColumnSpec, Schema } from './schema.js';
-import type { Quarantine, Severity, ValidationReport, Violation } from './validate.js';
+import {
+  article,
+  type Quarantine,
+  type Severity,
+  type ValidationReport,
+  type Violation,
+} from './validate.js';
 
 const CHUNK = 4 << 20;
 const MAX_SAMPLES = 10;
@@ -344,16 +351,6 @@ function reasonText(column: string | null, rule: string, raw?: string): string {
   return `${column ? `${column}: ` : ''}${rule}${shown}`;
 }
 
-function article(type: string): string {
-  return type === 'integer'
-    ? 'an integer'
-    : type === 'boolean'
-      ? 'a boolean (true/false, yes/no, 1/0)'
-      : type === 'datetime'
-        ? 'an ISO 8601 date or date-time (2026-12-01, 2026-12-01T18:30:00Z)'
-        : 'a finite number';
-}
-
 /** Byte strings to codes: an open-addressing table over the bytes, so no string per cell. */
 class ByteDict {
   private pool = new Uint8Array(1024);
@@ -637,30 +634,6 @@ export async function scanCsv(
   return { bytes: total, rows: dataRows };
 }
 
-function checkHeader(header: string[], file: string, delimiter: string): void {
-  const seen = new Map<string, number>();
-  header.forEach((h, k) => {
-    if (h === '')
-      throw new KeelError('KEEL_E_PARSE', `${file}: column ${k + 1} of the header has no name`, {
-        file,
-        row: 1,
-      });
-    if (seen.has(h))
-      throw new KeelError(
-        'KEEL_E_PARSE',
-        `${file}: duplicate column name "${h}" (columns ${seen.get(h)! + 1} and ${k + 1})`,
-        { file, column: h },
-      );
-    seen.set(h, k);
-  });
-  if (header.length === 1 && delimiter === ',' && /[;\t|]/.test(header[0]))
-    throw new KeelError(
-      'KEEL_E_PARSE',
-      `${file}: the header has a single column "${header[0].slice(0, 40)}"; is the delimiter not a comma?`,
-      { file, row: 1 },
-    );
-}
-
 /**
  * Read, type and validate a CSV source under a schema in one pass. Returns the kept rows as a
  * Frame, the report (before distribution expectations) and the quarantine.
@@ -849,10 +822,7 @@ export async function streamCsv(
             if (s === e) {
               if (emptyMissing) {
                 out.data[kept] = Number.NaN;
-                st.nMissing++;
-                if (st.isTarget)
-                  reject(st, 'target_missing', `the target "${name}" must not be missing`, line, '');
-                else if (!spec.nullable) reject(st, 'not_null', `"${name}" must not be missing`, line, '');
+                missingCell(st, line, '');
                 continue;
               }
             } else if (!missingNumeric) {
@@ -878,10 +848,7 @@ export async function streamCsv(
             }
             if (missing.has(t)) {
               out.data[kept] = Number.NaN;
-              st.nMissing++;
-              if (st.isTarget)
-                reject(st, 'target_missing', `the target "${name}" must not be missing`, line, raw);
-              else if (!spec.nullable) reject(st, 'not_null', `"${name}" must not be missing`, line, raw);
+              missingCell(st, line, raw);
               continue;
             }
             out.data[kept] = Number.NaN;
@@ -922,10 +889,7 @@ export async function streamCsv(
             const raw = b.text(f);
             const t = raw.trim();
             if (missing.has(t)) {
-              st.nMissing++;
-              if (st.isTarget)
-                reject(st, 'target_missing', `the target "${name}" must not be missing`, line, raw);
-              else if (!spec.nullable) reject(st, 'not_null', `"${name}" must not be missing`, line, raw);
+              missingCell(st, line, raw);
               continue;
             }
             if (!textOk(st, raw, line)) continue;
@@ -968,10 +932,7 @@ export async function streamCsv(
           const raw = b.text(f);
           const t = raw.trim();
           if (missing.has(t)) {
-            st.nMissing++;
-            if (st.isTarget)
-              reject(st, 'target_missing', `the target "${name}" must not be missing`, line, raw);
-            else if (!spec.nullable) reject(st, 'not_null', `"${name}" must not be missing`, line, raw);
+            missingCell(st, line, raw);
             continue;
           }
           if (!textOk(st, raw, line)) continue;
@@ -1006,10 +967,7 @@ export async function streamCsv(
           const raw = b.text(f);
           out[kept] = null;
           if (missing.has(raw.trim())) {
-            st.nMissing++;
-            if (st.isTarget)
-              reject(st, 'target_missing', `the target "${name}" must not be missing`, line, raw);
-            else if (!spec.nullable) reject(st, 'not_null', `"${name}" must not be missing`, line, raw);
+            missingCell(st, line, raw);
             continue;
           }
           if (!textOk(st, raw, line)) continue;
@@ -1047,6 +1005,13 @@ export async function streamCsv(
   const addReason = (column: string, rule: string, raw: string) => {
     const reason = reasonText(column, rule, raw);
     reasons = reasons === '' ? reason : `${reasons}; ${reason}`;
+  };
+  // a missing cell: counted, and refused where the column is the target or not nullable
+  const missingCell = (st: ColState, line: number, raw: string) => {
+    st.nMissing++;
+    const name = st.spec.name;
+    if (st.isTarget) reject(st, 'target_missing', `the target "${name}" must not be missing`, line, raw);
+    else if (!st.spec.nullable) reject(st, 'not_null', `"${name}" must not be missing`, line, raw);
   };
   const textOk = (st: ColState, raw: string, line: number): boolean => {
     const spec = st.spec;

@@ -91,6 +91,28 @@ export function parseCsv(text: string, file: string, delimiter = ','): ParsedCsv
   }
   if (records.length === 0) throw new KeelError('KEEL_E_FILE_EMPTY', `${file} is empty`, { file });
   const header = records[0].map((h) => h.trim());
+  checkHeader(header, file, delimiter);
+  for (let r = 1; r < records.length; r++) {
+    if (records[r].length !== header.length) {
+      const short = records[r].length < header.length;
+      const column = short ? header[records[r].length] : undefined;
+      throw new KeelError(
+        'KEEL_E_PARSE',
+        `${file}: line ${lines[r]} (data row ${r}) has ${records[r].length} fields, the header has ${header.length}${short ? ` (no value for column "${column}")` : ''}`,
+        { file, row: lines[r], column },
+      );
+    }
+  }
+  if (records.length === 1)
+    throw new KeelError('KEEL_E_FILE_EMPTY', `${file} has a header but no data rows`, { file });
+  return { header, rows: records.slice(1), lines: lines.slice(1) };
+}
+
+/**
+ * The header rules of both CSV readers (this one and csv-stream's): every column named, no name
+ * twice, and a single column that looks like another delimiter's header refused.
+ */
+export function checkHeader(header: string[], file: string, delimiter: string): void {
   const seen = new Map<string, number>();
   header.forEach((h, k) => {
     if (h === '')
@@ -112,18 +134,4 @@ export function parseCsv(text: string, file: string, delimiter = ','): ParsedCsv
       `${file}: the header has a single column "${header[0].slice(0, 40)}"; is the delimiter not a comma?`,
       { file, row: 1 },
     );
-  for (let r = 1; r < records.length; r++) {
-    if (records[r].length !== header.length) {
-      const short = records[r].length < header.length;
-      const column = short ? header[records[r].length] : undefined;
-      throw new KeelError(
-        'KEEL_E_PARSE',
-        `${file}: line ${lines[r]} (data row ${r}) has ${records[r].length} fields, the header has ${header.length}${short ? ` (no value for column "${column}")` : ''}`,
-        { file, row: lines[r], column },
-      );
-    }
-  }
-  if (records.length === 1)
-    throw new KeelError('KEEL_E_FILE_EMPTY', `${file} has a header but no data rows`, { file });
-  return { header, rows: records.slice(1), lines: lines.slice(1) };
 }

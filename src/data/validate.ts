@@ -371,7 +371,8 @@ function checkUnique(name: string, n: number, key: (r: number) => string | null,
   }
 }
 
-function article(type: string): string {
+/** The type a value failed to be, as the type rule's message names it (both CSV readers). */
+export function article(type: string): string {
   return type === 'integer'
     ? 'an integer'
     : type === 'boolean'
