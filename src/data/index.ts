@@ -30,7 +30,7 @@ export {
 } from './schema.js';
 export type { ChurnRow } from './synth.js';
 export { churnCsv, churnSchema, generateChurn, generateChurnRows, writeChurnCsv } from './synth.js';
-export type { TableFormat } from './table.js';
+export type { ReadTableOptions, TableFormat } from './table.js';
 export { readTable, tableFormat } from './table.js';
 export type { Quarantine, Severity, ValidationReport, Violation } from './validate.js';
 export { typeAndValidate } from './validate.js';

@@ -73,24 +73,7 @@ function valueProfile(
     if (v === null) missing++;
     else freq.set(v, (freq.get(v) ?? 0) + 1);
   }
-  const sorted = [...freq].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const top = sorted.slice(0, topK).map(([v, c]) => ({ value: v, count: c }));
-  const count = n - missing;
-  return {
-    name,
-    kind,
-    count,
-    missing,
-    distinct: freq.size,
-    min: null,
-    max: null,
-    mean: null,
-    std: null,
-    quantiles: null,
-    histogram: null,
-    top,
-    other: count - top.reduce((s, t) => s + t.count, 0),
-  };
+  return countedProfile(name, kind, [...freq], n - missing, missing, topK);
 }
 
 /** valueProfile for codes: counted per code, then the same ordering and output. */
@@ -112,12 +95,26 @@ function categoricalProfile(
   categories.forEach((v, i) => {
     if (per[i] > 0) freq.push([v, per[i]]);
   });
+  return countedProfile(name, 'categorical', freq, codes.length - missing, missing, topK);
+}
+
+/**
+ * The profile of a categorical or string column from the counts of its distinct values: the topK
+ * most frequent (ties by value) and the count of the rest.
+ */
+function countedProfile(
+  name: string,
+  kind: 'categorical' | 'string',
+  freq: [string, number][],
+  count: number,
+  missing: number,
+  topK: number,
+): ColumnProfile {
   const sorted = freq.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const top = sorted.slice(0, topK).map(([v, c]) => ({ value: v, count: c }));
-  const count = codes.length - missing;
   return {
     name,
-    kind: 'categorical',
+    kind,
     count,
     missing,
     distinct: freq.length,

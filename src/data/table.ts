@@ -64,6 +64,16 @@ function cellText(v: unknown): string {
   return JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? String(x) : x));
 }
 
+/** How readTable reads: `format` overrides the extension. */
+export interface ReadTableOptions {
+  format?: TableFormat;
+  delimiter?: string;
+  reference?: DataProfile;
+  quarantineFile?: string;
+  /** CSV/TSV: false when the file has no header line (see CsvOptions.header). */
+  header?: boolean;
+}
+
 /**
  * Read a tabular file (or glob) into a typed Frame under a schema (inferred when not given),
  * with the validation report and quarantine. `format` overrides the extension.
@@ -71,14 +81,7 @@ function cellText(v: unknown): string {
 export async function readTable(
   path: string,
   schema?: Schema,
-  options: {
-    format?: TableFormat;
-    delimiter?: string;
-    reference?: DataProfile;
-    quarantineFile?: string;
-    /** CSV/TSV: false when the file has no header line (see CsvOptions.header). */
-    header?: boolean;
-  } = {},
+  options: ReadTableOptions = {},
 ): Promise<ReadResult> {
   const how = { streamed: false };
   const result = await readAny(path, schema, options, how);
@@ -91,14 +94,7 @@ export async function readTable(
 async function readAny(
   path: string,
   schema: Schema | undefined,
-  options: {
-    format?: TableFormat;
-    delimiter?: string;
-    reference?: DataProfile;
-    quarantineFile?: string;
-    /** CSV/TSV: false when the file has no header line (see CsvOptions.header). */
-    header?: boolean;
-  },
+  options: ReadTableOptions,
   how: { streamed: boolean },
 ): Promise<ReadResult> {
   if (isPostgresSource(path)) return readPostgres(path, schema, { reference: options.reference });
