@@ -24,6 +24,7 @@ import { Frame } from './frame.js';
 import type { ColumnSpec, Schema } from './schema.js';
 import {
   article,
+  checkColumns,
   type Quarantine,
   type Severity,
   type ValidationReport,
@@ -679,23 +680,7 @@ export async function streamCsv(
     header = h;
     q.header = [...h];
     const index = new Map(h.map((name, i) => [name, i]));
-    if (target && !index.has(target))
-      throw new KeelError(
-        'KEEL_E_TARGET',
-        `${file} has no target column "${target}" (columns: ${h.join(', ')})`,
-        {
-          file,
-          column: target,
-          rule: 'target_present',
-        },
-      );
-    const missingCols = schema.columns.filter((c) => !index.has(c.name)).map((c) => c.name);
-    if (missingCols.length)
-      throw new KeelError(
-        'KEEL_E_VALIDATION',
-        `${file} lacks the column${missingCols.length > 1 ? 's' : ''} ${missingCols.map((c) => `"${c}"`).join(', ')} required by the schema`,
-        { file, column: missingCols[0], rule: 'column_present' },
-      );
+    checkColumns(h, schema, file);
     const declared = new Set(schema.columns.map((c) => c.name));
     for (const name of h)
       if (!declared.has(name))

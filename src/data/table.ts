@@ -18,7 +18,7 @@ import { checkExpectations } from './expectations.js';
 import { inferSchemaFromRows } from './infer.js';
 import { isPostgresSource, readPostgres } from './postgres-source.js';
 import type { DataProfile } from './profile.js';
-import { type ReadResult, readCsv, readCsvSource } from './read.js';
+import { type CsvOptions, type ReadResult, readCsv, readCsvSource } from './read.js';
 import { quarantineCsv } from './report.js';
 import { isS3Url, s3Object, s3ToTempFile } from './s3-source.js';
 import type { ColumnType, Schema } from './schema.js';
@@ -64,14 +64,9 @@ function cellText(v: unknown): string {
   return JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? String(x) : x));
 }
 
-/** How readTable reads: `format` overrides the extension. */
-export interface ReadTableOptions {
+/** How readTable reads: `format` overrides the extension; the CSV options apply to CSV and TSV. */
+export interface ReadTableOptions extends CsvOptions {
   format?: TableFormat;
-  delimiter?: string;
-  reference?: DataProfile;
-  quarantineFile?: string;
-  /** CSV/TSV: false when the file has no header line (see CsvOptions.header). */
-  header?: boolean;
 }
 
 /**
@@ -91,6 +86,16 @@ export async function readTable(
   return result;
 }
 
+/** The CSV reader's options for a table of this format (a TSV's delimiter is the tab). */
+function csvOptionsOf(options: ReadTableOptions, format: TableFormat): CsvOptions {
+  return {
+    delimiter: options.delimiter ?? (format === 'tsv' ? '\t' : ','),
+    reference: options.reference,
+    quarantineFile: options.quarantineFile,
+    header: options.header,
+  };
+}
+
 async function readAny(
   path: string,
   schema: Schema | undefined,
@@ -105,15 +110,14 @@ async function readAny(
       throw new KeelError('KEEL_E_USAGE', `${target.path} (${path}): unknown file type`, {
         file: target.path,
       });
-    const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : ',');
     how.streamed = format === 'csv' || format === 'tsv';
     if (format === 'csv' || format === 'tsv')
-      return readCsvSource(fileSource(target.object, statSync(target.object).size), target.path, schema, {
-        delimiter,
-        reference: options.reference,
-        quarantineFile: options.quarantineFile,
-        header: options.header,
-      });
+      return readCsvSource(
+        fileSource(target.object, statSync(target.object).size),
+        target.path,
+        schema,
+        csvOptionsOf(options, format),
+      );
     return readWithDuckDB(target.object, format, schema, options.reference, target.path);
   }
   const format = options.format ?? tableFormat(path);
@@ -123,13 +127,7 @@ async function readAny(
       `${path}: unknown file type; use .csv, .tsv, .parquet, .json, .ndjson or .jsonl (or name the format)`,
       { file: path },
     );
-  const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : ',');
-  const csvOptions = {
-    delimiter,
-    reference: options.reference,
-    quarantineFile: options.quarantineFile,
-    header: options.header,
-  };
+  const csvOptions = csvOptionsOf(options, format);
   if (isS3Url(path)) {
     if (/[*?[]/.test(path))
       throw new KeelError('KEEL_E_USAGE', `${path}: globs are not supported for S3 URLs; name one object`, {

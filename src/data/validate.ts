@@ -95,6 +95,28 @@ class Collector {
 }
 
 /**
+ * The structural checks of both CSV readers (this one and csv-stream's): the target and every
+ * declared column are in the header, or a clear error.
+ */
+export function checkColumns(header: readonly string[], schema: Schema, file: string): void {
+  const index = new Set(header);
+  const target = schema.target?.column;
+  if (target && !index.has(target))
+    throw new KeelError(
+      'KEEL_E_TARGET',
+      `${file} has no target column "${target}" (columns: ${header.join(', ')})`,
+      { file, column: target, rule: 'target_present' },
+    );
+  const missingCols = schema.columns.filter((c) => !index.has(c.name)).map((c) => c.name);
+  if (missingCols.length)
+    throw new KeelError(
+      'KEEL_E_VALIDATION',
+      `${file} lacks the column${missingCols.length > 1 ? 's' : ''} ${missingCols.map((c) => `"${c}"`).join(', ')} required by the schema`,
+      { file, column: missingCols[0], rule: 'column_present' },
+    );
+}
+
+/**
  * Build a typed Frame from raw text cells under a schema and report every violation. The Frame
  * holds the kept rows only; the others are in `quarantine`. `lines` are the file lines where the
  * rows start (default: the header on line 1 and one line per row). Throws only for structural
@@ -109,23 +131,7 @@ export function typeAndValidate(
 ): { frame: Frame; report: ValidationReport; quarantine: Quarantine } {
   const index = new Map(header.map((h, i) => [h, i]));
   const target = schema.target?.column;
-  if (target && !index.has(target))
-    throw new KeelError(
-      'KEEL_E_TARGET',
-      `${file} has no target column "${target}" (columns: ${header.join(', ')})`,
-      { file, column: target, rule: 'target_present' },
-    );
-  const missingCols = schema.columns.filter((c) => !index.has(c.name)).map((c) => c.name);
-  if (missingCols.length)
-    throw new KeelError(
-      'KEEL_E_VALIDATION',
-      `${file} lacks the column${missingCols.length > 1 ? 's' : ''} ${missingCols.map((c) => `"${c}"`).join(', ')} required by the schema`,
-      {
-        file,
-        column: missingCols[0],
-        rule: 'column_present',
-      },
-    );
+  checkColumns(header, schema, file);
   const n = rows.length;
   const lineOf = lines ?? Int32Array.from({ length: n }, (_, r) => r + 2);
   const col = new Collector(n, lineOf);
