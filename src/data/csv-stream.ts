@@ -861,8 +861,7 @@ export async function streamCsv(
           }
           out.data[kept] = v;
           if (st.uniqNum !== undefined) {
-            if (st.uniqNum.has(v)) col.unique(c, name, line, String(v));
-            if (st.uniqNum.has(v)) addReason(name, 'unique', String(v));
+            if (st.uniqNum.has(v)) uniqueCell(c, name, line, String(v));
             st.uniqNum.add(v);
           }
         } else if (st.kind === 'category') {
@@ -904,10 +903,7 @@ export async function streamCsv(
             idA[c] = code;
           }
           if (st.uniqNum) {
-            if (st.uniqNum.has(code)) {
-              col.unique(c, name, line, String(code));
-              addReason(name, 'unique', String(code));
-            }
+            if (st.uniqNum.has(code)) uniqueCell(c, name, line, String(code));
             st.uniqNum.add(code);
           }
         } else if (st.kind === 'boolean' || st.kind === 'datetime') {
@@ -941,10 +937,7 @@ export async function streamCsv(
           }
           out.data[kept] = v;
           if (st.uniqNum) {
-            if (st.uniqNum.has(v)) {
-              col.unique(c, name, line, String(v));
-              addReason(name, 'unique', String(v));
-            }
+            if (st.uniqNum.has(v)) uniqueCell(c, name, line, String(v));
             st.uniqNum.add(v);
           }
         } else {
@@ -958,10 +951,7 @@ export async function streamCsv(
           if (!textOk(st, raw, line)) continue;
           out[kept] = raw;
           if (st.uniqStr) {
-            if (st.uniqStr.has(raw)) {
-              col.unique(c, name, line, raw);
-              addReason(name, 'unique', raw);
-            }
+            if (st.uniqStr.has(raw)) uniqueCell(c, name, line, raw);
             st.uniqStr.add(raw);
           }
         }
@@ -990,6 +980,11 @@ export async function streamCsv(
   const addReason = (column: string, rule: string, raw: string) => {
     const reason = reasonText(column, rule, raw);
     reasons = reasons === '' ? reason : `${reasons}; ${reason}`;
+  };
+  // a value seen before in a unique column (c: its position among the states)
+  const uniqueCell = (c: number, name: string, line: number, raw: string) => {
+    col.unique(c, name, line, raw);
+    addReason(name, 'unique', raw);
   };
   // a missing cell: counted, and refused where the column is the target or not nullable
   const missingCell = (st: ColState, line: number, raw: string) => {
