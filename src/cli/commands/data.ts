@@ -250,9 +250,7 @@ export function registerDataCommands(program: Command): void {
     .argument('<remote>', 'the remote directory or s3://bucket/prefix')
     .action(async (dir: string) => {
       const r = await datasets(program).pushRemote(dir);
-      process.stdout.write(
-        `pushed ${r.objects} object${r.objects === 1 ? '' : 's'}, ${r.versions} new version${r.versions === 1 ? '' : 's'} to ${dir}\n`,
-      );
+      process.stdout.write(`pushed ${copied(r)} to ${dir}\n`);
     });
   data
     .command('pull')
@@ -263,9 +261,7 @@ export function registerDataCommands(program: Command): void {
     .argument('<remote>', 'the remote directory or s3://bucket/prefix')
     .action(async (dir: string) => {
       const r = await datasets(program).pullRemote(dir);
-      process.stdout.write(
-        `pulled ${r.objects} object${r.objects === 1 ? '' : 's'}, ${r.versions} new version${r.versions === 1 ? '' : 's'} from ${dir}\n`,
-      );
+      process.stdout.write(`pulled ${copied(r)} from ${dir}\n`);
     });
   data
     .command('infer-schema')
@@ -300,4 +296,9 @@ export function registerDataCommands(program: Command): void {
         process.stdout.write(`wrote ${opts.out}\n`);
       } else process.stdout.write(text);
     });
+}
+
+/** What a push or pull copied: "3 objects, 1 new version". */
+function copied(r: { objects: number; versions: number }): string {
+  return `${r.objects} object${r.objects === 1 ? '' : 's'}, ${r.versions} new version${r.versions === 1 ? '' : 's'}`;
 }
