@@ -7,9 +7,7 @@ export function assertFitted(fitted: boolean, what: string): void {
 
 /** Checks shared by every classifier's fit: shapes, a 0/1 target with both classes. */
 export function checkXy(X: Matrix, y: Float64Array, what: string): void {
-  if (X.nRows !== y.length)
-    throw new KeelError('KEEL_E_INPUT', `${what}: X has ${X.nRows} rows but y has ${y.length}`);
-  if (X.nRows === 0) throw new KeelError('KEEL_E_INPUT', `${what}: no training rows`);
+  checkRows(X, y, what);
   let pos = 0;
   for (let i = 0; i < y.length; i++) {
     if (y[i] !== 0 && y[i] !== 1)
@@ -127,6 +125,7 @@ export function checkClasses(X: Matrix, y: Float64Array, what: string): number {
   return K;
 }
 
+/** X and y of the same length, at least one row. */
 export function checkRows(X: Matrix, y: Float64Array, what: string): void {
   if (X.nRows !== y.length)
     throw new KeelError('KEEL_E_INPUT', `${what}: X has ${X.nRows} rows but y has ${y.length}`);
