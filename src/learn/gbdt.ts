@@ -234,6 +234,9 @@ function boost(
   // second thread can build histograms. The row-major bins here are only read by the builder.
   const threads = p.nThreads > 0 ? p.nThreads : defaultThreads();
   const shared = threads > 1 && n >= PARALLEL_MIN_DATA ? sharedArrays(n, F) : null;
+  // a model fit on large data will likely score large batches: the scoring workers start (and
+  // compile their kernel) while the trees grow, as a native library's thread pool is up by then
+  if (shared) scoringPool().warm();
   const catNames = p.categoricalFeatures ?? [];
   // bins shared across fits on the same matrix (shareBins) when nothing below changes them
   const cached = !shared && catNames.length === 0 ? binned(X, p.maxBins) : null;
@@ -504,13 +507,10 @@ abstract class Boosting {
     this.nFeatures_ = X.nCols;
     this.featureNames_ = [...X.names];
     this.fitted = true;
-    // a model fit on large data will likely score large batches: start the scoring workers now,
-    // as a native library's thread pool is running by then (tiny fits do not start them)
-    // and the flat trees are built now, not on the first call
-    if (X.nRows >= PARALLEL_MIN_ROWS && this.scoringThreads(X.nRows) > 1) {
-      scoringPool().warm();
-      if (!this.categorical()) this.flatTrees();
-    }
+    // a model fit on large data will likely score large batches (see boost: the scoring workers
+    // are started): the flat trees are built now, not on the first call
+    if (X.nRows >= PARALLEL_MIN_ROWS && this.scoringThreads(X.nRows) > 1 && !this.categorical())
+      this.flatTrees();
   }
 
   /** Per class, its trees as flat arrays (built once per fitted or loaded model). */
