@@ -126,7 +126,7 @@ export class RandomForestClassifier extends Forest implements Classifier {
 
   fit(X: Matrix, y: Float64Array, options: FitOptions = {}): this {
     checkXy(X, y, 'RandomForestClassifier');
-    const { trees, oob } = growForest(X, y, this.params, options, 'RandomForestClassifier');
+    const { trees, oob } = growForest(X, y, this.params, options, 'RandomForestClassifier', true);
     let score: number | null = null;
     if (oob) {
       const pos = oob.y.reduce((a, b) => a + b, 0);
@@ -175,6 +175,8 @@ function growForest(
   p: RandomForestParams,
   options: FitOptions,
   who: string,
+  /** 0/1 labels (the classifier): pure nodes are leaves without a split search. */
+  classify = false,
 ): { trees: Tree[]; oob: { y: Float64Array; pred: Float64Array } | null } {
   if (p.nEstimators < 1 || p.maxDepth < 1)
     throw new KeelError('KEEL_E_USAGE', `${who}: invalid parameters ${JSON.stringify(p)}`);
@@ -195,6 +197,7 @@ function growForest(
     minSplitGain: 1e-12,
     featureFraction: fraction,
     randomSplits: p.splitter === 'random',
+    leafWhenPure: classify,
   });
   const rng = new Rng(p.seed);
   const grad = new Float64Array(n);

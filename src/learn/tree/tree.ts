@@ -45,6 +45,11 @@ export interface TreeParams {
    * the node's occupied bins (not the best one), and the best of those candidates splits.
    */
   randomSplits?: boolean;
+  /**
+   * Gradients are -y·hessian with 0/1 labels (the classification forests): a node whose rows all
+   * share one label (G = 0 or G = -H) cannot gain from any split and is a leaf without a search.
+   */
+  leafWhenPure?: boolean;
 }
 
 /** Flat tree: node i is a leaf when feature[i] === -1. */
@@ -264,7 +269,8 @@ export class TreeBuilder {
         value[node.id] = -node.G / (node.H + p.lambda);
         const n = node.end - node.start;
         let s: Split | null = null;
-        if (node.depth < p.maxDepth && n >= 2 * p.minChildSamples) {
+        const pure = p.leafWhenPure === true && (node.G === 0 || node.G === -node.H);
+        if (node.depth < p.maxDepth && n >= 2 * p.minChildSamples && !pure) {
           if (subset) s = this.subsetSplit(node, rows, grad, hess, rng);
           else if (node.hist) s = this.bestSplit(node, treeFeat);
         }
