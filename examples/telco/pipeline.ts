@@ -60,7 +60,15 @@ export default definePipeline(
       registerModel(ctx.run, ctx.params.model, evaluate.best),
     );
     const promote = step('promote', { register, evaluate, split }, ({ register, evaluate, split }, ctx) =>
-      promoteIfBetter(ctx.run, register, evaluate.best, split, gateSettings(ctx.config).min_improvement),
+      promoteIfBetter(
+        ctx.run,
+        register,
+        evaluate.best,
+        split,
+        gateSettings(ctx.config).min_improvement,
+        undefined,
+        gateSettings(ctx.config).min_delta_vs_production,
+      ),
     );
     return promote;
   },

@@ -31,9 +31,11 @@ export const ConfigSchema = z
         /** A new version replaces production only if its test ROC-AUC beats production's by at least this much. */
         min_improvement: z.number().min(0).default(0),
         /**
-         * Relative gate (keel train): the candidate must beat the production version on the same
-         * rows, judged by a paired bootstrap: the lower end of the 95% interval of the ROC-AUC
-         * difference must be at least this (negative = a bounded loss is allowed). Absent: off.
+         * Relative gate: the candidate must beat the production version on the same rows, judged
+         * by a paired bootstrap: the lower end of the 95% interval of the ROC-AUC difference must
+         * be at least this (negative = a bounded loss is allowed). keel train: a failed check fails
+         * the run and registers nothing; pipelines (promoteIfBetter): it decides promotion instead
+         * of min_improvement. Absent: off.
          */
         min_delta_vs_production: z.number().min(-1).max(1).optional(),
         /** Per-slice gate (keel train): per categorical column, minimums every slice with min_rows rows must meet. */
@@ -208,8 +210,8 @@ gate:
   min_f1: 0.0
   max_log_loss: 1.0
   min_improvement: 0.0      # ROC-AUC margin needed to replace the production model
-  # keel train only: beat production on the same rows (paired bootstrap, lower end of the 95%
-  # interval of the ROC-AUC difference), and per-slice minimums on the out-of-fold metrics
+  # beat production on the same rows (paired bootstrap, lower end of the 95% interval of the
+  # ROC-AUC difference; keel train and pipeline promotion), and (keel train) per-slice minimums
   # min_delta_vs_production: 0.0
   # slices:
   #   contract: { min_roc_auc: 0.65, min_rows: 30 }

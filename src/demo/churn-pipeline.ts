@@ -69,6 +69,7 @@ export function churnPipeline(schema: Schema, params: ChurnParams, name = 'churn
           split,
           gateSettings(ctx.config).min_improvement,
           (doc) => Model.fromJSON(doc),
+          gateSettings(ctx.config).min_delta_vs_production,
         ),
       );
       return promote;

@@ -31,6 +31,7 @@ import {
   stratifiedSplit,
 } from '../learn/index.js';
 import type { RunHandle, StepContext } from '../pipeline/index.js';
+import { championGate } from '../select/index.js';
 
 export interface Ingested {
   /** The kept rows (the quarantined ones are in `quarantine`). */
@@ -342,6 +343,8 @@ export async function registerModel(run: RunHandle, name: string, best: Evaluati
 
 export interface Promotion {
   promoted: boolean;
+  /** The paired bootstrap of test ROC-AUC (new − production) on the same rows, when production scored them. */
+  bootstrap?: { delta: number; ci: [number, number]; resamples: number };
   version: number;
   previousVersion: number | null;
   previousRocAuc: number | null;
@@ -360,11 +363,17 @@ export async function promoteIfBetter(
   split: SplitData,
   minImprovement: number,
   loadModel: (doc: unknown) => Model = (doc) => Model.fromJSON(doc),
+  /**
+   * keel.yaml gate.min_delta_vs_production: when set, promotion is judged by a paired bootstrap
+   * instead: the lower end of the 95% interval of the ROC-AUC difference must reach it.
+   */
+  minDeltaVsProduction?: number,
 ): Promise<Promotion> {
   const { name, version } = registered;
   const rocAuc = best.test.rocAuc;
   const current = await run.store.getModelVersionByAlias(name, 'production');
   let previousRocAuc: number | null = null;
+  let bootstrap: Promotion['bootstrap'];
   let reason: string;
   let promote: boolean;
   if (!current) {
@@ -373,9 +382,39 @@ export async function promoteIfBetter(
   } else {
     try {
       const prod = loadModel(JSON.parse((await run.artifacts.get(current.artifact)).toString('utf8')));
-      previousRocAuc = binaryMetrics(split.yTest, prod.predictFrame(split.test).probability).rocAuc;
-      promote = rocAuc >= previousRocAuc + minImprovement && rocAuc > previousRocAuc;
+      const prodProba = prod.predictFrame(split.test).probability;
+      previousRocAuc = binaryMetrics(split.yTest, prodProba).rocAuc;
       reason = `test roc_auc ${rocAuc.toFixed(4)} vs production v${current.version} ${previousRocAuc.toFixed(4)} on the same ${split.test.nRows} rows`;
+      // champion versus challenger on the same holdout, stored with the run
+      const g = championGate(split.yTest, best.model.predictFrame(split.test).probability, prodProba, {
+        minDelta: minDeltaVsProduction ?? 0,
+        resamples: 1000,
+        seed: 42,
+      });
+      const { deltas: _deltas, ...boot } = g.bootstrap;
+      bootstrap = { delta: boot.delta, ci: boot.ci, resamples: boot.resamples };
+      if (minDeltaVsProduction !== undefined) {
+        promote = g.passed;
+        reason += `; paired bootstrap: delta ${boot.delta.toFixed(4)}, 95% CI [${boot.ci[0].toFixed(4)}, ${boot.ci[1].toFixed(4)}] ${g.passed ? '>=' : '<'} ${minDeltaVsProduction}`;
+      } else promote = rocAuc >= previousRocAuc + minImprovement && rocAuc > previousRocAuc;
+      await run.logArtifact(
+        'reports/champion_challenger.json',
+        JSON.stringify(
+          {
+            production: { name, version: current.version, runId: current.runId },
+            candidate: { name, version },
+            rows: split.test.nRows,
+            bootstrap: boot,
+            rule:
+              minDeltaVsProduction !== undefined
+                ? `paired bootstrap CI low >= ${minDeltaVsProduction}`
+                : `test roc_auc >= production + ${minImprovement}`,
+            promoted: promote,
+          },
+          null,
+          2,
+        ),
+      );
     } catch (e) {
       promote = false;
       reason = `production v${current.version} could not score this test set (${(e as Error).message}); not promoted`;
@@ -391,18 +430,24 @@ export async function promoteIfBetter(
     previousRocAuc,
     rocAuc,
     reason,
+    ...(bootstrap ? { bootstrap } : {}),
   };
 }
 
 /** The gate thresholds from the project configuration (keel.yaml `gate:`), with defaults. */
 export function gateSettings(
   config: Readonly<Record<string, unknown>>,
-): GateConfig & { min_improvement: number } {
-  const g = (config.gate ?? {}) as Partial<GateConfig & { min_improvement: number }>;
+): GateConfig & { min_improvement: number; min_delta_vs_production?: number } {
+  const g = (config.gate ?? {}) as Partial<
+    GateConfig & { min_improvement: number; min_delta_vs_production: number }
+  >;
   return {
     min_roc_auc: g.min_roc_auc ?? 0.7,
     min_f1: g.min_f1 ?? 0,
     max_log_loss: g.max_log_loss ?? 1,
     min_improvement: g.min_improvement ?? 0,
+    ...(g.min_delta_vs_production !== undefined
+      ? { min_delta_vs_production: g.min_delta_vs_production }
+      : {}),
   };
 }
