@@ -53,8 +53,8 @@ export default definePipeline(
     const evaluate = step('evaluate', { lr, gbdt, rf, split }, ({ lr, gbdt, rf, split }, ctx) =>
       evaluateModels(ctx.run, [lr, gbdt, rf], split),
     );
-    const gate = step('gate', { evaluate }, ({ evaluate }, ctx) =>
-      qualityGate(ctx.run, evaluate.best, gateSettings(ctx.config)),
+    const gate = step('gate', { evaluate, split }, ({ evaluate, split }, ctx) =>
+      qualityGate(ctx.run, evaluate.best, gateSettings(ctx.config), { split, model: ctx.params.model }),
     );
     const register = step('register', { evaluate, gate }, ({ evaluate }, ctx) =>
       registerModel(ctx.run, ctx.params.model, evaluate.best),

@@ -33,12 +33,12 @@ export const ConfigSchema = z
         /**
          * Relative gate: the candidate must beat the production version on the same rows, judged
          * by a paired bootstrap: the lower end of the 95% interval of the ROC-AUC difference must
-         * be at least this (negative = a bounded loss is allowed). keel train: a failed check fails
-         * the run and registers nothing; pipelines (promoteIfBetter): it decides promotion instead
-         * of min_improvement. Absent: off.
+         * be at least this (negative = a bounded loss is allowed). A failed check fails the run and
+         * registers nothing (keel train, and the pipelines' gate step); in pipelines it also decides
+         * promotion instead of min_improvement. Absent: off.
          */
         min_delta_vs_production: z.number().min(-1).max(1).optional(),
-        /** Per-slice gate (keel train): per categorical column, minimums every slice with min_rows rows must meet. */
+        /** Per-slice gate (keel train on out-of-fold rows, pipelines on test rows): per categorical column, minimums every slice with min_rows rows must meet. */
         slices: z
           .record(
             z.string().min(1),

@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { KeelError } from '../core/errors.js';
 import {
   assertValid,
+  cellValue,
   type Frame,
   featureSpecs,
   formatReport,
@@ -31,7 +32,7 @@ import {
   stratifiedSplit,
 } from '../learn/index.js';
 import type { RunHandle, StepContext } from '../pipeline/index.js';
-import { championGate } from '../select/index.js';
+import { championGate, type SliceRule, sliceGate, sliceMetrics } from '../select/index.js';
 
 export interface Ingested {
   /** The kept rows (the quarantined ones are in `quarantine`). */
@@ -295,14 +296,80 @@ export interface GateVerdict {
   reasons: string[];
 }
 
-/** Absolute quality gate on the test metrics. Records the verdict; throws KEEL_E_GATE when it fails. */
-export async function qualityGate(run: RunHandle, best: Evaluation, gate: GateConfig): Promise<GateVerdict> {
+/** What the relative and per-slice gates score on: the run's test rows and the registered model's name. */
+export interface GateContext {
+  split: SplitData;
+  /** The registered model whose `production` version the candidate must beat. */
+  model: string;
+  loadModel?: (doc: unknown) => Model;
+}
+
+/**
+ * The quality gate on the test rows: absolute thresholds (min_roc_auc, min_f1, max_log_loss), and
+ * with a context also the per-slice minimums (gate.slices, F1 and recall at 0.5 as the test
+ * metrics are) and the relative gate (gate.min_delta_vs_production: the candidate must beat the
+ * production version on the same rows, judged by a paired bootstrap; off while there is none).
+ * Records the verdict on the run; throws KEEL_E_GATE when it fails, so the pipeline stops before
+ * anything is registered.
+ */
+export async function qualityGate(
+  run: RunHandle,
+  best: Evaluation,
+  gate: GateConfig & { min_delta_vs_production?: number; slices?: Readonly<Record<string, SliceGateRule>> },
+  context?: GateContext,
+): Promise<GateVerdict> {
   const m = best.test;
   const reasons: string[] = [];
   const check = (ok: boolean, text: string) => reasons.push(`${ok ? 'pass' : 'FAIL'}: ${text}`);
   check(m.rocAuc >= gate.min_roc_auc, `roc_auc ${m.rocAuc.toFixed(4)} >= ${gate.min_roc_auc}`);
   check(m.f1 >= gate.min_f1, `f1 ${m.f1.toFixed(4)} >= ${gate.min_f1}`);
   check(m.logLoss <= gate.max_log_loss, `log_loss ${m.logLoss.toFixed(4)} <= ${gate.max_log_loss}`);
+  if (context) {
+    const { split } = context;
+    const rules: SliceRule[] = Object.entries(gate.slices ?? {}).map(([column, r]) => ({ column, ...r }));
+    let proba: Float64Array | undefined;
+    const candidate = () => (proba ??= best.model.predictFrame(split.test).probability);
+    if (rules.length > 0) {
+      const columns = rules.map(({ column }) => {
+        if (!split.test.has(column))
+          throw new KeelError('KEEL_E_CONFIG', `gate.slices: the test rows have no column "${column}"`, {
+            path: ['gate', 'slices', column],
+          });
+        const c = split.test.col(column);
+        const values = Array.from({ length: split.test.nRows }, (_, i) => {
+          const v = cellValue(c, i);
+          return v === null ? null : String(v);
+        });
+        return { column, values };
+      });
+      reasons.push(...sliceGate(sliceMetrics(split.yTest, candidate(), 0.5, columns), rules).reasons);
+    }
+    if (gate.min_delta_vs_production !== undefined) {
+      const current = await run.store.getModelVersionByAlias(context.model, 'production');
+      if (current) {
+        const load = context.loadModel ?? ((doc: unknown) => Model.fromJSON(doc));
+        const prod = load(JSON.parse((await run.artifacts.get(current.artifact)).toString('utf8')));
+        const g = championGate(split.yTest, candidate(), prod.predictFrame(split.test).probability, {
+          minDelta: gate.min_delta_vs_production,
+          resamples: 1000,
+          seed: 42,
+        });
+        reasons.push(...g.reasons.map((r) => `${r} vs production v${current.version}`));
+        if (!g.passed) {
+          // promotion never runs after a failed gate: the comparison is kept with the failed run
+          const { deltas: _deltas, ...boot } = g.bootstrap;
+          await logChampionChallenger(run, {
+            production: { name: context.model, version: current.version, runId: current.runId },
+            candidate: { name: context.model, version: null },
+            rows: split.test.nRows,
+            bootstrap: boot,
+            rule: `paired bootstrap CI low >= ${gate.min_delta_vs_production}`,
+            promoted: false,
+          });
+        }
+      }
+    }
+  }
   const passed = reasons.every((r) => r.startsWith('pass'));
   await run.setTags({ 'keel.gate': passed ? 'passed' : 'failed', 'keel.gate.reasons': reasons.join('; ') });
   if (!passed)
@@ -315,6 +382,14 @@ export async function qualityGate(run: RunHandle, best: Evaluation, gate: GateCo
     );
   return { passed, reasons };
 }
+
+/** The champion-versus-challenger comparison on the same test rows, stored with the run. */
+async function logChampionChallenger(run: RunHandle, doc: Record<string, unknown>): Promise<void> {
+  await run.logArtifact('reports/champion_challenger.json', JSON.stringify(doc, null, 2));
+}
+
+/** keel.yaml gate.slices.COLUMN: minimums every slice of COLUMN with min_rows rows must meet. */
+export type SliceGateRule = Omit<SliceRule, 'column'>;
 
 export interface Registered {
   name: string;
@@ -397,24 +472,17 @@ export async function promoteIfBetter(
         promote = g.passed;
         reason += `; paired bootstrap: delta ${boot.delta.toFixed(4)}, 95% CI [${boot.ci[0].toFixed(4)}, ${boot.ci[1].toFixed(4)}] ${g.passed ? '>=' : '<'} ${minDeltaVsProduction}`;
       } else promote = rocAuc >= previousRocAuc + minImprovement && rocAuc > previousRocAuc;
-      await run.logArtifact(
-        'reports/champion_challenger.json',
-        JSON.stringify(
-          {
-            production: { name, version: current.version, runId: current.runId },
-            candidate: { name, version },
-            rows: split.test.nRows,
-            bootstrap: boot,
-            rule:
-              minDeltaVsProduction !== undefined
-                ? `paired bootstrap CI low >= ${minDeltaVsProduction}`
-                : `test roc_auc >= production + ${minImprovement}`,
-            promoted: promote,
-          },
-          null,
-          2,
-        ),
-      );
+      await logChampionChallenger(run, {
+        production: { name, version: current.version, runId: current.runId },
+        candidate: { name, version },
+        rows: split.test.nRows,
+        bootstrap: boot,
+        rule:
+          minDeltaVsProduction !== undefined
+            ? `paired bootstrap CI low >= ${minDeltaVsProduction}`
+            : `test roc_auc >= production + ${minImprovement}`,
+        promoted: promote,
+      });
     } catch (e) {
       promote = false;
       reason = `production v${current.version} could not score this test set (${(e as Error).message}); not promoted`;
@@ -435,11 +503,17 @@ export async function promoteIfBetter(
 }
 
 /** The gate thresholds from the project configuration (keel.yaml `gate:`), with defaults. */
-export function gateSettings(
-  config: Readonly<Record<string, unknown>>,
-): GateConfig & { min_improvement: number; min_delta_vs_production?: number } {
+export function gateSettings(config: Readonly<Record<string, unknown>>): GateConfig & {
+  min_improvement: number;
+  min_delta_vs_production?: number;
+  slices?: Record<string, SliceGateRule>;
+} {
   const g = (config.gate ?? {}) as Partial<
-    GateConfig & { min_improvement: number; min_delta_vs_production: number }
+    GateConfig & {
+      min_improvement: number;
+      min_delta_vs_production: number;
+      slices: Record<string, SliceGateRule>;
+    }
   >;
   return {
     min_roc_auc: g.min_roc_auc ?? 0.7,
@@ -449,5 +523,6 @@ export function gateSettings(
     ...(g.min_delta_vs_production !== undefined
       ? { min_delta_vs_production: g.min_delta_vs_production }
       : {}),
+    ...(g.slices && Object.keys(g.slices).length > 0 ? { slices: g.slices } : {}),
   };
 }

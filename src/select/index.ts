@@ -30,7 +30,7 @@ export {
   verdict,
 } from './gates.js';
 export type { EvaluationReport, MetricWithCi, ReportInput } from './report.js';
-export { evaluationReport, renderReportHtml } from './report.js';
+export { evaluationReport, renderReportHtml, sliceMetrics } from './report.js';
 export type {
   LeaderboardRow,
   SearchMethod,

@@ -186,30 +186,7 @@ export function evaluationReport(input: ReportInput): EvaluationReport {
   const [fx, fy] = thin(s.fpr, s.tpr);
   const [rx, ry] = thin(s.rec, s.prec);
   const cal = calibrationCurve(y, p, 10);
-  const slices: EvaluationReport['slices'] = [];
-  for (const sl of input.slices ?? []) {
-    const groups = new Map<string, number[]>();
-    for (let i = 0; i < n; i++) {
-      const v = sl.values[i] ?? '(missing)';
-      let g = groups.get(v);
-      if (!g) groups.set(v, (g = []));
-      g.push(i);
-    }
-    for (const [value, rows] of [...groups.entries()].sort((a, b) => b[1].length - a[1].length)) {
-      const ys = Float64Array.from(rows, (r) => y[r]);
-      const ps = Float64Array.from(rows, (r) => p[r]);
-      const m = prf(ys, ps, t);
-      slices.push({
-        column: sl.column,
-        value,
-        rows: rows.length,
-        positives: ys.reduce((a, b) => a + b, 0),
-        roc_auc: rocAuc(ys, ps),
-        f1: m.f1,
-        recall: m.recall,
-      });
-    }
-  }
+  const slices = sliceMetrics(y, p, t, input.slices ?? []);
   return {
     title: input.title,
     rows: n,
@@ -377,4 +354,42 @@ ${shap}
 ${slices}
 </body></html>
 `;
+}
+
+/**
+ * Metrics per value of each slice column (missing values as "(missing)"), largest slice first;
+ * F1 and recall at threshold t. The evaluation report's slices and the pipelines' slice gates.
+ */
+export function sliceMetrics(
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  t: number,
+  columns: readonly { column: string; values: ArrayLike<string | null> }[],
+): EvaluationReport['slices'] {
+  const n = y.length;
+  const slices: EvaluationReport['slices'] = [];
+  for (const sl of columns) {
+    const groups = new Map<string, number[]>();
+    for (let i = 0; i < n; i++) {
+      const v = sl.values[i] ?? '(missing)';
+      let g = groups.get(v);
+      if (!g) groups.set(v, (g = []));
+      g.push(i);
+    }
+    for (const [value, rows] of [...groups.entries()].sort((a, b) => b[1].length - a[1].length)) {
+      const ys = Float64Array.from(rows, (r) => y[r]);
+      const ps = Float64Array.from(rows, (r) => p[r]);
+      const m = prf(ys, ps, t);
+      slices.push({
+        column: sl.column,
+        value,
+        rows: rows.length,
+        positives: ys.reduce((a, b) => a + b, 0),
+        roc_auc: rocAuc(ys, ps),
+        f1: m.f1,
+        recall: m.recall,
+      });
+    }
+  }
+  return slices;
 }
