@@ -93,7 +93,8 @@ export function createApp(options: AppOptions): FastifyInstance {
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
   );
   registry.registerMetric(latency as unknown as Parameters<Registry['registerMetric']>[0]);
-  const predictions = new Counter({
+  // registered with the registry; the collect hook reads the per-(model, version) numbers
+  new Counter({
     name: 'keel_predictions_total',
     help: 'Rows scored by model, version and predicted label',
     labelNames: ['model', 'version', 'label'] as const,
