@@ -29,7 +29,7 @@ import {
 } from './base.js';
 import { applyBins, binned, fitBins, MISSING_BIN } from './tree/binning.js';
 import { addForest, addForestAsync, type FlatForest, flatten, PARALLEL_MIN_ROWS } from './tree/flat.js';
-import { defaultThreads, HistogramHelper, sharedArrays } from './tree/parallel.js';
+import { defaultThreads, HistogramHelper, sharedArrays, sharedBinary } from './tree/parallel.js';
 import { scoringPool } from './tree/pool.js';
 import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
 import { hasCategorical, predictTree, type Tree, TreeBuilder } from './tree/tree.js';
@@ -312,16 +312,19 @@ function boost(
     const s = Float64Array.from(y).sort();
     baseScores[0] = n % 2 ? s[n >> 1] : (s[(n >> 1) - 1] + s[n >> 1]) / 2;
   }
-  const margin = new Float64Array(n * K);
+  const weights = classW ? Float64Array.from(y, (yi) => rowW(yi)) : null;
+  // large binary data: margins, labels and gradients in shared memory, so the helper thread
+  // computes half of each tree's gradients (HistogramHelper.gradients)
+  const sharedBin = shared && objective === 'binary' ? sharedBinary(n, y, weights, wPos) : null;
+  const margin = sharedBin?.margin ?? new Float64Array(n * K);
   for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) margin[i * K + k] = baseScores[k];
-  const grad = new Float64Array(n);
-  const hess = new Float64Array(n);
+  const grad = sharedBin?.grad ?? new Float64Array(n);
+  const hess = sharedBin?.hess ?? new Float64Array(n);
   const all = Int32Array.from({ length: n }, (_, i) => i);
   const rows = shared?.rows ?? new Int32Array(n);
   const inSample = new Uint8Array(p.subsample < 1 ? n : 0);
   const sample = K > 1 && p.subsample < 1 ? new Int32Array(n) : null;
   const prob = objective === 'multiclass' ? new Float64Array(n * K) : null;
-  const weights = classW ? Float64Array.from(y, (yi) => rowW(yi)) : null;
   const evalSet = options.eval;
   const E = evalSet?.X;
   if (evalSet && E) {
@@ -347,10 +350,11 @@ function boost(
   let bestIter = -1;
   const trees: Tree[] = [];
   const delta = spec.huberDelta;
-  builder.helper = shared ? new HistogramHelper(shared, F, builder.histSize) : null;
+  builder.helper = shared ? new HistogramHelper(shared, F, builder.histSize, sharedBin) : null;
   try {
     for (let t = 0; t < p.nEstimators; t++) {
-      if (objective === 'binary') {
+      const ghFilled = shared !== null && builder.helper?.gradients(shared.gh) === true;
+      if (objective === 'binary' && !ghFilled) {
         for (let i = 0; i < n; i++) {
           const pr = sigmoid(margin[i]);
           const w = y[i] === 1 ? wPos : 1;
@@ -396,7 +400,7 @@ function boost(
             hess[i] = w;
           }
         }
-        const tree = builder.grow(rows.subarray(0, m), grad, hess, rng);
+        const tree = builder.grow(rows.subarray(0, m), grad, hess, rng, ghFilled);
         for (let i = 0; i < tree.value.length; i++) tree.value[i] *= p.learningRate;
         trees.push(tree);
         // the rows the tree grew on sit in leaf ranges of the rows array: add leaf values without

@@ -354,4 +354,21 @@ describe('GradientBoostingClassifier on two threads', () => {
     expect(maxDiff).toBeLessThan(1e-9);
     expect(Array.from(fitWith(2))).toEqual(Array.from(two));
   });
+
+  it('computes weighted gradients on both threads as one thread does', () => {
+    const { X, y } = problem(60_000, 12);
+    const fitWith = (nThreads: number, w: { scalePosWeight?: number; classWeight?: 'balanced' }) =>
+      new GradientBoostingClassifier({ nEstimators: 4, maxDepth: 4, nThreads, ...w })
+        .fit(X, y)
+        .predictProba(X);
+    for (const w of [{ scalePosWeight: 3 }, { classWeight: 'balanced' as const }]) {
+      const one = fitWith(1, w);
+      const two = fitWith(2, w);
+      let maxDiff = 0;
+      for (let i = 0; i < one.length; i++) maxDiff = Math.max(maxDiff, Math.abs(one[i] - two[i]));
+      expect(maxDiff).toBeLessThan(1e-9);
+      // the weights change the model: the weighted fits differ from the unweighted one
+      expect(Array.from(two)).not.toEqual(Array.from(fitWith(2, {})));
+    }
+  });
 });

@@ -77,6 +77,43 @@ function partitionHist(out, words, bytes, W, GH, R, S, F, col, start, end, bin, 
   return left;
 }
 
+// op 3: take whole-node tasks (parallel.ts's startTasks) until none are left
+function runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, count) {
+  for (;;) {
+    const i = Atomics.add(ctl, 12, 1);
+    if (i >= count) return;
+    const o = i * 6;
+    const start = T[o];
+    const end = T[o + 1];
+    const packed = T[o + 3];
+    const col = C.subarray(T[o + 2] * nRows, (T[o + 2] + 1) * nRows);
+    const left = partitionRange(R, S, col, start, end, packed & 255, (packed & 256) !== 0);
+    R.set(S.subarray(start, end - left), start + left);
+    if ((packed & 512) !== 0) {
+      const out = slab.subarray(T[o + 4] * HS, (T[o + 4] + 1) * HS);
+      out.fill(0);
+      if ((packed & 1024) !== 0) addRows(out, R, start, start + left, words, bytes, W, F, GH);
+      else addRows(out, R, start + left, end, words, bytes, W, F, GH);
+    }
+    T[o + 5] = left;
+  }
+}
+
+// op 4: parallel.ts's binaryGradients over rows [start, end)
+function gradients(M, Y, Wt, wPos, G, Hs, GH, start, end) {
+  for (let i = start; i < end; i++) {
+    const z = M[i];
+    const pr = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+    const wc = Wt ? Wt[i] : Y[i] === 1 ? wPos : 1;
+    const g = wc * (pr - Y[i]);
+    const h = wc * Math.max(pr * (1 - pr), 1e-16);
+    G[i] = g;
+    Hs[i] = h;
+    GH[2 * i] = g;
+    GH[2 * i + 1] = h;
+  }
+}
+
 function serve(data) {
   const { nRows, nFeatures: F } = data;
   const W = (F + 3) >> 2;
@@ -88,6 +125,16 @@ function serve(data) {
   const S = new Int32Array(data.spill);
   const out = new Float64Array(data.hist);
   const ctl = new Int32Array(data.control);
+  const T = new Int32Array(data.tasks);
+  const slab = new Float64Array(data.slab);
+  const HS = data.histSize;
+  const bo = data.binary;
+  const M = bo ? new Float64Array(bo.margin) : null;
+  const Y = bo ? new Float64Array(bo.y) : null;
+  const Wt = bo?.weights ? new Float64Array(bo.weights) : null;
+  const G = bo ? new Float64Array(bo.grad) : null;
+  const Hs = bo ? new Float64Array(bo.hess) : null;
+  const wPos = bo ? bo.wPos : 1;
   let seen = 0;
   for (;;) {
     let s = Atomics.load(ctl, 0);
@@ -104,6 +151,8 @@ function serve(data) {
     const end = Atomics.load(ctl, 2);
     const op = Atomics.load(ctl, 5);
     if (op === 0) histRange(out, words, bytes, W, GH, R, F, start, end);
+    else if (op === 4) gradients(M, Y, Wt, wPos, G, Hs, GH, start, end);
+    else if (op === 3) runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, end);
     else {
       const f = Atomics.load(ctl, 6);
       const packed = Atomics.load(ctl, 7);

@@ -31,6 +31,56 @@ export function sharedArrays(nRows: number, nFeatures: number): SharedTrainingAr
   };
 }
 
+/**
+ * The binary objective's state in shared memory, so both threads compute the gradients and
+ * hessians of a tree (op 4): margin, labels, optional row weights (null: wPos for positives, 1
+ * for negatives), and grad/hess, which the worker fills for its rows as the calling thread does.
+ */
+export interface SharedBinary {
+  margin: Float64Array;
+  y: Float64Array;
+  weights: Float64Array | null;
+  wPos: number;
+  grad: Float64Array;
+  hess: Float64Array;
+}
+
+export function sharedBinary(
+  n: number,
+  y: Float64Array,
+  weights: Float64Array | null,
+  wPos: number,
+): SharedBinary {
+  const f64 = (m: number) => new Float64Array(new SharedArrayBuffer(m * 8));
+  const sy = f64(n);
+  sy.set(y);
+  let sw: Float64Array | null = null;
+  if (weights) {
+    sw = f64(n);
+    sw.set(weights);
+  }
+  return { margin: f64(n), y: sy, weights: sw, wPos, grad: f64(n), hess: f64(n) };
+}
+
+/**
+ * Binary log-loss gradients and hessians of rows [start, end) into grad, hess and the builder's
+ * interleaved gh (hist-worker.mjs has the same loop, so either thread gives the same bits).
+ */
+export function binaryGradients(b: SharedBinary, gh: Float64Array, start: number, end: number): void {
+  const { margin, y, weights, wPos, grad, hess } = b;
+  for (let i = start; i < end; i++) {
+    const z = margin[i];
+    const pr = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+    const wc = weights ? weights[i] : y[i] === 1 ? wPos : 1;
+    const g = wc * (pr - y[i]);
+    const h = wc * Math.max(pr * (1 - pr), 1e-16);
+    grad[i] = g;
+    hess[i] = h;
+    gh[2 * i] = g;
+    gh[2 * i + 1] = h;
+  }
+}
+
 export function defaultThreads(): number {
   return Math.max(1, Math.min(availableParallelism(), 2));
 }
@@ -41,13 +91,19 @@ const START = 1;
 const END = 2;
 const DONE = 3; // last finished request (worker -> main)
 const QUIT = 4;
-const OP = 5; // 0 histogram, 1 partition, 2 partition and histogram of one side
+const OP = 5; // 0 histogram, 1 partition, 2 partition and histogram of one side, 3 tasks, 4 gradients
 const FEATURE = 6;
 const SPLIT = 7; // bin | missingLeft << 8 | histogram of the left side << 9
 const LEFT_COUNT = 8;
 const WORKER_SLEEPS = 9;
 const MAIN_SLEEPS = 10;
 const FAILED = 11; // set by the worker when it throws
+const NEXT = 12; // op 3: the next task to take (both threads take tasks with Atomics.add)
+/** Ints per task of op 3: start, end, feature, packed split (as SPLIT), histogram slot, left count (out). */
+export const TASK_INTS = 6;
+/** Most tasks in one request, and the byte budget of the histogram slots they fill. */
+const MAX_TASKS = 1024;
+const SLAB_BYTES = 16 * 2 ** 20;
 /** Polls of the DONE slot before sleeping (~100 us; the worker polls SEQ ~200 us). */
 const SPIN = 20_000;
 
@@ -55,13 +111,28 @@ export class HistogramHelper {
   private readonly worker: Worker;
   private readonly control: Int32Array;
   readonly hist: Float64Array;
+  /** Op 3's task table (TASK_INTS per task) and its histogram slots (histSize doubles each). */
+  readonly tasks: Int32Array;
+  readonly slab: Float64Array;
+  readonly maxTasks = MAX_TASKS;
+  readonly slots: number;
   private seq = 0;
 
-  constructor(arrays: SharedTrainingArrays, nFeatures: number, histSize: number) {
+  constructor(
+    arrays: SharedTrainingArrays,
+    nFeatures: number,
+    histSize: number,
+    private readonly binary: SharedBinary | null = null,
+  ) {
     const control = new SharedArrayBuffer(16 * 4);
     const hist = new SharedArrayBuffer(histSize * 8);
     this.control = new Int32Array(control);
     this.hist = new Float64Array(hist);
+    this.slots = Math.max(1, Math.min(MAX_TASKS, Math.floor(SLAB_BYTES / (histSize * 8))));
+    const tasks = new SharedArrayBuffer(MAX_TASKS * TASK_INTS * 4);
+    const slab = new SharedArrayBuffer(this.slots * histSize * 8);
+    this.tasks = new Int32Array(tasks);
+    this.slab = new Float64Array(slab);
     this.worker = new Worker(new URL('./hist-worker.mjs', import.meta.url), {
       workerData: {
         rowBins: arrays.rowBins.buffer,
@@ -73,6 +144,17 @@ export class HistogramHelper {
         hist,
         control,
         nFeatures,
+        tasks,
+        slab,
+        histSize,
+        binary: binary && {
+          margin: binary.margin.buffer,
+          y: binary.y.buffer,
+          weights: binary.weights?.buffer ?? null,
+          wPos: binary.wPos,
+          grad: binary.grad.buffer,
+          hess: binary.hess.buffer,
+        },
       },
     });
     this.worker.unref();
@@ -102,6 +184,41 @@ export class HistogramHelper {
     Atomics.store(this.control, FEATURE, f);
     Atomics.store(this.control, SPLIT, bin | (missingLeft ? 256 : 0) | (histSide === 'left' ? 512 : 0));
     this.go(start, end);
+  }
+
+  /**
+   * Op 3: tasks[0:count) (see TASK_INTS), each a whole node: partition rows[start:end] stably
+   * (right rows through spill[start:]) and put them back as left then right, and with the
+   * histogram flag (512 in the packed split, 1024 for the left side) sum that side's rows into
+   * slab slot `slot`, zeroed first; the left count goes to the task's last int. Both threads take
+   * tasks in order with takeTask() until it returns -1; then wait().
+   */
+  startTasks(count: number): void {
+    Atomics.store(this.control, OP, 3);
+    Atomics.store(this.control, NEXT, 0);
+    this.go(0, count);
+  }
+
+  /**
+   * Op 4: the binary gradients of every row (see SharedBinary), the last half on the worker and
+   * the first on this thread; false without a SharedBinary.
+   */
+  gradients(gh: Float64Array): boolean {
+    const b = this.binary;
+    if (!b) return false;
+    const n = b.margin.length;
+    const half = n >> 1;
+    Atomics.store(this.control, OP, 4);
+    this.go(half, n);
+    binaryGradients(b, gh, 0, half);
+    this.wait();
+    return true;
+  }
+
+  /** The next task for this thread (op 3), or -1 when all are taken. */
+  takeTask(count: number): number {
+    const i = Atomics.add(this.control, NEXT, 1);
+    return i < count ? i : -1;
   }
 
   leftCount(): number {

@@ -7,7 +7,7 @@
  */
 import type { Rng } from '../../core/random.js';
 import { MISSING_BIN } from './binning.js';
-import type { HistogramHelper, SharedTrainingArrays } from './parallel.js';
+import { type HistogramHelper, type SharedTrainingArrays, TASK_INTS } from './parallel.js';
 
 /** Nodes with at least this many rows have their histogram built by two threads. */
 const PARALLEL_MIN_ROWS = 8_000;
@@ -88,6 +88,15 @@ interface Split {
   HL: number;
   /** Categorical split: 1 for each bin going left (the missing bin included when missing goes left). */
   mask?: Uint8Array;
+}
+
+/** A node of the level being split: its split, the smaller child's histogram and (after partitionLevel) where its right rows start. */
+interface Plan {
+  node: Node;
+  s: Split;
+  smallHist: Float64Array | null;
+  smallLeft: boolean;
+  mid: number;
 }
 
 interface Node {
@@ -197,14 +206,15 @@ export class TreeBuilder {
     }
   }
 
-  /** Grow a tree over `rows` (modified in place: partitioned by node). */
-  grow(rows: Int32Array, grad: Float64Array, hess: Float64Array, rng: Rng): Tree {
+  /** Grow a tree over `rows` (modified in place: partitioned by node); `ghFilled`: the shared gh already holds grad and hess (HistogramHelper.gradients). */
+  grow(rows: Int32Array, grad: Float64Array, hess: Float64Array, rng: Rng, ghFilled = false): Tree {
     const p = this.params;
     const gh = this.gh;
-    for (let i = 0; i < this.nRows; i++) {
-      gh[2 * i] = grad[i];
-      gh[2 * i + 1] = hess[i];
-    }
+    if (!ghFilled)
+      for (let i = 0; i < this.nRows; i++) {
+        gh[2 * i] = grad[i];
+        gh[2 * i + 1] = hess[i];
+      }
     const feature: number[] = [];
     const threshold: number[] = [];
     const thresholdBin: number[] = [];
@@ -264,6 +274,10 @@ export class TreeBuilder {
     };
     while (frontier.length > 0) {
       const next: Node[] = [];
+      // one level at a time: every node's split first, then the partitions (large nodes split
+      // between the two threads, the others whole nodes taken by either thread in one request:
+      // see partitionLevel), then the children in the nodes' order
+      const plans: Plan[] = [];
       for (const node of frontier) {
         cover[node.id] = node.H;
         value[node.id] = -node.G / (node.H + p.lambda);
@@ -281,12 +295,15 @@ export class TreeBuilder {
         // stable partition of rows[start:end] into left then right: each side keeps the rows'
         // order, so rows in ascending order stay ascending and histogram building and the next
         // partition walk memory forwards (LightGBM's DataPartition does the same). The smaller
-        // child's histogram is summed in the same request (its size is known from the node's
+        // child's histogram is summed in the same pass (its size is known from the node's
         // histogram); the larger one is the parent's minus it.
-        const { f, bin, missingLeft } = s;
         const smallHist = !subset && node.depth + 1 < p.maxDepth ? this.acquire() : null;
         const smallLeft = smallHist !== null && 2 * this.leftCount(node.hist as Float64Array, s) <= n;
-        const mid = this.partition(rows, node.start, node.end, s, smallHist, smallLeft);
+        plans.push({ node, s, smallHist, smallLeft, mid: 0 });
+      }
+      this.partitionLevel(rows, plans);
+      for (const { node, s, smallHist, smallLeft, mid } of plans) {
+        const { f, bin, missingLeft } = s;
         feature[node.id] = f;
         thresholdBin[node.id] = bin;
         threshold[node.id] = this.edges[f][bin];
@@ -455,6 +472,92 @@ export class TreeBuilder {
     }
     this.leafRanges = Int32Array.from(leaves);
     return finishTree(a);
+  }
+
+  /**
+   * Partition the split nodes of one level (sets each plan's mid and fills its smallHist). With
+   * the helper, nodes of at least PARALLEL_MIN_ROWS rows are each split between the two threads
+   * (partition()); the other numeric nodes become whole-node tasks of one request, largest
+   * first, taken by whichever thread is free, each summed into a histogram slot of the helper's
+   * and copied out: a node done whole is exactly its one-thread result on either thread.
+   */
+  private partitionLevel(rows: Int32Array, plans: Plan[]): void {
+    const helper = this.helper;
+    const shared = this.sharedSpill;
+    const queued: Plan[] = [];
+    for (const pl of plans) {
+      const { node, s } = pl;
+      if (helper && shared && !s.mask && node.end - node.start < PARALLEL_MIN_ROWS) queued.push(pl);
+      else pl.mid = this.partition(rows, node.start, node.end, s, pl.smallHist, pl.smallLeft);
+    }
+    if (!helper || !shared || queued.length === 0) return;
+    if (queued.length === 1) {
+      const pl = queued[0];
+      pl.mid = this.partition(rows, pl.node.start, pl.node.end, pl.s, pl.smallHist, pl.smallLeft);
+      return;
+    }
+    queued.sort((x, y) => y.node.end - y.node.start - (x.node.end - x.node.start));
+    const T = helper.tasks;
+    const HS = this.histSize;
+    for (let from = 0; from < queued.length; ) {
+      // one request: up to maxTasks nodes, of which at most `slots` with a histogram
+      let count = 0;
+      let slot = 0;
+      for (; from + count < queued.length && count < helper.maxTasks; count++) {
+        const pl = queued[from + count];
+        if (pl.smallHist && slot === helper.slots) break;
+        const o = count * TASK_INTS;
+        T[o] = pl.node.start;
+        T[o + 1] = pl.node.end;
+        T[o + 2] = pl.s.f;
+        T[o + 3] =
+          pl.s.bin | (pl.s.missingLeft ? 256 : 0) | (pl.smallHist ? 512 : 0) | (pl.smallLeft ? 1024 : 0);
+        T[o + 4] = pl.smallHist ? slot++ : 0;
+      }
+      helper.startTasks(count);
+      for (let i = helper.takeTask(count); i >= 0; i = helper.takeTask(count)) this.runTask(rows, T, i);
+      helper.wait();
+      for (let i = 0; i < count; i++) {
+        const pl = queued[from + i];
+        const o = i * TASK_INTS;
+        pl.mid = pl.node.start + T[o + 5];
+        if (pl.smallHist) pl.smallHist.set(helper.slab.subarray(T[o + 4] * HS, (T[o + 4] + 1) * HS));
+      }
+      from += count;
+    }
+  }
+
+  /** Task i of the helper's table on this thread (what hist-worker.mjs's runTasks does). */
+  private runTask(rows: Int32Array, T: Int32Array, i: number): void {
+    const o = i * TASK_INTS;
+    const start = T[o];
+    const end = T[o + 1];
+    const f = T[o + 2];
+    const packed = T[o + 3];
+    const col = this.cols.subarray(f * this.nRows, (f + 1) * this.nRows);
+    const spill = this.sharedSpill as Int32Array;
+    const wl = this.partitionRange(
+      rows,
+      start,
+      end,
+      col,
+      packed & 255,
+      (packed & 256) !== 0,
+      spill,
+      start,
+      null,
+      false,
+    );
+    const left = wl - start;
+    rows.set(spill.subarray(start, end - left), wl);
+    if ((packed & 512) !== 0) {
+      const HS = this.histSize;
+      const out = (this.helper as HistogramHelper).slab.subarray(T[o + 4] * HS, (T[o + 4] + 1) * HS);
+      out.fill(0);
+      if ((packed & 1024) !== 0) this.addRowsTo(out, rows, start, wl);
+      else this.addRowsTo(out, rows, wl, end);
+    }
+    T[o + 5] = left;
   }
 
   /** Rows going left at split s, from the node's histogram (its counts are exact integers). */
