@@ -476,8 +476,10 @@ export class TreeBuilder {
 
   /**
    * Partition the split nodes of one level (sets each plan's mid and fills its smallHist). With
-   * the helper, nodes of at least PARALLEL_MIN_ROWS rows are each split between the two threads
-   * (partition()); the other numeric nodes become whole-node tasks of one request, largest
+   * the helper, nodes of at least PARALLEL_MIN_ROWS rows and over a quarter of the level's rows
+   * are each split between the two threads (partition()); the other numeric nodes become
+   * whole-node tasks of one request (a quarter at most each, so the two threads' shares stay
+   * close), largest
    * first, taken by whichever thread is free, each summed into a histogram slot of the helper's
    * and copied out: a node done whole is exactly its one-thread result on either thread.
    */
@@ -485,9 +487,12 @@ export class TreeBuilder {
     const helper = this.helper;
     const shared = this.sharedSpill;
     const queued: Plan[] = [];
+    let total = 0;
+    for (const pl of plans) total += pl.node.end - pl.node.start;
     for (const pl of plans) {
       const { node, s } = pl;
-      if (helper && shared && !s.mask && node.end - node.start < PARALLEL_MIN_ROWS) queued.push(pl);
+      const n = node.end - node.start;
+      if (helper && shared && !s.mask && (n < PARALLEL_MIN_ROWS || 4 * n <= total)) queued.push(pl);
       else pl.mid = this.partition(rows, node.start, node.end, s, pl.smallHist, pl.smallLeft);
     }
     if (!helper || !shared || queued.length === 0) return;
