@@ -29,7 +29,14 @@ import {
 } from './base.js';
 import { applyBins, binned, fitBins, MISSING_BIN } from './tree/binning.js';
 import { addForest, addForestAsync, type FlatForest, flatten, PARALLEL_MIN_ROWS } from './tree/flat.js';
-import { defaultThreads, HistogramHelper, sharedArrays, sharedBinary } from './tree/parallel.js';
+import {
+  defaultThreads,
+  HistogramHelper,
+  type SharedBinary,
+  type SharedTrainingArrays,
+  sharedArrays,
+  sharedBinary,
+} from './tree/parallel.js';
 import { scoringPool } from './tree/pool.js';
 import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
 import { hasCategorical, predictTree, type Tree, TreeBuilder } from './tree/tree.js';
@@ -219,6 +226,26 @@ function categoricalBins(
  * The boosting loop shared by every objective. Trees come round by round, K per round (class k's
  * tree of round t at t·K + k). Binary with no class weights is exactly the original classifier.
  */
+/** Per-row weight of label yi: classW (when set) times scalePosWeight for positives (binary). */
+function rowWeight(
+  objective: BoostSpec['objective'],
+  classW: BoostSpec['classW'],
+  wPos: number,
+  yi: number,
+): number {
+  return objective === 'binary'
+    ? yi === 1
+      ? classW
+        ? wPos * classW[1]
+        : wPos
+      : classW
+        ? classW[0]
+        : 1
+    : classW
+      ? classW[yi]
+      : 1;
+}
+
 function boost(
   X: Matrix,
   y: Float64Array,
@@ -226,14 +253,45 @@ function boost(
   spec: BoostSpec,
   options: FitOptions,
 ): Boosted {
-  const { objective, K, classW } = spec;
+  const { objective, classW } = spec;
   const n = X.nRows;
   const F = X.nCols;
-  const rng = new Rng(p.seed);
   // Large data: the builder's copies of the bins, its gradients and the rows in shared memory so a
   // second thread can build histograms. The row-major bins here are only read by the builder.
   const threads = p.nThreads > 0 ? p.nThreads : defaultThreads();
   const shared = threads > 1 && n >= PARALLEL_MIN_DATA ? sharedArrays(n, F) : null;
+  const wPos = p.scalePosWeight ?? 1;
+  const weights = classW ? Float64Array.from(y, (yi) => rowWeight(objective, classW, wPos, yi)) : null;
+  // large binary data: margins, labels and gradients in shared memory, so the helper thread
+  // computes half of each tree's gradients (HistogramHelper.gradients)
+  const sharedBin = shared && objective === 'binary' ? sharedBinary(n, y, weights, wPos) : null;
+  // the helper thread starts (~60 ms) while the features are binned
+  const helper = shared ? new HistogramHelper(shared, F, F * NB_STRIDE, sharedBin) : null;
+  try {
+    return boostOn(X, y, p, spec, options, shared, sharedBin, helper, weights);
+  } finally {
+    helper?.close();
+  }
+}
+
+/** Histogram doubles per feature (256 bins x gradient, hessian, count): TreeBuilder.histSize / F. */
+const NB_STRIDE = 256 * 3;
+
+function boostOn(
+  X: Matrix,
+  y: Float64Array,
+  p: CommonParams & { scalePosWeight?: number },
+  spec: BoostSpec,
+  options: FitOptions,
+  shared: SharedTrainingArrays | null,
+  sharedBin: SharedBinary | null,
+  helper: HistogramHelper | null,
+  weights: Float64Array | null,
+): Boosted {
+  const { objective, K, classW } = spec;
+  const n = X.nRows;
+  const F = X.nCols;
+  const rng = new Rng(p.seed);
   // a model fit on large data will likely score large batches: the scoring workers start (and
   // compile their kernel) while the trees grow, as a native library's thread pool is up by then
   if (shared) scoringPool().warm();
@@ -276,18 +334,7 @@ function boost(
   const wPos = p.scalePosWeight ?? 1;
   // base scores: the (weighted) prior of each class, or the target's (weighted) mean or median
   const baseScores = new Float64Array(K);
-  const rowW = (yi: number) =>
-    objective === 'binary'
-      ? yi === 1
-        ? classW
-          ? wPos * classW[1]
-          : wPos
-        : classW
-          ? classW[0]
-          : 1
-      : classW
-        ? classW[yi]
-        : 1;
+  const rowW = (yi: number) => rowWeight(objective, classW, wPos, yi);
   if (objective === 'binary') {
     let pos = 0;
     for (let i = 0; i < n; i++) pos += y[i];
@@ -312,10 +359,6 @@ function boost(
     const s = Float64Array.from(y).sort();
     baseScores[0] = n % 2 ? s[n >> 1] : (s[(n >> 1) - 1] + s[n >> 1]) / 2;
   }
-  const weights = classW ? Float64Array.from(y, (yi) => rowW(yi)) : null;
-  // large binary data: margins, labels and gradients in shared memory, so the helper thread
-  // computes half of each tree's gradients (HistogramHelper.gradients)
-  const sharedBin = shared && objective === 'binary' ? sharedBinary(n, y, weights, wPos) : null;
   const margin = sharedBin?.margin ?? new Float64Array(n * K);
   for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) margin[i * K + k] = baseScores[k];
   const grad = sharedBin?.grad ?? new Float64Array(n);
@@ -350,7 +393,7 @@ function boost(
   let bestIter = -1;
   const trees: Tree[] = [];
   const delta = spec.huberDelta;
-  builder.helper = shared ? new HistogramHelper(shared, F, builder.histSize, sharedBin) : null;
+  builder.helper = helper;
   try {
     for (let t = 0; t < p.nEstimators; t++) {
       const ghFilled = shared !== null && builder.helper?.gradients(shared.gh) === true;
@@ -427,8 +470,7 @@ function boost(
         options.onProgress((t + 1) / p.nEstimators, `tree ${t + 1}/${p.nEstimators}`);
     }
   } finally {
-    builder.helper?.close();
-    builder.helper = null;
+    builder.helper = null; // closed by boost()
   }
   const rounds = trees.length / K;
   const bestIteration = evalSet && p.earlyStoppingRounds > 0 ? bestIter : rounds - 1;
