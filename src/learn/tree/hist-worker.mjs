@@ -6,48 +6,9 @@
 // variables: module-level code runs unoptimised or on-stack-replaced, with every module binding a
 // context load.
 import { workerData } from 'node:worker_threads';
+import { addRows } from './hist-kernel.mjs';
 
-const NB = 256;
-const STRIDE = 3;
 const SPIN = 40_000;
-
-// tree.ts's addRows: rows idx[from:to] into out, four features per 32-bit word of a row's padded
-// bins, then the rest byte by byte
-function addRows(out, idx, from, to, words, bytes, W, F, GH) {
-  const full = F >> 2;
-  for (let i = from; i < to; i++) {
-    const r = idx[i];
-    const g = GH[2 * r];
-    const h = GH[2 * r + 1];
-    let w = r * W;
-    let k = 0;
-    for (let j = 0; j < full; j++, w++, k += 4 * NB * STRIDE) {
-      const x = words[w];
-      const k0 = k + (x & 255) * STRIDE;
-      const k1 = k + (NB + ((x >>> 8) & 255)) * STRIDE;
-      const k2 = k + (2 * NB + ((x >>> 16) & 255)) * STRIDE;
-      const k3 = k + (3 * NB + (x >>> 24)) * STRIDE;
-      out[k0] += g;
-      out[k0 + 1] += h;
-      out[k0 + 2] += 1;
-      out[k1] += g;
-      out[k1 + 1] += h;
-      out[k1 + 2] += 1;
-      out[k2] += g;
-      out[k2 + 1] += h;
-      out[k2 + 2] += 1;
-      out[k3] += g;
-      out[k3 + 1] += h;
-      out[k3 + 2] += 1;
-    }
-    for (let f = full * 4, o = r * W * 4; f < F; f++) {
-      const kk = (f * NB + bytes[o + f]) * STRIDE;
-      out[kk] += g;
-      out[kk + 1] += h;
-      out[kk + 2] += 1;
-    }
-  }
-}
 
 function histRange(out, words, bytes, W, GH, R, F, start, end) {
   out.fill(0);

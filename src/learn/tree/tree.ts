@@ -7,6 +7,7 @@
  */
 import type { Rng } from '../../core/random.js';
 import { MISSING_BIN } from './binning.js';
+import { addRows } from './hist-kernel.mjs';
 import { type HistogramHelper, type SharedTrainingArrays, TASK_INTS } from './parallel.js';
 
 /** Nodes with at least this many rows have their histogram built by two threads. */
@@ -1115,57 +1116,6 @@ export class TreeBuilder {
 /** 32-bit words per row of padded row-major bins (four features a word). */
 export function rowWords(nFeatures: number): number {
   return (nFeatures + 3) >> 2;
-}
-
-/**
- * Add rows idx[from:to] to the histogram, each with its gradient and hessian from gh: four
- * features per 32-bit word of the row's padded bins (little-endian: feature 4j is the low byte of
- * word j), the last features byte by byte. hist-worker.mjs has the same loop.
- */
-function addRows(
-  hist: Float64Array,
-  idx: Int32Array,
-  from: number,
-  to: number,
-  words: Uint32Array,
-  bytes: Uint8Array,
-  W: number,
-  F: number,
-  gh: Float64Array,
-): void {
-  const full = F >> 2;
-  for (let i = from; i < to; i++) {
-    const r = idx[i];
-    const g = gh[2 * r];
-    const h = gh[2 * r + 1];
-    let w = r * W;
-    let k = 0;
-    for (let j = 0; j < full; j++, w++, k += 4 * NB * STRIDE) {
-      const x = words[w];
-      const k0 = k + (x & 255) * STRIDE;
-      const k1 = k + (NB + ((x >>> 8) & 255)) * STRIDE;
-      const k2 = k + (2 * NB + ((x >>> 16) & 255)) * STRIDE;
-      const k3 = k + (3 * NB + (x >>> 24)) * STRIDE;
-      hist[k0] += g;
-      hist[k0 + 1] += h;
-      hist[k0 + 2] += 1;
-      hist[k1] += g;
-      hist[k1 + 1] += h;
-      hist[k1 + 2] += 1;
-      hist[k2] += g;
-      hist[k2 + 1] += h;
-      hist[k2 + 2] += 1;
-      hist[k3] += g;
-      hist[k3 + 1] += h;
-      hist[k3 + 2] += 1;
-    }
-    for (let f = full * 4, o = r * W * 4; f < F; f++) {
-      const kk = (f * NB + bytes[o + f]) * STRIDE;
-      hist[kk] += g;
-      hist[kk + 1] += h;
-      hist[kk + 2] += 1;
-    }
-  }
 }
 
 interface TreeArrays {

@@ -1,0 +1,47 @@
+// The histogram kernel of the GBDT/forest tree builder (see tree.ts), in plain JavaScript so that
+// the main thread (tree.ts) and the histogram worker (hist-worker.mjs) run the very same code,
+// loaded the same way from the sources, from dist and under the test runner. Types:
+// hist-kernel.d.mts.
+
+const NB = 256;
+const STRIDE = 3;
+
+/**
+ * Rows idx[from:to] into out (grad, hess, count per bin, NB bins per feature): four features per
+ * 32-bit word of a row's padded bins, then the rest byte by byte.
+ */
+export function addRows(out, idx, from, to, words, bytes, W, F, GH) {
+  const full = F >> 2;
+  for (let i = from; i < to; i++) {
+    const r = idx[i];
+    const g = GH[2 * r];
+    const h = GH[2 * r + 1];
+    let w = r * W;
+    let k = 0;
+    for (let j = 0; j < full; j++, w++, k += 4 * NB * STRIDE) {
+      const x = words[w];
+      const k0 = k + (x & 255) * STRIDE;
+      const k1 = k + (NB + ((x >>> 8) & 255)) * STRIDE;
+      const k2 = k + (2 * NB + ((x >>> 16) & 255)) * STRIDE;
+      const k3 = k + (3 * NB + (x >>> 24)) * STRIDE;
+      out[k0] += g;
+      out[k0 + 1] += h;
+      out[k0 + 2] += 1;
+      out[k1] += g;
+      out[k1 + 1] += h;
+      out[k1 + 2] += 1;
+      out[k2] += g;
+      out[k2 + 1] += h;
+      out[k2 + 2] += 1;
+      out[k3] += g;
+      out[k3 + 1] += h;
+      out[k3 + 2] += 1;
+    }
+    for (let f = full * 4, o = r * W * 4; f < F; f++) {
+      const kk = (f * NB + bytes[o + f]) * STRIDE;
+      out[kk] += g;
+      out[kk + 1] += h;
+      out[kk + 2] += 1;
+    }
+  }
+}
