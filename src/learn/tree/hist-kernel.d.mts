@@ -14,3 +14,19 @@ export function addRows(
   F: number,
   gh: Float64Array,
 ): void;
+
+/**
+ * Binary log-loss gradients and hessians of rows [start, end) from margins M and labels Y (row
+ * weights Wt, else wPos for positives and 1 for negatives), into G, Hs and the interleaved GH.
+ */
+export function binaryGradients(
+  M: Float64Array,
+  Y: Float64Array,
+  Wt: Float64Array | null,
+  wPos: number,
+  G: Float64Array,
+  Hs: Float64Array,
+  GH: Float64Array,
+  start: number,
+  end: number,
+): void;

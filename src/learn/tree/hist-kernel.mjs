@@ -45,3 +45,21 @@ export function addRows(out, idx, from, to, words, bytes, W, F, GH) {
     }
   }
 }
+
+/**
+ * Binary log-loss gradients and hessians of rows [start, end) from the margins M and labels Y
+ * (weights Wt, else wPos for positives), into G, Hs and the interleaved pairs GH.
+ */
+export function binaryGradients(M, Y, Wt, wPos, G, Hs, GH, start, end) {
+  for (let i = start; i < end; i++) {
+    const z = M[i];
+    const pr = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+    const wc = Wt ? Wt[i] : Y[i] === 1 ? wPos : 1;
+    const g = wc * (pr - Y[i]);
+    const h = wc * Math.max(pr * (1 - pr), 1e-16);
+    G[i] = g;
+    Hs[i] = h;
+    GH[2 * i] = g;
+    GH[2 * i + 1] = h;
+  }
+}

@@ -6,7 +6,7 @@
 // variables: module-level code runs unoptimised or on-stack-replaced, with every module binding a
 // context load.
 import { workerData } from 'node:worker_threads';
-import { addRows } from './hist-kernel.mjs';
+import { addRows, binaryGradients } from './hist-kernel.mjs';
 
 const SPIN = 40_000;
 
@@ -61,20 +61,6 @@ function runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, coun
 }
 
 // op 4: parallel.ts's binaryGradients over rows [start, end)
-function gradients(M, Y, Wt, wPos, G, Hs, GH, start, end) {
-  for (let i = start; i < end; i++) {
-    const z = M[i];
-    const pr = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
-    const wc = Wt ? Wt[i] : Y[i] === 1 ? wPos : 1;
-    const g = wc * (pr - Y[i]);
-    const h = wc * Math.max(pr * (1 - pr), 1e-16);
-    G[i] = g;
-    Hs[i] = h;
-    GH[2 * i] = g;
-    GH[2 * i + 1] = h;
-  }
-}
-
 function serve(data) {
   const { nRows, nFeatures: F } = data;
   const W = (F + 3) >> 2;
@@ -112,7 +98,7 @@ function serve(data) {
     const end = Atomics.load(ctl, 2);
     const op = Atomics.load(ctl, 5);
     if (op === 0) histRange(out, words, bytes, W, GH, R, F, start, end);
-    else if (op === 4) gradients(M, Y, Wt, wPos, G, Hs, GH, start, end);
+    else if (op === 4) binaryGradients(M, Y, Wt, wPos, G, Hs, GH, start, end);
     else if (op === 3) runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, end);
     else {
       const f = Atomics.load(ctl, 6);

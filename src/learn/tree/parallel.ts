@@ -8,6 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { binaryGradients as kernelGradients } from './hist-kernel.mjs';
 
 export interface SharedTrainingArrays {
   rows: Int32Array;
@@ -64,21 +65,11 @@ export function sharedBinary(
 
 /**
  * Binary log-loss gradients and hessians of rows [start, end) into grad, hess and the builder's
- * interleaved gh (hist-worker.mjs has the same loop, so either thread gives the same bits).
+ * interleaved gh: hist-kernel.mjs's loop, which the worker runs too, so either thread gives the
+ * same bits.
  */
 export function binaryGradients(b: SharedBinary, gh: Float64Array, start: number, end: number): void {
-  const { margin, y, weights, wPos, grad, hess } = b;
-  for (let i = start; i < end; i++) {
-    const z = margin[i];
-    const pr = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
-    const wc = weights ? weights[i] : y[i] === 1 ? wPos : 1;
-    const g = wc * (pr - y[i]);
-    const h = wc * Math.max(pr * (1 - pr), 1e-16);
-    grad[i] = g;
-    hess[i] = h;
-    gh[2 * i] = g;
-    gh[2 * i + 1] = h;
-  }
+  kernelGradients(b.margin, b.y, b.weights, b.wPos, b.grad, b.hess, gh, start, end);
 }
 
 export function defaultThreads(): number {
