@@ -11,6 +11,7 @@ import {
   GradientBoostingClassifier,
   LogisticRegression,
   RandomForestClassifier,
+  type RandomForestParams,
 } from '../learn/index.js';
 
 export type ParamValue = number | string | boolean;
@@ -130,6 +131,19 @@ export const logisticFamily: ModelFamily = {
   make: (p) => new LogisticRegression({ C: num(p, 'C') }),
 };
 
+/** A forest family's sampled parameters as the estimator's (random forests and extra trees alike). */
+function forestParams(p: Params, seed: number): Partial<RandomForestParams> {
+  return {
+    nEstimators: num(p, 'nEstimators'),
+    maxDepth: num(p, 'maxDepth'),
+    minSamplesLeaf: num(p, 'minSamplesLeaf'),
+    maxFeatures: p.maxFeatures === 'sqrt' || p.maxFeatures === 'log2' ? p.maxFeatures : num(p, 'maxFeatures'),
+    // the search scores on held-out folds; the out-of-bag score would be computed and unused
+    oobScore: false,
+    seed,
+  };
+}
+
 export const randomForestFamily: ModelFamily = {
   name: 'random_forest',
   space: {
@@ -139,17 +153,7 @@ export const randomForestFamily: ModelFamily = {
     maxFeatures: choice(['sqrt', 0.2, 0.35]),
   },
   defaults: { nEstimators: 60, maxDepth: 10, minSamplesLeaf: 5, maxFeatures: 'sqrt' },
-  make: (p, seed) =>
-    new RandomForestClassifier({
-      nEstimators: num(p, 'nEstimators'),
-      maxDepth: num(p, 'maxDepth'),
-      minSamplesLeaf: num(p, 'minSamplesLeaf'),
-      maxFeatures:
-        p.maxFeatures === 'sqrt' || p.maxFeatures === 'log2' ? p.maxFeatures : num(p, 'maxFeatures'),
-      // the search scores on held-out folds; the out-of-bag score would be computed and unused
-      oobScore: false,
-      seed,
-    }),
+  make: (p, seed) => new RandomForestClassifier(forestParams(p, seed)),
 };
 
 export const extraTreesFamily: ModelFamily = {
@@ -161,16 +165,7 @@ export const extraTreesFamily: ModelFamily = {
     maxFeatures: choice(['sqrt', 'log2', 0.35]),
   },
   defaults: { nEstimators: 60, maxDepth: 12, minSamplesLeaf: 3, maxFeatures: 'sqrt' },
-  make: (p, seed) =>
-    new ExtraTreesClassifier({
-      nEstimators: num(p, 'nEstimators'),
-      maxDepth: num(p, 'maxDepth'),
-      minSamplesLeaf: num(p, 'minSamplesLeaf'),
-      maxFeatures:
-        p.maxFeatures === 'sqrt' || p.maxFeatures === 'log2' ? p.maxFeatures : num(p, 'maxFeatures'),
-      oobScore: false,
-      seed,
-    }),
+  make: (p, seed) => new ExtraTreesClassifier(forestParams(p, seed)),
 };
 
 export const gradientBoostingFamily: ModelFamily = {
