@@ -8,6 +8,7 @@ import { FeaturePipeline } from './features.js';
 import { GradientBoostingClassifier, GradientBoostingRegressor } from './gbdt.js';
 import { logLoss, multiclassLogLoss, r2, rocAuc } from './metrics.js';
 import { Model } from './model.js';
+import { predictTree } from './tree/tree.js';
 import type { Matrix } from './types.js';
 
 /** The scikit-learn reference results (made by fixtures/make_gbdt_fixtures.py). */
@@ -482,6 +483,16 @@ describe('native categorical splits', () => {
     const positive = [0, 2, 4, 6, 8];
     const negative = [1, 3, 5, 7, 9];
     expect([positive.join(), negative.join()]).toContain(left.join());
+  });
+
+  it('scores category-set trees from flat arrays with the same sums as walking each tree', () => {
+    const test = cats(2, 500);
+    const margins = m.decisionFunction(test.X);
+    for (let i = 0; i < test.X.nRows; i++) {
+      let sum = m.baseScore_;
+      for (const t of m.trees_) sum += predictTree(t, test.X.data, i * 2);
+      expect(margins[i]).toBe(sum);
+    }
   });
 
   it('unseen categories go right, NaN and negative codes follow the missing direction, non-integers are refused', () => {

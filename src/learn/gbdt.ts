@@ -39,7 +39,7 @@ import {
 } from './tree/parallel.js';
 import { scoringPool } from './tree/pool.js';
 import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
-import { hasCategorical, predictTree, type Tree, TreeBuilder } from './tree/tree.js';
+import { predictTree, type Tree, TreeBuilder } from './tree/tree.js';
 import type { Classifier, FitOptions, Matrix, Regressor } from './types.js';
 
 export interface GradientBoostingParams {
@@ -555,8 +555,7 @@ abstract class Boosting {
     this.fitted = true;
     // a model fit on large data will likely score large batches (see boost: the scoring workers
     // are started): the flat trees are built now, not on the first call
-    if (X.nRows >= PARALLEL_MIN_ROWS && this.scoringThreads(X.nRows) > 1 && !this.categorical())
-      this.flatTrees();
+    if (X.nRows >= PARALLEL_MIN_ROWS && this.scoringThreads(X.nRows) > 1) this.flatTrees();
   }
 
   /** Per class, its trees as flat arrays (built once per fitted or loaded model). */
@@ -578,17 +577,11 @@ abstract class Boosting {
     const base = this.baseScores_;
     if (K === 1) {
       const out = new Float64Array(n).fill(base[0]);
-      if (this.categorical()) addTrees(this.trees_, X, out, 1);
       // large batches are shared with scoring worker threads; the sums do not depend on it
-      else addForest(this.flatTrees()[0], X.data, n, X.nCols, out, this.scoringThreads(n));
+      addForest(this.flatTrees()[0], X.data, n, X.nCols, out, this.scoringThreads(n));
       return out;
     }
     const out = new Float64Array(n * K);
-    if (this.categorical()) {
-      for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) out[i * K + k] = base[k];
-      addTrees(this.trees_, X, out, K);
-      return out;
-    }
     const flat = this.flatTrees();
     const col = new Float64Array(n);
     for (let k = 0; k < K; k++) {
@@ -597,17 +590,6 @@ abstract class Boosting {
       for (let i = 0; i < n; i++) out[i * K + k] = col[i];
     }
     return out;
-  }
-
-  private categoricalFor: Tree[] | null = null;
-  private hasCategorical = false;
-  /** Whether some tree has a category-set split (asked once per set of trees, not per call). */
-  private categorical(): boolean {
-    if (this.categoricalFor !== this.trees_) {
-      this.hasCategorical = this.trees_.some(hasCategorical);
-      this.categoricalFor = this.trees_;
-    }
-    return this.hasCategorical;
   }
 
   /** Threads worth scoring n rows on (asking the OS for the core count costs, so only for large n). */
@@ -619,7 +601,7 @@ abstract class Boosting {
 
   /** rawScores with the trees walked on scoring worker threads (one output per row; else rawScores). */
   protected async rawScoresAsync(X: Matrix): Promise<Float64Array> {
-    if (this.treesPerRound !== 1 || this.categorical()) return this.rawScores(X);
+    if (this.treesPerRound !== 1) return this.rawScores(X);
     assertFitted(this.fitted, this.what);
     checkWidth(X, this.nFeatures_, this.what);
     const out = new Float64Array(X.nRows).fill(this.baseScores_[0]);
@@ -657,16 +639,6 @@ abstract class Boosting {
         `a ${this.treesPerRound}-class gradient boosting model has ${this.trees_.length} trees, not a whole number of rounds`,
       );
     this.fitted = true;
-  }
-}
-
-/** out[i·K + k] += the trees of class k (tree j belongs to class j mod K), walking each tree. */
-function addTrees(trees: readonly Tree[], X: Matrix, out: Float64Array, K: number): void {
-  const d = X.nCols;
-  for (let j = 0; j < trees.length; j++) {
-    const t = trees[j];
-    const k = j % K;
-    for (let i = 0; i < X.nRows; i++) out[i * K + k] += predictTree(t, X.data, i * d);
   }
 }
 

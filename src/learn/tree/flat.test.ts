@@ -148,6 +148,47 @@ describe('flat forests', () => {
     expect(Array.from(out)).toEqual(Array.from(walk([chain], data, 6, 1)));
   });
 
+  it('category-set splits walk flat arrays in both layouts and route as the tree walk does', () => {
+    const rng = new Rng(23);
+    for (let trial = 0; trial < 15; trial++) {
+      const nCols = 2 + rng.int(4);
+      const trees = Array.from({ length: 1 + rng.int(20) }, () => {
+        const t = randomTree(rng, nCols, 1 + rng.int(7));
+        // about a third of the internal nodes become category-set splits on codes 0..69 (a
+        // bitset of up to three words), the rest stay numeric
+        const offsets = [0];
+        const values: number[] = [];
+        for (let n = 0; n < t.feature.length; n++) {
+          if (t.feature[n] !== -1 && rng.next() < 0.35) {
+            const codes = new Set<number>();
+            const k = 1 + rng.int(6);
+            for (let i = 0; i < k; i++) codes.add(rng.int(70));
+            values.push(...[...codes].sort((a, b) => a - b));
+            t.threshold[n] = Number.NaN;
+          }
+          offsets.push(values.length);
+        }
+        t.catOffset = Int32Array.from(offsets);
+        t.catValues = Int32Array.from(values);
+        return t;
+      });
+      const nRows = 150;
+      // codes (seen and unseen, beyond the bitsets), missing, negative and fractional values
+      const data = Float64Array.from({ length: nRows * nCols }, () => {
+        const u = rng.next();
+        return u < 0.1 ? Number.NaN : u < 0.15 ? -1 : u < 0.2 ? 2.5 : u < 0.25 ? 1e10 : rng.int(75);
+      });
+      const expected = walk(trees, data, nRows, nCols);
+      for (const layout of ['complete', 'linked'] as const) {
+        const f = flatten(trees, layout);
+        expect(f.cat).toBeDefined();
+        const out = new Float64Array(nRows);
+        addForest(f, data, nRows, nCols, out, 2);
+        expect(Array.from(out)).toEqual(Array.from(expected));
+      }
+    }
+  });
+
   it('a single-leaf tree adds its value to every row', () => {
     const t: Tree = {
       feature: Int32Array.of(-1),

@@ -10,6 +10,11 @@
  * - **linked** (deep trees, i.e. random forests): explicit left/right indices, leaves have
  *   feature -1.
  *
+ * Category-set splits (native categorical features) live in either layout as a bitset per node
+ * (`cat`): code c goes left when its bit is set, any other value right, a missing value (NaN or a
+ * negative code) by the node's missing direction. Forests with such splits are scored by their own
+ * loops here (on the calling thread), the purely numeric ones by the fast kernels.
+ *
  * Both give the same sums as walking the trees one by one (pinned in tests).
  */
 import { scoringPool } from './pool.js';
@@ -18,6 +23,16 @@ import type { Tree } from './tree.js';
 
 /** Trees up to this depth use the complete layout (2^d leaves per tree). */
 export const COMPLETE_MAX_DEPTH = 10;
+
+/**
+ * The category-set splits of a flattened forest, per node of its layout: start[i] is the first
+ * word of node i's bitset in bits (-1 for a numeric node), words[i] its length in 32-bit words.
+ */
+export interface CategorySplits {
+  start: Int32Array;
+  words: Int32Array;
+  bits: Uint32Array;
+}
 
 export interface LinkedForest {
   layout: 'linked';
@@ -28,6 +43,8 @@ export interface LinkedForest {
   right: Int32Array;
   defaultLeft: Uint8Array;
   value: Float64Array;
+  /** Present when some tree has a category-set split. */
+  cat?: CategorySplits;
 }
 
 export interface CompleteForest {
@@ -43,6 +60,8 @@ export interface CompleteForest {
   /** feature << 1 | missingRight per node: one load instead of two on the batch path. */
   word: Int32Array;
   leaf: Float64Array;
+  /** Present when some tree has a category-set split. */
+  cat?: CategorySplits;
 }
 
 export type FlatForest = LinkedForest | CompleteForest;
@@ -67,6 +86,53 @@ export function flatten(trees: readonly Tree[], layout?: FlatForest['layout']): 
   return chosen === 'complete' ? flattenComplete(trees, depths) : flattenLinked(trees);
 }
 
+/** Whether node n of tree t is a category-set split. */
+function isCatNode(t: Tree, n: number): boolean {
+  const co = t.catOffset;
+  return co !== undefined && co[n + 1] > co[n];
+}
+
+/** Collects bitsets for the category-set nodes of a layout with `nodes` nodes. */
+class CatBuilder {
+  readonly start: Int32Array;
+  readonly words: Int32Array;
+  private bits: number[] = [];
+  constructor(nodes: number) {
+    this.start = new Int32Array(nodes).fill(-1);
+    this.words = new Int32Array(nodes);
+  }
+  /** Node `at` of the layout gets the left-going codes of node n of tree t. */
+  add(at: number, t: Tree, n: number): void {
+    const values = t.catValues!;
+    const from = t.catOffset![n];
+    const to = t.catOffset![n + 1];
+    let max = 0;
+    for (let i = from; i < to; i++) if (values[i] > max) max = values[i];
+    const w = (max >>> 5) + 1;
+    const s = this.bits.length;
+    for (let i = 0; i < w; i++) this.bits.push(0);
+    for (let i = from; i < to; i++) this.bits[s + (values[i] >>> 5)] |= 1 << (values[i] & 31);
+    this.start[at] = s;
+    this.words[at] = w;
+  }
+  build(): CategorySplits {
+    return { start: this.start, words: this.words, bits: Uint32Array.from(this.bits, (b) => b >>> 0) };
+  }
+}
+
+/**
+ * Whether value v goes left at category-set node a: its code's bit is set. A missing value (NaN
+ * or negative) goes by missingRight; a value that is not one of the codes (too large, not an
+ * integer) goes right, as categoricalLeft (tree.ts) routes it.
+ */
+function catLeft(cat: CategorySplits, a: number, v: number, missingRight: number): boolean {
+  if (!(v >= 0)) return missingRight === 0;
+  const c = v | 0;
+  if (c !== v) return false;
+  const w = c >>> 5;
+  return w < cat.words[a] && ((cat.bits[cat.start[a] + w] >>> (c & 31)) & 1) === 1;
+}
+
 function flattenLinked(trees: readonly Tree[]): LinkedForest {
   let total = 0;
   for (const t of trees) total += t.feature.length;
@@ -80,6 +146,7 @@ function flattenLinked(trees: readonly Tree[]): LinkedForest {
     defaultLeft: new Uint8Array(total),
     value: new Float64Array(total),
   };
+  const cats = trees.some((t) => t.catOffset !== undefined) ? new CatBuilder(total) : null;
   let off = 0;
   trees.forEach((t, k) => {
     f.roots[k] = off;
@@ -90,9 +157,11 @@ function flattenLinked(trees: readonly Tree[]): LinkedForest {
     for (let i = 0; i < t.feature.length; i++) {
       f.left[off + i] = t.left[i] + off;
       f.right[off + i] = t.right[i] + off;
+      if (cats && isCatNode(t, i)) cats.add(off + i, t, i);
     }
     off += t.feature.length;
   });
+  if (cats) f.cat = cats.build();
   return f;
 }
 
@@ -126,6 +195,7 @@ function flattenComplete(trees: readonly Tree[], depths: number[]): CompleteFore
   f.depth.set(depth);
   f.nodeOffset.set(nodeOffset);
   f.leafOffset.set(leafOffset);
+  const cats = trees.some((t) => t.catOffset !== undefined) ? new CatBuilder(nodes) : null;
   trees.forEach((tree, t) => {
     const d = depth[t];
     const firstLeaf = (1 << d) - 1;
@@ -150,10 +220,12 @@ function flattenComplete(trees: readonly Tree[], depths: number[]): CompleteFore
       f.feature[at] = tree.feature[src];
       f.threshold[at] = tree.threshold[src];
       f.missingRight[at] = tree.defaultLeft[src] ? 0 : 1;
+      if (cats && isCatNode(tree, src)) cats.add(at, tree, src);
       stack.push(tree.left[src], 2 * pos + 1, tree.right[src], 2 * pos + 2);
     }
   });
   for (let i = 0; i < nodes; i++) f.word[i] = (f.feature[i] << 1) | f.missingRight[i];
+  if (cats) f.cat = cats.build();
   return f;
 }
 
@@ -171,7 +243,10 @@ export function addForest(
   out: Float64Array,
   threads = 1,
 ): void {
-  if (f.layout === 'complete') {
+  if (f.cat) {
+    if (f.layout === 'complete') addCompleteCat(f, f.cat, data, nRows, nCols, out);
+    else addLinkedCat(f, f.cat, data, nRows, nCols, out);
+  } else if (f.layout === 'complete') {
     if (threads > 1 && nRows >= PARALLEL_MIN_ROWS && scoringPool().available > 0)
       scoringPool().addSync(f, data, nRows, nCols, out, threads - 1);
     else addComplete(f, data, nRows, nCols, out);
@@ -189,7 +264,7 @@ export async function addForestAsync(
   nCols: number,
   out: Float64Array,
 ): Promise<void> {
-  if (f.layout === 'complete' && nRows >= 8 && scoringPool().available > 0)
+  if (f.layout === 'complete' && !f.cat && nRows >= 8 && scoringPool().available > 0)
     await scoringPool().add(f, data, nRows, nCols, out);
   else addForest(f, data, nRows, nCols, out);
 }
@@ -327,6 +402,69 @@ function addLinked(f: LinkedForest, data: Float64Array, nRows: number, nCols: nu
         const v = data[base + feat];
         const t = threshold[node];
         node = v <= t ? left[node] : v > t ? right[node] : defaultLeft[node] ? left[node] : right[node];
+        feat = feature[node];
+      }
+      out[i] += value[node];
+    }
+  }
+}
+
+/** addComplete for a forest with category-set splits: tree by tree over all rows. */
+function addCompleteCat(
+  f: CompleteForest,
+  cat: CategorySplits,
+  data: Float64Array,
+  nRows: number,
+  nCols: number,
+  out: Float64Array,
+) {
+  const { depth, nodeOffset, leafOffset, threshold: th, feature, missingRight } = f;
+  const start = cat.start;
+  for (let t = 0; t < depth.length; t++) {
+    const d = depth[t];
+    const no = nodeOffset[t];
+    const lo = leafOffset[t] - ((1 << d) - 1);
+    for (let i = 0, base = 0; i < nRows; i++, base += nCols) {
+      let n = 0;
+      for (let l = 0; l < d; l++) {
+        const a = no + n;
+        const v = data[base + feature[a]];
+        const right =
+          start[a] >= 0
+            ? !catLeft(cat, a, v, missingRight[a])
+            : v > th[a] || (Number.isNaN(v) && missingRight[a] === 1);
+        n = 2 * n + (right ? 2 : 1);
+      }
+      out[i] += f.leaf[lo + n];
+    }
+  }
+}
+
+/** addLinked for a forest with category-set splits. */
+function addLinkedCat(
+  f: LinkedForest,
+  cat: CategorySplits,
+  data: Float64Array,
+  nRows: number,
+  nCols: number,
+  out: Float64Array,
+) {
+  const { roots, feature, threshold, left, right, defaultLeft, value } = f;
+  const start = cat.start;
+  for (let k = 0; k < roots.length; k++) {
+    const root = roots[k];
+    for (let i = 0, base = 0; i < nRows; i++, base += nCols) {
+      let node = root;
+      let feat = feature[node];
+      while (feat !== -1) {
+        const v = data[base + feat];
+        let goLeft: boolean;
+        if (start[node] >= 0) goLeft = catLeft(cat, node, v, defaultLeft[node] ? 0 : 1);
+        else {
+          const t = threshold[node];
+          goLeft = v <= t ? true : v > t ? false : defaultLeft[node] === 1;
+        }
+        node = goLeft ? left[node] : right[node];
         feat = feature[node];
       }
       out[i] += value[node];

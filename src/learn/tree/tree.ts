@@ -75,7 +75,7 @@ export interface Tree {
   catValues?: Int32Array;
 }
 
-/** True when the tree has a categorical split (prediction then walks the tree itself). */
+/** True when the tree has a categorical split (its flat form then carries bitsets, see flat.ts). */
 export function hasCategorical(t: Tree): boolean {
   return t.catOffset !== undefined;
 }
