@@ -3,7 +3,7 @@
  * server (s3rver on 127.0.0.1, started here): the same typing, validation, quarantine and sha256
  * as the local file, and clear errors for a missing bucket or object.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -167,5 +167,43 @@ describe('dataset versions with an S3 remote', () => {
     const carol = openDatasetStore(join(dir, 'carol'));
     await expect(carol.pullRemote(remote)).rejects.toThrow(/is corrupt: its sha256 is/);
     expect(() => readFileSync(carol.path(alice.get('churn@3')))).toThrow();
+  });
+  it('uploads a large object in parts and downloads it whole, with the same sha256', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-s3-mp-'));
+    // parts of 64 KiB: a ~300 KB file goes up as five parts, the last one short
+    const alice = openDatasetStore(join(dir, 'alice'), { s3PartBytes: 64 * 1024 });
+    const bob = openDatasetStore(join(dir, 'bob'));
+    const big = join(dir, 'big.csv');
+    const lines = ['id,x'];
+    for (let i = 0; i < 30_000; i++) lines.push(`${i},${(i * 0.37).toFixed(3)}`);
+    writeFileSync(big, `${lines.join('\n')}\n`);
+    const { version } = await alice.add(big, 'big');
+    expect(version.bytes).toBeGreaterThan(4 * 64 * 1024);
+    const remote = 's3://keel-datasets/multipart';
+    const sent: string[] = [];
+    s3Client().middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCommands' },
+    );
+    try {
+      expect(await alice.pushRemote(remote)).toEqual({ objects: 1, versions: 1 });
+    } finally {
+      s3Client().middlewareStack.remove('countCommands');
+    }
+    const parts = Math.ceil(version.bytes / (64 * 1024));
+    expect(sent.filter((c) => c === 'UploadPartCommand')).toHaveLength(parts);
+    expect(sent).toContain('CompleteMultipartUploadCommand');
+    const h = version.sha256;
+    const got = await s3Client().send(
+      new GetObjectCommand({ Bucket: 'keel-datasets', Key: `multipart/objects/${h.slice(0, 2)}/${h}` }),
+    );
+    expect(Number(got.ContentLength)).toBe(version.bytes);
+    await got.Body!.transformToByteArray();
+    expect(await bob.pullRemote(remote)).toEqual({ objects: 1, versions: 1 });
+    expect(readFileSync(bob.path(bob.get('big@1')))).toEqual(readFileSync(big));
+    rmSync(dir, { recursive: true, force: true });
   });
 });

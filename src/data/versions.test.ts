@@ -111,18 +111,18 @@ describe('DatasetStore', () => {
     const alice = openDatasetStore(join(work, 'alice'));
     const bob = openDatasetStore(join(work, 'bob'));
     await alice.add(csv(work, 'a.csv', v1), 'churn');
-    expect(alice.push(remote)).toEqual({ objects: 1, versions: 1 });
-    expect(alice.push(remote)).toEqual({ objects: 0, versions: 0 });
+    await expect(alice.push(remote)).resolves.toEqual({ objects: 1, versions: 1 });
+    await expect(alice.push(remote)).resolves.toEqual({ objects: 0, versions: 0 });
     await expect(Promise.resolve().then(() => bob.pull(join(work, 'nowhere')))).rejects.toThrow(
       /not a dataset remote/,
     );
-    expect(bob.pull(remote)).toEqual({ objects: 1, versions: 1 });
+    await expect(bob.pull(remote)).resolves.toEqual({ objects: 1, versions: 1 });
     expect(readFileSync(bob.path(bob.get('churn@1')), 'utf8')).toBe(v1);
     // both add a different version 2: the first to push keeps 2, the other becomes 3
     await bob.add(csv(work, 'b.csv', v2), 'churn');
     await alice.add(csv(work, 'c.csv', `${v1}4,4.5,b\n`), 'churn');
-    expect(bob.push(remote)).toEqual({ objects: 1, versions: 1 });
-    expect(alice.push(remote)).toEqual({ objects: 1, versions: 1 });
+    await expect(bob.push(remote)).resolves.toEqual({ objects: 1, versions: 1 });
+    await expect(alice.push(remote)).resolves.toEqual({ objects: 1, versions: 1 });
     const r = openDatasetStore(remote);
     expect(r.list('churn').map((v) => [v.version, v.rows])).toEqual([
       [1, 3],
@@ -130,12 +130,12 @@ describe('DatasetStore', () => {
       [3, 4],
     ]);
     expect(alice.list('churn').map((v) => v.sha256)).toEqual(r.list('churn').map((v) => v.sha256));
-    expect(bob.pull(remote)).toEqual({ objects: 1, versions: 1 });
+    await expect(bob.pull(remote)).resolves.toEqual({ objects: 1, versions: 1 });
     expect(bob.list('churn').map((v) => v.sha256)).toEqual(r.list('churn').map((v) => v.sha256));
     // a corrupt object in the remote is refused
     const carol = openDatasetStore(join(work, 'carol'));
     writeFileSync(r.path(r.get('churn@3')), 'tampered');
-    expect(() => carol.pull(remote)).toThrow(/is corrupt: its sha256 is/);
+    await expect(carol.pull(remote)).rejects.toThrow(/is corrupt: its sha256 is/);
     expect(existsSync(carol.path(r.get('churn@3')))).toBe(false);
   });
 });

@@ -8,20 +8,29 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  copyFileSync,
+  createReadStream,
   createWriteStream,
   existsSync,
   mkdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { GetObjectCommand, type GetObjectCommandOutput, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { KeelError } from '../core/errors.js';
-import { sha256 } from '../core/hash.js';
+import { sha256, sha256File } from '../core/hash.js';
 import { isS3Url, parseS3Url, s3Client, s3Key } from '../core/s3.js';
 import { type ColumnProfile, type DataProfile, profileFrame, profileFrameParallel, psi } from './profile.js';
 import { s3Error, s3Exists, s3Object } from './s3-source.js';
@@ -92,26 +101,53 @@ function writeIndex(root: string, index: IndexFile): void {
 }
 
 /** Copy an object between stores unless present, refusing bytes that do not match their name. */
-function copyObject(fromRoot: string, toRoot: string, hash: string): boolean {
+async function copyObject(fromRoot: string, toRoot: string, hash: string): Promise<boolean> {
   const dst = objectPath(toRoot, hash);
   if (existsSync(dst)) return false;
   const src = objectPath(fromRoot, hash);
   if (!existsSync(src))
     throw new KeelError('KEEL_E_NOT_FOUND', `object ${hash} is missing from ${fromRoot}`, { file: src });
-  const got = sha256(readFileSync(src));
-  if (got !== hash)
-    throw new KeelError('KEEL_E_CONFLICT', `object ${src} is corrupt: its sha256 is ${got}`, { file: src });
   mkdirSync(join(toRoot, 'objects', hash.slice(0, 2)), { recursive: true });
   const tmp = `${dst}.${process.pid}.tmp`;
-  copyFileSync(src, tmp);
-  renameSync(tmp, dst);
-  return true;
+  try {
+    const got = await streamToFile(createReadStream(src), tmp);
+    if (got.sha256 !== hash)
+      throw new KeelError('KEEL_E_CONFLICT', `object ${src} is corrupt: its sha256 is ${got.sha256}`, {
+        file: src,
+      });
+    renameSync(tmp, dst);
+    return true;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }
 
 /**
- * Merge `incoming` into `base`: base's versions keep their numbers; incoming versions whose bytes
- * base does not have under that name are appended with the next numbers.
+ * Write a stream of chunks to a file, hashing them on the way (the bytes are never held whole):
+ * their sha256 and length.
  */
+async function streamToFile(
+  body: AsyncIterable<Uint8Array | string>,
+  path: string,
+): Promise<{ sha256: string; bytes: number }> {
+  const h = createHash('sha256');
+  let bytes = 0;
+  const out = createWriteStream(path);
+  const failed = new Promise<never>((_, reject) => out.once('error', reject));
+  failed.catch(() => {});
+  try {
+    for await (const chunk of body) {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      h.update(b);
+      bytes += b.length;
+      if (!out.write(b)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), failed]);
+    }
+  } finally {
+    await Promise.race([new Promise<void>((r) => out.end(() => r())), failed]);
+  }
+  return { sha256: h.digest('hex'), bytes };
+}
+
 function mergeIndex(base: IndexFile, incoming: IndexFile): { index: IndexFile; added: number } {
   const out: IndexFile = { format: 1, datasets: structuredClone(base.datasets) };
   let added = 0;
@@ -158,8 +194,16 @@ function close(a: number | null, b: number | null): boolean {
 }
 
 /** A store of dataset versions rooted at a directory (by default `.keel/datasets`). */
+export interface DatasetStoreOptions {
+  /** S3 remotes: objects larger than this go up as multipart uploads of parts this big (16 MiB). */
+  s3PartBytes?: number;
+}
+
 export class DatasetStore {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly options: DatasetStoreOptions = {},
+  ) {}
 
   /** Every version, or the versions of one name, oldest first. */
   list(name?: string): DatasetVersion[] {
@@ -216,26 +260,40 @@ export class DatasetStore {
     if (/[*?[]/.test(file))
       throw new KeelError('KEEL_E_USAGE', `add one file at a time, not a glob: ${file}`, { file });
     const read = await readTable(file, schema);
-    const bytes = isS3Url(file) ? await s3Bytes(file) : await readFile(file);
-    const hash = sha256(bytes);
+    // the bytes are streamed into the store while hashed, never held whole; they must be the
+    // bytes just read (a file rewritten in between would give a version whose statistics lie)
+    mkdirSync(join(this.root, 'objects'), { recursive: true });
+    const tmp = join(this.root, 'objects', `.add.${process.pid}.${Date.now()}.tmp`);
+    let hash: string;
+    let size: number;
+    try {
+      const body = isS3Url(file) ? (await s3Object(file)).body : createReadStream(file);
+      ({ sha256: hash, bytes: size } = await streamToFile(body, tmp));
+      if (read.source.sha256 && read.source.sha256 !== hash)
+        throw new KeelError('KEEL_E_CONFLICT', `${file} changed while it was being added; add it again`, {
+          file,
+        });
+      const index = readIndex(this.root);
+      const latest = index.datasets[name]?.at(-1);
+      if (latest?.sha256 === hash) return { version: latest, created: false };
+      const dst = objectPath(this.root, hash);
+      if (!existsSync(dst)) {
+        mkdirSync(join(this.root, 'objects', hash.slice(0, 2)), { recursive: true });
+        renameSync(tmp, dst);
+      }
+    } finally {
+      rmSync(tmp, { force: true });
+    }
     const index = readIndex(this.root);
     const list = (index.datasets[name] ??= []);
     const latest = list[list.length - 1];
-    if (latest?.sha256 === hash) return { version: latest, created: false };
-    const dst = objectPath(this.root, hash);
-    if (!existsSync(dst)) {
-      mkdirSync(join(this.root, 'objects', hash.slice(0, 2)), { recursive: true });
-      const tmp = `${dst}.${process.pid}.tmp`;
-      writeFileSync(tmp, bytes);
-      renameSync(tmp, dst);
-    }
     const version: DatasetVersion = {
       name,
       version: latest ? latest.version + 1 : 1,
       sha256: hash,
       file: basename(isS3Url(file) ? parseS3Url(file).key : file),
       format: tableFormat(file) ?? 'csv',
-      bytes: bytes.length,
+      bytes: size,
       rows: read.report.rows,
       columns: read.report.columns,
       schema: read.schema,
@@ -322,7 +380,8 @@ export class DatasetStore {
     for (const v of Object.values(local.datasets).flat()) {
       if (done.has(v.sha256)) continue;
       done.add(v.sha256);
-      if (await putS3Object(this.root, remote, v.sha256)) objects++;
+      if (await putS3Object(this.root, remote, v.sha256, this.options.s3PartBytes ?? S3_PART_BYTES))
+        objects++;
     }
     const { index, added } = mergeIndex(await readS3Index(remote), local);
     await writeS3Index(remote, index);
@@ -347,11 +406,11 @@ export class DatasetStore {
   }
 
   /** Copy the objects the remote lacks and merge this index into the remote's (and back). */
-  push(remote: string): SyncResult {
+  async push(remote: string): Promise<SyncResult> {
     const local = readIndex(this.root);
     let objects = 0;
     for (const v of Object.values(local.datasets).flat())
-      if (copyObject(this.root, remote, v.sha256)) objects++;
+      if (await copyObject(this.root, remote, v.sha256)) objects++;
     const { index, added } = mergeIndex(readIndex(remote), local);
     writeIndex(remote, index);
     writeIndex(this.root, mergeIndex(index, local).index);
@@ -359,7 +418,7 @@ export class DatasetStore {
   }
 
   /** Copy the objects this store lacks from the remote and merge the remote's index into this one. */
-  pull(remote: string): SyncResult {
+  async pull(remote: string): Promise<SyncResult> {
     if (!existsSync(join(remote, 'index.json')))
       throw new KeelError('KEEL_E_NOT_FOUND', `${remote} is not a dataset remote (no index.json)`, {
         file: remote,
@@ -367,7 +426,7 @@ export class DatasetStore {
     const theirs = readIndex(remote);
     let objects = 0;
     for (const v of Object.values(theirs.datasets).flat())
-      if (copyObject(remote, this.root, v.sha256)) objects++;
+      if (await copyObject(remote, this.root, v.sha256)) objects++;
     const { index, added } = mergeIndex(readIndex(this.root), theirs);
     writeIndex(this.root, index);
     return { objects, versions: added };
@@ -430,23 +489,71 @@ async function writeS3Index(remote: string, index: IndexFile): Promise<void> {
   }
 }
 
-/** Upload a local object unless the remote has it, refusing local bytes that do not match their name. */
-async function putS3Object(root: string, remote: string, hash: string): Promise<boolean> {
+/** Objects up to this size are uploaded in one request; larger ones in parts of this size. */
+const S3_PART_BYTES = 16 * 2 ** 20;
+
+/**
+ * Upload a local object unless the remote has it, refusing local bytes that do not match their
+ * name. Large objects go up as a multipart upload, one part in memory at a time; a failed upload
+ * is aborted, so no half object is left behind.
+ */
+async function putS3Object(root: string, remote: string, hash: string, partBytes: number): Promise<boolean> {
   const { url, bucket, key } = s3Url(remote, 'objects', hash.slice(0, 2), hash);
   if (await s3Exists(url)) return false;
   const src = objectPath(root, hash);
   if (!existsSync(src))
     throw new KeelError('KEEL_E_NOT_FOUND', `object ${hash} is missing from ${root}`, { file: src });
-  // a Buffer body: the SDK sends a stream as aws-chunked with a trailing checksum, which not every
-  // S3-compatible server decodes
-  const bytes = readFileSync(src);
-  const got = sha256(bytes);
+  const got = await sha256File(src);
   if (got !== hash)
     throw new KeelError('KEEL_E_CONFLICT', `object ${src} is corrupt: its sha256 is ${got}`, { file: src });
+  const size = statSync(src).size;
+  const client = s3Client();
   try {
-    await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
+    // Buffer bodies: the SDK sends a stream as aws-chunked with a trailing checksum, which not
+    // every S3-compatible server decodes
+    if (size <= partBytes) {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(src) }));
+      return true;
+    }
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    const fh = await open(src, 'r');
+    try {
+      const parts: { ETag: string | undefined; PartNumber: number }[] = [];
+      const buf = Buffer.allocUnsafe(partBytes);
+      for (let at = 0, n = 1; at < size; at += partBytes, n++) {
+        const len = Math.min(partBytes, size - at);
+        const { bytesRead } = await fh.read(buf, 0, len, at);
+        if (bytesRead !== len)
+          throw new KeelError('KEEL_E_STORE', `object ${src} shrank while it was uploaded`, { file: src });
+        const part = await client.send(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId,
+            PartNumber: n,
+            Body: buf.subarray(0, len),
+          }),
+        );
+        parts.push({ ETag: part.ETag, PartNumber: n });
+      }
+      await client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+    } catch (e) {
+      await client
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId }))
+        .catch(() => undefined);
+      throw e;
+    } finally {
+      await fh.close();
+    }
   } catch (e) {
-    throw s3Error(url, e, 'dataset remote');
+    throw e instanceof KeelError ? e : s3Error(url, e, 'dataset remote');
   }
   return true;
 }
@@ -458,7 +565,6 @@ async function getS3Object(remote: string, root: string, hash: string): Promise<
   const { url, bucket, key } = s3Url(remote, 'objects', hash.slice(0, 2), hash);
   mkdirSync(join(root, 'objects', hash.slice(0, 2)), { recursive: true });
   const tmp = `${dst}.${process.pid}.tmp`;
-  const h = createHash('sha256');
   try {
     let got: GetObjectCommandOutput;
     try {
@@ -469,18 +575,12 @@ async function getS3Object(remote: string, root: string, hash: string): Promise<
         throw new KeelError('KEEL_E_NOT_FOUND', `object ${hash} is missing from ${remote}`, { file: url });
       throw err;
     }
-    const out = createWriteStream(tmp);
+    let sum: string;
     try {
-      for await (const chunk of got.Body as AsyncIterable<Uint8Array>) {
-        h.update(chunk);
-        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      }
+      ({ sha256: sum } = await streamToFile(got.Body as AsyncIterable<Uint8Array>, tmp));
     } catch (e) {
       throw s3Error(url, e);
-    } finally {
-      await new Promise<void>((r) => out.end(() => r()));
     }
-    const sum = h.digest('hex');
     if (sum !== hash)
       throw new KeelError('KEEL_E_CONFLICT', `object ${url} is corrupt: its sha256 is ${sum}`, { file: url });
     renameSync(tmp, dst);
@@ -490,6 +590,6 @@ async function getS3Object(remote: string, root: string, hash: string): Promise<
   }
 }
 
-export function openDatasetStore(root: string): DatasetStore {
-  return new DatasetStore(root);
+export function openDatasetStore(root: string, options: DatasetStoreOptions = {}): DatasetStore {
+  return new DatasetStore(root, options);
 }
