@@ -243,10 +243,8 @@ export function addForest(
   out: Float64Array,
   threads = 1,
 ): void {
-  if (f.cat) {
-    if (f.layout === 'complete') addCompleteCat(f, f.cat, data, nRows, nCols, out);
-    else addLinkedCat(f, f.cat, data, nRows, nCols, out);
-  } else if (f.layout === 'complete') {
+  if (f.layout === 'complete' && f.cat) addCompleteCat(f, f.cat, data, nRows, nCols, out);
+  else if (f.layout === 'complete') {
     if (threads > 1 && nRows >= PARALLEL_MIN_ROWS && scoringPool().available > 0)
       scoringPool().addSync(f, data, nRows, nCols, out, threads - 1);
     else addComplete(f, data, nRows, nCols, out);
@@ -391,8 +389,9 @@ function oneTree(f: CompleteForest, data: Float64Array, base: number, t: number,
   return sum + leaf[leafOffset[t] - ((1 << d) - 1) + n];
 }
 
+/** Tree by tree over all rows; category-set nodes (f.cat) test their bitset. */
 function addLinked(f: LinkedForest, data: Float64Array, nRows: number, nCols: number, out: Float64Array) {
-  const { roots, feature, threshold, left, right, defaultLeft, value } = f;
+  const { roots, feature, threshold, left, right, defaultLeft, value, cat } = f;
   for (let k = 0; k < roots.length; k++) {
     const root = roots[k];
     for (let i = 0, base = 0; i < nRows; i++, base += nCols) {
@@ -401,7 +400,9 @@ function addLinked(f: LinkedForest, data: Float64Array, nRows: number, nCols: nu
       while (feat !== -1) {
         const v = data[base + feat];
         const t = threshold[node];
-        node = v <= t ? left[node] : v > t ? right[node] : defaultLeft[node] ? left[node] : right[node];
+        if (cat !== undefined && cat.start[node] >= 0)
+          node = catLeft(cat, node, v, defaultLeft[node] ? 0 : 1) ? left[node] : right[node];
+        else node = v <= t ? left[node] : v > t ? right[node] : defaultLeft[node] ? left[node] : right[node];
         feat = feature[node];
       }
       out[i] += value[node];
@@ -436,38 +437,6 @@ function addCompleteCat(
         n = 2 * n + (right ? 2 : 1);
       }
       out[i] += f.leaf[lo + n];
-    }
-  }
-}
-
-/** addLinked for a forest with category-set splits. */
-function addLinkedCat(
-  f: LinkedForest,
-  cat: CategorySplits,
-  data: Float64Array,
-  nRows: number,
-  nCols: number,
-  out: Float64Array,
-) {
-  const { roots, feature, threshold, left, right, defaultLeft, value } = f;
-  const start = cat.start;
-  for (let k = 0; k < roots.length; k++) {
-    const root = roots[k];
-    for (let i = 0, base = 0; i < nRows; i++, base += nCols) {
-      let node = root;
-      let feat = feature[node];
-      while (feat !== -1) {
-        const v = data[base + feat];
-        let goLeft: boolean;
-        if (start[node] >= 0) goLeft = catLeft(cat, node, v, defaultLeft[node] ? 0 : 1);
-        else {
-          const t = threshold[node];
-          goLeft = v <= t ? true : v > t ? false : defaultLeft[node] === 1;
-        }
-        node = goLeft ? left[node] : right[node];
-        feat = feature[node];
-      }
-      out[i] += value[node];
     }
   }
 }
