@@ -266,7 +266,10 @@ function boost(
   // computes half of each tree's gradients (HistogramHelper.gradients)
   const sharedBin = shared && objective === 'binary' ? sharedBinary(n, y, weights, wPos) : null;
   // the helper thread starts (~60 ms) while the features are binned
-  const helper = shared ? new HistogramHelper(shared, F, F * NB_STRIDE, sharedBin) : null;
+  // the tree builder keeps its node histograms in the helper's slab: at most 2^depth at a time
+  // depth-wise (a level's nodes and their smaller children), about two per leaf leaf-wise
+  const slots = p.maxLeaves > 0 ? 2 * p.maxLeaves + 4 : 2 ** Math.min(p.maxDepth, 10) + 4;
+  const helper = shared ? new HistogramHelper(shared, F, F * NB_STRIDE, sharedBin, slots) : null;
   try {
     return boostOn(X, y, p, spec, options, shared, sharedBin, helper, weights);
   } finally {

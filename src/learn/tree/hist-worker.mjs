@@ -7,6 +7,7 @@
 // context load.
 import { workerData } from 'node:worker_threads';
 import { addRows, binaryGradients } from './hist-kernel.mjs';
+import { splitTask } from './split-kernel.mjs';
 
 const SPIN = 40_000;
 
@@ -51,12 +52,22 @@ function runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, coun
     const left = partitionRange(R, S, col, start, end, packed & 255, (packed & 256) !== 0);
     R.set(S.subarray(start, end - left), start + left);
     if ((packed & 512) !== 0) {
+      // the smaller child's slot, zeroed by the main thread's acquire()
       const out = slab.subarray(T[o + 4] * HS, (T[o + 4] + 1) * HS);
-      out.fill(0);
       if ((packed & 1024) !== 0) addRows(out, R, start, start + left, words, bytes, W, F, GH);
       else addRows(out, R, start + left, end, words, bytes, W, F, GH);
     }
     T[o + 5] = left;
+  }
+}
+
+// op 5: take split tasks (parallel.ts's startSplits) until none are left
+function runSplits(ctl, slab, HS, sp, count) {
+  const { T, order, nb, isCat, cfg, masks } = sp;
+  for (;;) {
+    const i = Atomics.add(ctl, 12, 1);
+    if (i >= count) return;
+    splitTask(slab, HS, T, i, order, nb, isCat, cfg, masks);
   }
 }
 
@@ -75,6 +86,14 @@ function serve(data) {
   const T = new Int32Array(data.tasks);
   const slab = new Float64Array(data.slab);
   const HS = data.histSize;
+  const sp = {
+    T: new Float64Array(data.split.tasks),
+    masks: new Uint8Array(data.split.masks),
+    cfg: new Float64Array(data.split.cfg),
+    order: new Int32Array(data.split.order),
+    nb: new Int32Array(data.split.nb),
+    isCat: new Uint8Array(data.split.isCat),
+  };
   const bo = data.binary;
   const M = bo ? new Float64Array(bo.margin) : null;
   const Y = bo ? new Float64Array(bo.y) : null;
@@ -100,6 +119,7 @@ function serve(data) {
     if (op === 0) histRange(out, words, bytes, W, GH, R, F, start, end);
     else if (op === 4) binaryGradients(M, Y, Wt, wPos, G, Hs, GH, start, end);
     else if (op === 3) runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, end);
+    else if (op === 5) runSplits(ctl, slab, HS, sp, end);
     else {
       const f = Atomics.load(ctl, 6);
       const packed = Atomics.load(ctl, 7);

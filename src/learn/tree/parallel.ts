@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { binaryGradients as kernelGradients } from './hist-kernel.mjs';
+import { CFG_SIZE, SPLIT_TASK } from './split-kernel.mjs';
 
 export interface SharedTrainingArrays {
   rows: Int32Array;
@@ -82,19 +83,21 @@ const START = 1;
 const END = 2;
 const DONE = 3; // last finished request (worker -> main)
 const QUIT = 4;
-const OP = 5; // 0 histogram, 1 partition, 2 partition and histogram of one side, 3 tasks, 4 gradients
+const OP = 5; // 0 histogram, 1 partition, 2 partition and histogram of one side, 3 tasks, 4 gradients, 5 split search
 const FEATURE = 6;
 const SPLIT = 7; // bin | missingLeft << 8 | histogram of the left side << 9
 const LEFT_COUNT = 8;
 const WORKER_SLEEPS = 9;
 const MAIN_SLEEPS = 10;
 const FAILED = 11; // set by the worker when it throws
-const NEXT = 12; // op 3: the next task to take (both threads take tasks with Atomics.add)
+const NEXT = 12; // ops 3 and 5: the next task to take (both threads take tasks with Atomics.add)
 /** Ints per task of op 3: start, end, feature, packed split (as SPLIT), histogram slot, left count (out). */
 export const TASK_INTS = 6;
 /** Most tasks in one request, and the byte budget of the histogram slots they fill. */
 const MAX_TASKS = 1024;
 const SLAB_BYTES = 16 * 2 ** 20;
+/** At most this much address space for the histogram slots (pages are only used once touched). */
+const SLAB_MAX_BYTES = 512 * 2 ** 20;
 /** Polls of the DONE slot before sleeping (~100 us; the worker polls SEQ ~200 us). */
 const SPIN = 20_000;
 
@@ -107,6 +110,18 @@ export class HistogramHelper {
   readonly slab: Float64Array;
   readonly maxTasks = MAX_TASKS;
   readonly slots: number;
+  /**
+   * Op 5's split search: its task table (SPLIT_TASK doubles per task, see split-kernel.mjs's
+   * splitTask: histograms are slab slots), 256 mask bytes per task, and what every task of a
+   * request shares, written by the caller before each request: the search parameters, the
+   * feature order and per feature its value bins and whether it is categorical.
+   */
+  readonly splitTasks: Float64Array;
+  readonly masks: Uint8Array;
+  readonly splitCfg: Float64Array;
+  readonly order: Int32Array;
+  readonly nb: Int32Array;
+  readonly isCat: Uint8Array;
   private seq = 0;
 
   constructor(
@@ -114,12 +129,31 @@ export class HistogramHelper {
     nFeatures: number,
     histSize: number,
     private readonly binary: SharedBinary | null = null,
+    /** Histogram slots wanted in the slab (the tree builder keeps its node histograms there). */
+    histSlots = 0,
   ) {
     const control = new SharedArrayBuffer(16 * 4);
     const hist = new SharedArrayBuffer(histSize * 8);
     this.control = new Int32Array(control);
     this.hist = new Float64Array(hist);
-    this.slots = Math.max(1, Math.min(MAX_TASKS, Math.floor(SLAB_BYTES / (histSize * 8))));
+    const hb = histSize * 8;
+    this.slots = Math.max(
+      1,
+      Math.min(MAX_TASKS, Math.floor(SLAB_MAX_BYTES / hb), Math.max(histSlots, Math.floor(SLAB_BYTES / hb))),
+    );
+    const sab = (bytes: number) => new SharedArrayBuffer(bytes);
+    const splitTasks = sab(MAX_TASKS * SPLIT_TASK * 8);
+    const masks = sab(MAX_TASKS * 256);
+    const splitCfg = sab(CFG_SIZE * 8);
+    const order = sab(nFeatures * 4);
+    const nb = sab(nFeatures * 4);
+    const isCat = sab(nFeatures);
+    this.splitTasks = new Float64Array(splitTasks);
+    this.masks = new Uint8Array(masks);
+    this.splitCfg = new Float64Array(splitCfg);
+    this.order = new Int32Array(order);
+    this.nb = new Int32Array(nb);
+    this.isCat = new Uint8Array(isCat);
     const tasks = new SharedArrayBuffer(MAX_TASKS * TASK_INTS * 4);
     const slab = new SharedArrayBuffer(this.slots * histSize * 8);
     this.tasks = new Int32Array(tasks);
@@ -138,6 +172,7 @@ export class HistogramHelper {
         tasks,
         slab,
         histSize,
+        split: { tasks: splitTasks, masks, cfg: splitCfg, order, nb, isCat },
         binary: binary && {
           margin: binary.margin.buffer,
           y: binary.y.buffer,
@@ -191,6 +226,16 @@ export class HistogramHelper {
   }
 
   /**
+   * Op 5: split tasks[0:count) of splitTasks (split-kernel.mjs's splitTask over the slab), taken
+   * by both threads with takeTask() until it returns -1; then wait().
+   */
+  startSplits(count: number): void {
+    Atomics.store(this.control, OP, 5);
+    Atomics.store(this.control, NEXT, 0);
+    this.go(0, count);
+  }
+
+  /**
    * Op 4: the binary gradients of every row (see SharedBinary), the last half on the worker and
    * the first on this thread; false without a SharedBinary.
    */
@@ -206,7 +251,7 @@ export class HistogramHelper {
     return true;
   }
 
-  /** The next task for this thread (op 3), or -1 when all are taken. */
+  /** The next task for this thread (ops 3 and 5), or -1 when all are taken. */
   takeTask(count: number): number {
     const i = Atomics.add(this.control, NEXT, 1);
     return i < count ? i : -1;

@@ -9,6 +9,22 @@ import type { Rng } from '../../core/random.js';
 import { MISSING_BIN } from './binning.js';
 import { addRows } from './hist-kernel.mjs';
 import { type HistogramHelper, type SharedTrainingArrays, TASK_INTS } from './parallel.js';
+import {
+  CFG_CAT_L2,
+  CFG_CAT_SMOOTH,
+  CFG_LAMBDA,
+  CFG_MAX_CAT,
+  CFG_MIN_CHILD,
+  CFG_MIN_GAIN,
+  CFG_MIN_WEIGHT,
+  CFG_ONEHOT,
+  CFG_PER_GROUP,
+  CFG_SIZE,
+  SPLIT_TASK,
+  searchSplit,
+  splitTask,
+  subtractFeatures,
+} from './split-kernel.mjs';
 
 /** Nodes with at least this many rows have their histogram built by two threads. */
 const PARALLEL_MIN_ROWS = 8_000;
@@ -106,6 +122,8 @@ interface Node {
   end: number;
   depth: number;
   hist: Float64Array | null;
+  /** The sibling's histogram, still to subtract from hist (the larger child's is its parent's minus it). */
+  sub: Float64Array | null;
   G: number;
   H: number;
 }
@@ -114,6 +132,8 @@ const STRIDE = 3; // grad, hess, count per bin
 const NB = 256;
 /** Nodes with at most this many rows track their occupied bin range (see subsetSplit). */
 const SMALL_NODE_ROWS = 256;
+/** A level's split search is cut into at least about this many tasks (feature ranges of its nodes). */
+const SPLIT_TASKS_MIN = 8;
 
 export class TreeBuilder {
   readonly histSize: number;
@@ -134,6 +154,20 @@ export class TreeBuilder {
   private readonly sparse: { start: Int32Array; offset: Int32Array; defaults: Int32Array } | null;
   /** Histogram buffers for reuse across nodes and trees (no allocation in the hot loop). */
   private readonly pool: Float64Array[] = [];
+  /**
+   * With a helper thread, node histograms live in its shared slab (slots of histSize doubles),
+   * so either thread can partition into them and search them: the free slots (views), and the
+   * helper they belong to. Private buffers (pool) once the slots run out.
+   */
+  private slabFree: Float64Array[] = [];
+  private slabOf: HistogramHelper | null = null;
+  /** Per feature: its value bins (edges), and 1 for a categorical feature (split-kernel.mjs). */
+  private readonly nb: Int32Array;
+  private readonly isCat: Uint8Array;
+  /** The split search parameters (split-kernel.mjs's CFG_* slots), a search's output and mask. */
+  private readonly cfg: Float64Array;
+  private readonly splitOut = new Float64Array(7);
+  private readonly splitMask = new Uint8Array(NB);
   /** Zeroed histogram buffers for per-node feature samples (subsetSplit returns them zeroed). */
   private readonly cleanPool: Float64Array[] = [];
   /** Per feature: the lowest and highest occupied value bin of the current small node. */
@@ -185,6 +219,19 @@ export class TreeBuilder {
       active.push((f * NB + MISSING_BIN) * STRIDE, (f * NB + MISSING_BIN + 1) * STRIDE);
     }
     this.active = Int32Array.from(active);
+    this.nb = Int32Array.from(edges, (e) => e.length);
+    this.isCat = Uint8Array.from(edges, (_, f) => (params.categories?.[f] ? 1 : 0));
+    const cfg = new Float64Array(CFG_SIZE);
+    cfg[CFG_LAMBDA] = params.lambda;
+    cfg[CFG_MIN_CHILD] = params.minChildSamples;
+    cfg[CFG_MIN_WEIGHT] = params.minChildWeight;
+    cfg[CFG_MIN_GAIN] = params.minSplitGain;
+    cfg[CFG_CAT_SMOOTH] = params.catSmooth ?? 10;
+    cfg[CFG_CAT_L2] = params.catL2 ?? 10;
+    cfg[CFG_MAX_CAT] = params.maxCatThreshold ?? 32;
+    cfg[CFG_PER_GROUP] = params.minDataPerGroup ?? 100;
+    cfg[CFG_ONEHOT] = params.maxCatToOnehot ?? 4;
+    this.cfg = cfg;
     const n = nFeatures > 0 ? bins.length / nFeatures : 0;
     this.nRows = n;
     this.sparse = buffers.cols ? null : sparseBins(bins, n, nFeatures);
@@ -259,7 +306,7 @@ export class TreeBuilder {
       G += grad[rows[i]];
       H += hess[rows[i]];
     }
-    const root: Node = { id: newNode(), start: 0, end: rows.length, depth: 0, hist: null, G, H };
+    const root: Node = { id: newNode(), start: 0, end: rows.length, depth: 0, hist: null, sub: null, G, H };
     // With a feature subset per node (random forest) each node builds the histogram of its own
     // sampled features only; otherwise children come from the parent by subtraction.
     const subset = p.featureFraction < 1;
@@ -271,24 +318,32 @@ export class TreeBuilder {
     const leafOf = (node: Node) => {
       if (node.hist) this.release(node.hist);
       node.hist = null;
+      node.sub = null; // the sibling's, released with it
       leaves.push(node.start, node.end, node.id);
     };
     while (frontier.length > 0) {
       const next: Node[] = [];
-      // one level at a time: every node's split first, then the partitions (large nodes split
-      // between the two threads, the others whole nodes taken by either thread in one request:
-      // see partitionLevel), then the children in the nodes' order
+      // one level at a time: every node's split first (with the helper, feature ranges of the
+      // level's nodes searched by both threads: see levelSplits), then the partitions (large
+      // nodes split between the two threads, the others whole nodes taken by either thread in
+      // one request: see partitionLevel), then the children in the nodes' order
       const plans: Plan[] = [];
+      const open = (node: Node) => {
+        const pure = p.leafWhenPure === true && (node.G === 0 || node.G === -node.H);
+        return node.depth < p.maxDepth && node.end - node.start >= 2 * p.minChildSamples && !pure;
+      };
+      const splits = subset
+        ? frontier.map((node) => (open(node) ? this.subsetSplit(node, rows, grad, hess, rng) : null))
+        : this.levelSplits(
+            frontier.filter((node) => node.hist && open(node)),
+            treeFeat,
+          );
+      let at = 0;
       for (const node of frontier) {
         cover[node.id] = node.H;
         value[node.id] = -node.G / (node.H + p.lambda);
         const n = node.end - node.start;
-        let s: Split | null = null;
-        const pure = p.leafWhenPure === true && (node.G === 0 || node.G === -node.H);
-        if (node.depth < p.maxDepth && n >= 2 * p.minChildSamples && !pure) {
-          if (subset) s = this.subsetSplit(node, rows, grad, hess, rng);
-          else if (node.hist) s = this.bestSplit(node, treeFeat);
-        }
+        const s = subset ? splits[at++] : node.hist && open(node) ? splits[at++] : null;
         if (!s) {
           leafOf(node);
           continue;
@@ -317,6 +372,7 @@ export class TreeBuilder {
           end: mid,
           depth: node.depth + 1,
           hist: null,
+          sub: null,
           G: s.GL,
           H: s.HL,
         };
@@ -326,17 +382,19 @@ export class TreeBuilder {
           end: node.end,
           depth: node.depth + 1,
           hist: null,
+          sub: null,
           G: node.G - s.GL,
           H: node.H - s.HL,
         };
         left[node.id] = l.id;
         right[node.id] = r.id;
         if (smallHist) {
+          // the larger child reuses the parent's buffer, less the smaller one's histogram when its
+          // split is searched (levelSplits: not at all for a leaf)
           const [small, large] = smallLeft ? [l, r] : [r, l];
-          const lh = node.hist as Float64Array; // reuse the parent's buffer for the larger child
-          this.subtract(lh, smallHist);
           small.hist = smallHist;
-          large.hist = lh;
+          large.hist = node.hist;
+          large.sub = smallHist;
         } else if (node.hist) this.release(node.hist);
         node.hist = null;
         next.push(l, r);
@@ -396,7 +454,7 @@ export class TreeBuilder {
     }
     const byTree = p.featureFractionByTree ?? 1;
     const treeFeat = byTree < 1 ? this.sampleFeatures(rng, byTree) : this.nFeatures;
-    const root: Node = { id: a.newNode(), start: 0, end: rows.length, depth: 0, hist: null, G, H };
+    const root: Node = { id: a.newNode(), start: 0, end: rows.length, depth: 0, hist: null, sub: null, G, H };
     const open: { node: Node; split: Split | null }[] = [];
     const leaves: number[] = [];
     const consider = (node: Node) => {
@@ -440,6 +498,7 @@ export class TreeBuilder {
         end: mid,
         depth: node.depth + 1,
         hist: null,
+        sub: null,
         G: s!.GL,
         H: s!.HL,
       };
@@ -449,6 +508,7 @@ export class TreeBuilder {
         end: node.end,
         depth: node.depth + 1,
         hist: null,
+        sub: null,
         G: node.G - s!.GL,
         H: node.H - s!.HL,
       };
@@ -493,7 +553,8 @@ export class TreeBuilder {
     for (const pl of plans) {
       const { node, s } = pl;
       const n = node.end - node.start;
-      if (helper && shared && !s.mask && (n < PARALLEL_MIN_ROWS || 4 * n <= total)) queued.push(pl);
+      const inSlab = pl.smallHist === null || this.slotOf(pl.smallHist) >= 0;
+      if (helper && shared && !s.mask && inSlab && (n < PARALLEL_MIN_ROWS || 4 * n <= total)) queued.push(pl);
       else pl.mid = this.partition(rows, node.start, node.end, s, pl.smallHist, pl.smallLeft);
     }
     if (!helper || !shared || queued.length === 0) return;
@@ -504,21 +565,18 @@ export class TreeBuilder {
     }
     queued.sort((x, y) => y.node.end - y.node.start - (x.node.end - x.node.start));
     const T = helper.tasks;
-    const HS = this.histSize;
     for (let from = 0; from < queued.length; ) {
-      // one request: up to maxTasks nodes, of which at most `slots` with a histogram
+      // one request: up to maxTasks nodes, each summing into its smaller child's slab slot
       let count = 0;
-      let slot = 0;
       for (; from + count < queued.length && count < helper.maxTasks; count++) {
         const pl = queued[from + count];
-        if (pl.smallHist && slot === helper.slots) break;
         const o = count * TASK_INTS;
         T[o] = pl.node.start;
         T[o + 1] = pl.node.end;
         T[o + 2] = pl.s.f;
         T[o + 3] =
           pl.s.bin | (pl.s.missingLeft ? 256 : 0) | (pl.smallHist ? 512 : 0) | (pl.smallLeft ? 1024 : 0);
-        T[o + 4] = pl.smallHist ? slot++ : 0;
+        T[o + 4] = pl.smallHist ? this.slotOf(pl.smallHist) : 0;
       }
       helper.startTasks(count);
       for (let i = helper.takeTask(count); i >= 0; i = helper.takeTask(count)) this.runTask(rows, T, i);
@@ -527,7 +585,6 @@ export class TreeBuilder {
         const pl = queued[from + i];
         const o = i * TASK_INTS;
         pl.mid = pl.node.start + T[o + 5];
-        if (pl.smallHist) pl.smallHist.set(helper.slab.subarray(T[o + 4] * HS, (T[o + 4] + 1) * HS));
       }
       from += count;
     }
@@ -558,8 +615,8 @@ export class TreeBuilder {
     rows.set(spill.subarray(start, end - left), wl);
     if ((packed & 512) !== 0) {
       const HS = this.histSize;
+      // the smaller child's slot, zeroed by acquire()
       const out = (this.helper as HistogramHelper).slab.subarray(T[o + 4] * HS, (T[o + 4] + 1) * HS);
-      out.fill(0);
       if ((packed & 1024) !== 0) this.addRowsTo(out, rows, start, wl);
       else this.addRowsTo(out, rows, wl, end);
     }
@@ -678,6 +735,23 @@ export class TreeBuilder {
   }
 
   private acquire(): Float64Array {
+    const helper = this.helper;
+    if (helper) {
+      if (this.slabOf !== helper) {
+        // a new helper: all its slots free (never written: zero)
+        this.slabOf = helper;
+        const HS = this.histSize;
+        this.slabFree = [];
+        for (let s = helper.slots - 1; s >= 0; s--)
+          this.slabFree.push(helper.slab.subarray(s * HS, (s + 1) * HS));
+      }
+      const h = this.slabFree.pop();
+      if (h) {
+        const a = this.active;
+        for (let j = 0; j < a.length; j += 2) h.fill(0, a[j], a[j + 1]);
+        return h;
+      }
+    }
     const h = this.pool.pop();
     if (h) {
       // only the active parts were ever written
@@ -744,7 +818,90 @@ export class TreeBuilder {
   }
 
   private release(h: Float64Array): void {
-    this.pool.push(h);
+    if (this.slabOf && h.buffer === this.slabOf.slab.buffer) this.slabFree.push(h);
+    else this.pool.push(h);
+  }
+
+  /** The helper's slab slot of histogram h, or -1 when h is not in the current helper's slab. */
+  private slotOf(h: Float64Array): number {
+    const helper = this.helper;
+    return helper && h.buffer === helper.slab.buffer ? h.byteOffset / (this.histSize * 8) : -1;
+  }
+
+  /**
+   * The best split of each node (null: none gains), after subtracting each node's pending sibling
+   * histogram (sub) from its own. With the helper, the nodes whose histograms are in its slab are
+   * cut into feature ranges, tasks of one request that both threads take (split-kernel.mjs's
+   * splitTask); each node's ranges are merged in feature order, which gives exactly the split
+   * one thread's scan finds.
+   */
+  private levelSplits(nodes: Node[], nFeat: number): (Split | null)[] {
+    const out: (Split | null)[] = new Array(nodes.length).fill(null);
+    const helper = this.helper;
+    const par: number[] = [];
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i];
+      const hist = node.hist as Float64Array;
+      if (helper && this.slotOf(hist) >= 0 && (node.sub === null || this.slotOf(node.sub) >= 0)) {
+        par.push(i);
+        continue;
+      }
+      if (node.sub) subtractFeatures(hist, node.sub, this.featureOrder, 0, nFeat, this.nb);
+      node.sub = null;
+      out[i] = this.bestSplit(node, nFeat);
+    }
+    if (!helper || par.length === 0) return out;
+    const T = helper.splitTasks;
+    helper.splitCfg.set(this.cfg);
+    helper.order.set(this.featureOrder);
+    helper.nb.set(this.nb);
+    helper.isCat.set(this.isCat);
+    const chunks = Math.max(1, Math.min(nFeat, Math.ceil(SPLIT_TASKS_MIN / par.length)));
+    const perRequest = Math.max(1, Math.floor(helper.maxTasks / chunks));
+    for (let from = 0; from < par.length; from += perRequest) {
+      const to = Math.min(par.length, from + perRequest);
+      let count = 0;
+      for (let j = from; j < to; j++) {
+        const node = nodes[par[j]];
+        const slot = this.slotOf(node.hist as Float64Array);
+        const sub = node.sub ? this.slotOf(node.sub) : -1;
+        node.sub = null;
+        for (let c = 0; c < chunks; c++, count++) {
+          const o = count * SPLIT_TASK;
+          T[o] = slot;
+          T[o + 1] = sub;
+          T[o + 2] = Math.floor((c * nFeat) / chunks);
+          T[o + 3] = Math.floor(((c + 1) * nFeat) / chunks);
+          T[o + 4] = node.G;
+          T[o + 5] = node.H;
+          T[o + 6] = node.end - node.start;
+        }
+      }
+      helper.startSplits(count);
+      const { slab, order, nb, isCat, splitCfg, masks } = helper;
+      const HS = this.histSize;
+      for (let i = helper.takeTask(count); i >= 0; i = helper.takeTask(count))
+        splitTask(slab, HS, T, i, order, nb, isCat, splitCfg, masks);
+      helper.wait();
+      for (let j = from, i = 0; j < to; j++) {
+        let best: Split | null = null;
+        for (let c = 0; c < chunks; c++, i++) {
+          const o = i * SPLIT_TASK + 7;
+          if (T[o + 1] < 0 || (best && !(T[o] > best.gain))) continue;
+          best = {
+            f: T[o + 1],
+            bin: T[o + 2],
+            missingLeft: T[o + 3] === 1,
+            gain: T[o],
+            GL: T[o + 4],
+            HL: T[o + 5],
+          };
+          if (T[o + 6] === 1) best.mask = masks.slice(i * NB, (i + 1) * NB);
+        }
+        out[par[j]] = best;
+      }
+    }
+    return out;
   }
 
   private buildHist(rows: Int32Array, start: number, end: number): Float64Array {
@@ -982,134 +1139,28 @@ export class TreeBuilder {
     nFeat: number,
     range: { lo: Int32Array; hi: Int32Array } | null = null,
   ): Split | null {
-    const p = this.params;
-    const hist = node.hist!;
-    const lambda = p.lambda;
-    const parentScore = (node.G * node.G) / (node.H + lambda);
-    const nNode = node.end - node.start;
-    let best: Split | null = null;
-    const order = this.featureOrder;
-    const cats = p.categories;
-    for (let fi = 0; fi < nFeat; fi++) {
-      const f = order[fi];
-      if (cats?.[f]) {
-        best = this.bestCategoricalSplit(node, f, best);
-        continue;
-      }
-      const nb = this.edges[f].length;
-      const base = f * NB * STRIDE;
-      const mk = base + MISSING_BIN * STRIDE;
-      const Gm = hist[mk];
-      const Hm = hist[mk + 1];
-      const Cm = hist[mk + 2];
-      let GL = 0;
-      let HL = 0;
-      let CL = 0;
-      // bins below lo are empty (nothing to add or split at); above hi too, but a split at hi
-      // itself (every value left, missing right) is a candidate
-      const from = range ? range.lo[f] : 0;
-      const to = range ? Math.min(range.hi[f] + 1, nb - 1) : nb - 1;
-      for (let b = from; b < to; b++) {
-        const k = base + b * STRIDE;
-        GL += hist[k];
-        HL += hist[k + 1];
-        CL += hist[k + 2];
-        if (hist[k + 2] === 0) continue;
-        // missing values to the right, then to the left
-        for (let side = 0; side < 2; side++) {
-          const gl = side === 0 ? GL : GL + Gm;
-          const hl = side === 0 ? HL : HL + Hm;
-          const cl = side === 0 ? CL : CL + Cm;
-          if (side === 1 && Cm === 0) break;
-          const cr = nNode - cl;
-          if (cl < p.minChildSamples || cr < p.minChildSamples) continue;
-          const hr = node.H - hl;
-          if (hl < p.minChildWeight || hr < p.minChildWeight) continue;
-          const gr = node.G - gl;
-          const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
-          if (gain > p.minSplitGain && (!best || gain > best.gain))
-            best = { f, bin: b, missingLeft: side === 1, gain, GL: gl, HL: hl };
-        }
-      }
-    }
-    return best;
-  }
-
-  /**
-   * LightGBM's categorical split search (FindBestThresholdCategorical). A feature with at most
-   * maxCatToOnehot categories tries each category alone against the rest. Otherwise the
-   * categories with at least catSmooth rows in the node are ordered by
-   * sum_gradient / (sum_hessian + catSmooth); each prefix of that order, from either end, with at
-   * most maxCatThreshold categories, is a candidate left set, evaluated once at least
-   * minDataPerGroup rows were added since the last candidate and while the right side keeps
-   * minDataPerGroup rows; its gain uses lambda + catL2. Categories left out go right. Missing
-   * values are tried on either side. Returns the better of `best` and this feature's split.
-   */
-  private bestCategoricalSplit(node: Node, f: number, best: Split | null): Split | null {
-    const p = this.params;
-    const hist = node.hist!;
-    const nb = this.edges[f].length;
-    const base = f * NB * STRIDE;
-    const smooth = p.catSmooth ?? 10;
-    const oneHot = nb <= (p.maxCatToOnehot ?? 4);
-    const l2 = p.lambda + (oneHot ? 0 : (p.catL2 ?? 10));
-    const perGroup = oneHot ? 0 : (p.minDataPerGroup ?? 100);
-    const used: number[] = [];
-    for (let b = 0; b < nb; b++) {
-      const c = hist[base + b * STRIDE + 2];
-      if (c > 0 && (oneHot || c >= smooth)) used.push(b);
-    }
-    if (used.length === 0) return best;
-    const ctr = (b: number) => hist[base + b * STRIDE] / (hist[base + b * STRIDE + 1] + smooth);
-    if (!oneHot) used.sort((x, y) => ctr(x) - ctr(y) || x - y);
-    const mk = base + MISSING_BIN * STRIDE;
-    const Gm = hist[mk];
-    const Hm = hist[mk + 1];
-    const Cm = hist[mk + 2];
-    const nNode = node.end - node.start;
-    const minLeaf = Math.max(1, p.minChildSamples);
-    const parentScore = (node.G * node.G) / (node.H + l2);
-    const maxCat = oneHot ? 1 : Math.min(p.maxCatThreshold ?? 32, (used.length + 1) >> 1);
-    // one-hot: each category alone (one pass); sorted: prefixes from the low end, then the high end
-    const passes = oneHot ? used.length : 2;
-    for (let pass = 0; pass < passes; pass++) {
-      let GL = 0;
-      let HL = 0;
-      let CL = 0;
-      let group = 0;
-      const at = (i: number) => (oneHot ? used[pass] : used[pass === 0 ? i : used.length - 1 - i]);
-      for (let i = 0; i < Math.min(maxCat, used.length); i++) {
-        const k = base + at(i) * STRIDE;
-        GL += hist[k];
-        HL += hist[k + 1];
-        CL += hist[k + 2];
-        group += hist[k + 2];
-        if (nNode - CL < perGroup) break;
-        if (group < perGroup) continue;
-        let evaluated = false;
-        for (let side = 0; side < 2; side++) {
-          if (side === 1 && Cm === 0) break;
-          const gl = side === 0 ? GL : GL + Gm;
-          const hl = side === 0 ? HL : HL + Hm;
-          const cl = side === 0 ? CL : CL + Cm;
-          const cr = nNode - cl;
-          if (cl < minLeaf || cr < minLeaf) continue;
-          const hr = node.H - hl;
-          if (hl < p.minChildWeight || hr < p.minChildWeight) continue;
-          evaluated = true;
-          const gr = node.G - gl;
-          const gain = (gl * gl) / (hl + l2) + (gr * gr) / (hr + l2) - parentScore;
-          if (gain > p.minSplitGain && (!best || gain > best.gain)) {
-            const mask = new Uint8Array(NB);
-            for (let j = 0; j <= i; j++) mask[at(j)] = 1;
-            if (side === 1) mask[MISSING_BIN] = 1;
-            best = { f, bin: 0, missingLeft: side === 1, gain, GL: gl, HL: hl, mask };
-          }
-        }
-        if (evaluated) group = 0;
-      }
-    }
-    return best;
+    const o = this.splitOut;
+    searchSplit(
+      node.hist as Float64Array,
+      this.featureOrder,
+      0,
+      nFeat,
+      this.nb,
+      this.isCat,
+      this.cfg,
+      node.G,
+      node.H,
+      node.end - node.start,
+      range ? range.lo : null,
+      range ? range.hi : null,
+      o,
+      0,
+      this.splitMask,
+    );
+    if (o[1] < 0) return null;
+    const s: Split = { f: o[1], bin: o[2], missingLeft: o[3] === 1, gain: o[0], GL: o[4], HL: o[5] };
+    if (o[6] === 1) s.mask = this.splitMask.slice();
+    return s;
   }
 }
 
