@@ -30,3 +30,23 @@ export function binaryGradients(
   start: number,
   end: number,
 ): void;
+
+/**
+ * A tree's leaf values (nLeaves triples of L: start and end positions in rows, value) added to
+ * the margins M of the rows at positions [from, to) of rows; with Y (else null), each updated
+ * row's binary gradient and hessian right away, as binaryGradients computes them.
+ */
+export function addLeaves(
+  L: Float64Array,
+  nLeaves: number,
+  rows: Int32Array,
+  from: number,
+  to: number,
+  M: Float64Array,
+  Y: Float64Array | null,
+  Wt: Float64Array | null,
+  wPos: number,
+  G: Float64Array,
+  Hs: Float64Array,
+  GH: Float64Array,
+): void;

@@ -6,7 +6,7 @@
 // variables: module-level code runs unoptimised or on-stack-replaced, with every module binding a
 // context load.
 import { workerData } from 'node:worker_threads';
-import { addRows, binaryGradients } from './hist-kernel.mjs';
+import { addLeaves, addRows, binaryGradients } from './hist-kernel.mjs';
 import { splitTask } from './split-kernel.mjs';
 
 const SPIN = 40_000;
@@ -101,6 +101,7 @@ function serve(data) {
   const G = bo ? new Float64Array(bo.grad) : null;
   const Hs = bo ? new Float64Array(bo.hess) : null;
   const wPos = bo ? bo.wPos : 1;
+  const L = new Float64Array(data.leaves);
   let seen = 0;
   for (;;) {
     let s = Atomics.load(ctl, 0);
@@ -120,7 +121,10 @@ function serve(data) {
     else if (op === 4) binaryGradients(M, Y, Wt, wPos, G, Hs, GH, start, end);
     else if (op === 3) runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, end);
     else if (op === 5) runSplits(ctl, slab, HS, sp, end);
-    else {
+    else if (op === 6) {
+      const withGradients = Atomics.load(ctl, 7) === 1;
+      addLeaves(L, Atomics.load(ctl, 6), R, start, end, M, withGradients ? Y : null, Wt, wPos, G, Hs, GH);
+    } else {
       const f = Atomics.load(ctl, 6);
       const packed = Atomics.load(ctl, 7);
       const col = C.subarray(f * nRows, (f + 1) * nRows);

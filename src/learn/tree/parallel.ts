@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { binaryGradients as kernelGradients } from './hist-kernel.mjs';
+import { addLeaves, binaryGradients as kernelGradients } from './hist-kernel.mjs';
 import { CFG_SIZE, SPLIT_TASK } from './split-kernel.mjs';
 
 export interface SharedTrainingArrays {
@@ -83,7 +83,7 @@ const START = 1;
 const END = 2;
 const DONE = 3; // last finished request (worker -> main)
 const QUIT = 4;
-const OP = 5; // 0 histogram, 1 partition, 2 partition and histogram of one side, 3 tasks, 4 gradients, 5 split search
+const OP = 5; // 0 histogram, 1 partition, 2 partition and histogram of one side, 3 tasks, 4 gradients, 5 split search, 6 leaf values into margins
 const FEATURE = 6;
 const SPLIT = 7; // bin | missingLeft << 8 | histogram of the left side << 9
 const LEFT_COUNT = 8;
@@ -98,6 +98,8 @@ const MAX_TASKS = 1024;
 const SLAB_BYTES = 16 * 2 ** 20;
 /** At most this much address space for the histogram slots (pages are only used once touched). */
 const SLAB_MAX_BYTES = 512 * 2 ** 20;
+/** Most leaves of a tree whose values op 6 adds (leaves table: start, end, value each). */
+const MAX_LEAVES = 4096;
 /** Polls of the DONE slot before sleeping (~100 us; the worker polls SEQ ~200 us). */
 const SPIN = 20_000;
 
@@ -122,7 +124,11 @@ export class HistogramHelper {
   readonly order: Int32Array;
   readonly nb: Int32Array;
   readonly isCat: Uint8Array;
+  /** Op 6's leaves: start and end positions in the rows array and value, per leaf. */
+  private readonly leaves: Float64Array;
   private seq = 0;
+
+  private readonly rows: Int32Array;
 
   constructor(
     arrays: SharedTrainingArrays,
@@ -132,6 +138,7 @@ export class HistogramHelper {
     /** Histogram slots wanted in the slab (the tree builder keeps its node histograms there). */
     histSlots = 0,
   ) {
+    this.rows = arrays.rows;
     const control = new SharedArrayBuffer(16 * 4);
     const hist = new SharedArrayBuffer(histSize * 8);
     this.control = new Int32Array(control);
@@ -154,6 +161,8 @@ export class HistogramHelper {
     this.order = new Int32Array(order);
     this.nb = new Int32Array(nb);
     this.isCat = new Uint8Array(isCat);
+    const leaves = sab(MAX_LEAVES * 3 * 8);
+    this.leaves = new Float64Array(leaves);
     const tasks = new SharedArrayBuffer(MAX_TASKS * TASK_INTS * 4);
     const slab = new SharedArrayBuffer(this.slots * histSize * 8);
     this.tasks = new Int32Array(tasks);
@@ -173,6 +182,7 @@ export class HistogramHelper {
         slab,
         histSize,
         split: { tasks: splitTasks, masks, cfg: splitCfg, order, nb, isCat },
+        leaves,
         binary: binary && {
           margin: binary.margin.buffer,
           y: binary.y.buffer,
@@ -247,6 +257,52 @@ export class HistogramHelper {
     Atomics.store(this.control, OP, 4);
     this.go(half, n);
     binaryGradients(b, gh, 0, half);
+    this.wait();
+    return true;
+  }
+
+  /**
+   * Op 6: a tree's leaf values (leafRanges: start, end, node triples over rows; value per node)
+   * added to the shared margins of the rows at positions [0, m) of the rows array, and with
+   * `withGradients` each updated row's gradient and hessian (into grad, hess and gh) as
+   * gradients() computes them: the positions' last half on the worker, the first on this thread.
+   * False (nothing done) without a SharedBinary or with more leaves than the table holds.
+   */
+  addLeaves(
+    leafRanges: Int32Array,
+    value: Float64Array,
+    m: number,
+    gh: Float64Array,
+    withGradients: boolean,
+  ): boolean {
+    const b = this.binary;
+    const nLeaves = leafRanges.length / 3;
+    if (!b || nLeaves > MAX_LEAVES) return false;
+    const L = this.leaves;
+    for (let q = 0; q < nLeaves; q++) {
+      L[3 * q] = leafRanges[3 * q];
+      L[3 * q + 1] = leafRanges[3 * q + 1];
+      L[3 * q + 2] = value[leafRanges[3 * q + 2]];
+    }
+    const half = m >> 1;
+    Atomics.store(this.control, OP, 6);
+    Atomics.store(this.control, FEATURE, nLeaves);
+    Atomics.store(this.control, SPLIT, withGradients ? 1 : 0);
+    this.go(half, m);
+    addLeaves(
+      L,
+      nLeaves,
+      this.rows,
+      0,
+      half,
+      b.margin,
+      withGradients ? b.y : null,
+      b.weights,
+      b.wPos,
+      b.grad,
+      b.hess,
+      gh,
+    );
     this.wait();
     return true;
   }
