@@ -449,7 +449,7 @@ class RowHashSet {
 }
 
 /** A growable typed column of the kept rows. */
-class Growable<T extends Float64Array | Int32Array> {
+export class Growable<T extends Float64Array | Int32Array> {
   data: T;
   constructor(
     private readonly make: (n: number) => T,

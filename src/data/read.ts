@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { KeelError } from '../core/errors.js';
+import { readCsvDuckDB } from './csv-duckdb.js';
 import { type ByteSource, fileSource, scanCsv, streamCsv } from './csv-stream.js';
 import { checkExpectations } from './expectations.js';
 import type { Frame } from './frame.js';
@@ -41,7 +42,17 @@ export interface CsvOptions {
   reference?: DataProfile;
   /** Write the quarantined rows to this CSV file as they are found instead of keeping them. */
   quarantineFile?: string;
+  /**
+   * Which reader parses a local CSV file under a schema: `auto` (default) DuckDB's for files of at
+   * least 8 MiB, `duckdb` DuckDB's at any size, `strict` Keel's own. DuckDB's reader only returns
+   * clean files and gives up on anything else (see csv-duckdb.ts), which the strict reader then
+   * reads for its exact report, so the result never depends on this setting.
+   */
+  engine?: 'auto' | 'duckdb' | 'strict';
 }
+
+/** The smallest file the DuckDB reader takes in `auto` mode (below it, starting DuckDB costs more than it saves). */
+export const DUCKDB_MIN_BYTES = 8 << 20;
 
 /**
  * Read a CSV file into a typed Frame under a schema (inferred when not given, in a first pass),
@@ -68,6 +79,20 @@ export async function readCsv(path: string, schema?: Schema, options: CsvOptions
     );
   }
   if (size === 0) throw new KeelError('KEEL_E_FILE_EMPTY', `${path} is empty`, { file: path });
+  const engine = options.engine ?? 'auto';
+  if (schema && (engine === 'duckdb' || (engine === 'auto' && size >= DUCKDB_MIN_BYTES))) {
+    const fast = await readCsvDuckDB(path, size, schema, options);
+    if (fast.ok) {
+      const report = checkExpectations(fast.report, fast.frame, schema, options.reference);
+      return {
+        frame: fast.frame,
+        report,
+        quarantine: fast.quarantine,
+        schema,
+        source: { path, sha256: fast.sha256, rows: fast.frame.nRows, bytes: fast.bytes },
+      };
+    }
+  }
   return readCsvSource(fileSource(path, size), path, schema, options);
 }
 

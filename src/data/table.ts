@@ -93,6 +93,7 @@ function csvOptionsOf(options: ReadTableOptions, format: TableFormat): CsvOption
     reference: options.reference,
     quarantineFile: options.quarantineFile,
     header: options.header,
+    engine: options.engine,
   };
 }
 

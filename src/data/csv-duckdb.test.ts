@@ -1,0 +1,222 @@
+/**
+ * The DuckDB fast path of readCsv against the strict reader: on clean files both give the same
+ * frame (bit for bit), report, quarantine, source and profile; on anything else the fast path
+ * gives up and readCsv's answer (result or error) is the strict reader's.
+ */
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../core/random.js';
+import { readCsvDuckDB } from './csv-duckdb.js';
+import { fileSource } from './csv-stream.js';
+import type { Frame } from './frame.js';
+import { churnSchema, parseSchema, profileFrame, type ReadResult, readCsv, type Schema } from './index.js';
+import { type CsvOptions, inferCsvSchema } from './read.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'keel-duckdb-csv-'));
+let k = 0;
+function file(content: string | Buffer): string {
+  const p = join(dir, `f${k++}.csv`);
+  writeFileSync(p, content);
+  return p;
+}
+
+function sameFrame(a: Frame, b: Frame): void {
+  expect(b.names).toEqual(a.names);
+  expect(b.nRows).toBe(a.nRows);
+  for (const name of a.names) {
+    const x = a.col(name);
+    const y = b.col(name);
+    expect(y.kind, name).toBe(x.kind);
+    if (x.kind === 'numeric' && y.kind === 'numeric') {
+      // bit for bit: -0, NaN
+      expect(
+        Buffer.from(y.values.buffer, y.values.byteOffset, y.values.byteLength).equals(
+          Buffer.from(x.values.buffer, x.values.byteOffset, x.values.byteLength),
+        ),
+        name,
+      ).toBe(true);
+    } else if (x.kind === 'categorical' && y.kind === 'categorical') {
+      expect(y.categories, name).toEqual(x.categories);
+      expect(Array.from(y.codes), name).toEqual(Array.from(x.codes));
+    } else if (x.kind === 'string' && y.kind === 'string') expect(y.values, name).toEqual(x.values);
+  }
+}
+
+function sameResult(strict: ReadResult, fast: ReadResult): void {
+  sameFrame(strict.frame, fast.frame);
+  expect(fast.report).toEqual(strict.report);
+  expect(fast.quarantine).toEqual(strict.quarantine);
+  expect(fast.source).toEqual(strict.source);
+  expect(fast.schema).toEqual(strict.schema);
+  expect(profileFrame(fast.frame)).toEqual(profileFrame(strict.frame));
+}
+
+/** The fast path takes the file, and readCsv gives exactly the strict reader's result. */
+async function fastAndSame(p: string, schema: Schema, options: CsvOptions = {}): Promise<ReadResult> {
+  const direct = await readCsvDuckDB(p, statSync(p).size, schema, options);
+  expect(direct.ok ? 'ok' : direct.reason).toBe('ok');
+  const strict = await readCsv(p, schema, { ...options, engine: 'strict' });
+  const fast = await readCsv(p, schema, { ...options, engine: 'duckdb' });
+  sameResult(strict, fast);
+  return fast;
+}
+
+/** The fast path gives up on the file, and readCsv's result or error is the strict reader's. */
+async function fallsBack(p: string, schema: Schema, why: RegExp, options: CsvOptions = {}): Promise<void> {
+  const direct = await readCsvDuckDB(p, statSync(p).size, schema, options);
+  expect(direct.ok ? 'ok' : direct.reason).toMatch(why);
+  let strictError: unknown = null;
+  let strict: ReadResult | null = null;
+  try {
+    strict = await readCsv(p, schema, { ...options, engine: 'strict' });
+  } catch (e) {
+    strictError = e;
+  }
+  if (strict) sameResult(strict, await readCsv(p, schema, { ...options, engine: 'duckdb' }));
+  else {
+    const e = strictError as { code: string; message: string; where: unknown };
+    await expect(readCsv(p, schema, { ...options, engine: 'duckdb' })).rejects.toMatchObject({
+      code: e.code,
+      message: e.message,
+      where: e.where,
+    });
+  }
+}
+
+/** A file like ../shared/bench/gen_data.py's: 6-decimal floats, ~2% missing in three columns, codes, a 0/1 label. */
+function genDataLike(rows: number, seed = 1): string {
+  const rng = new Rng(seed);
+  const head = [...Array.from({ length: 8 }, (_, i) => `f${i}`), 'cat_a', 'cat_b', 'cat_c', 'label'];
+  const lines = [head.join(',')];
+  for (let r = 0; r < rows; r++) {
+    const cells: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const v = (rng.next() - 0.5) * 8;
+      cells.push((i === 1 || i === 5 || i === 7) && rng.next() < 0.02 ? '' : v.toFixed(6));
+    }
+    cells.push(`a${Math.floor(rng.next() * 4)}`);
+    cells.push(`b${Math.floor(rng.next() * 8)}`);
+    cells.push(`c${String(Math.floor(rng.next() * 30)).padStart(2, '0')}`);
+    cells.push(String(rng.next() < 0.5 ? 0 : 1));
+    lines.push(cells.join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const inferred = (p: string) => inferCsvSchema(fileSource(p), p);
+
+describe('the DuckDB fast path gives the strict reader results on clean files', () => {
+  it('synthetic churn data, under its schema and under an inferred one', async () => {
+    const { churnCsv } = await import('./synth.js');
+    const p = file(churnCsv({ rows: 3000, seed: 7 }));
+    const r = await fastAndSame(p, churnSchema());
+    expect(r.report.rows).toBe(3000);
+    await fastAndSame(p, await inferred(p));
+  });
+
+  it('a gen_data.py-like file with missing values, and its quarantine file', async () => {
+    const p = file(genDataLike(20_000));
+    const schema = await inferred(p);
+    expect(schema.missing_values.length).toBeGreaterThan(1);
+    const r = await fastAndSame(p, schema, { quarantineFile: join(dir, 'q.csv') });
+    expect(r.frame.numeric('f1').some(Number.isNaN)).toBe(true);
+  });
+
+  const telco = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'telco_churn.csv');
+  it.skipIf(!existsSync(telco))('the Telco churn CSV under an inferred schema', async () => {
+    // TotalCharges has blank cells (" "): missing, as the strict reader trims them
+    const r = await fastAndSame(telco, await inferred(telco));
+    expect(r.report.rows).toBe(7043);
+  });
+
+  const s = parseSchema({
+    target: { column: 'y', positive: 'yes', classes: ['no', 'yes'] },
+    columns: [
+      { name: 'id', type: 'string', unique: true },
+      { name: 'x', type: 'number', nullable: true, min: -10, max: 10 },
+      { name: 'n', type: 'integer', nullable: true },
+      { name: 'b', type: 'boolean', nullable: true },
+      { name: 'd', type: 'datetime', nullable: true },
+      { name: 'c', type: 'category', nullable: true },
+      { name: 'y', type: 'category' },
+    ],
+  });
+  const head = 'id,x,n,b,d,c,y';
+
+  it('every column type, CRLF, a BOM, blank lines, spaces, extra columns, no final line end', async () => {
+    await fastAndSame(
+      file(
+        `${head}\n1,1.5,3,yes,2026-12-01,z,no\n2,-0,4.0,F,2026-12-01T10:00:00Z, a ,yes\n3,,,,,,no\n4, 2e-3 ,1e2,true,,z,yes\n`,
+      ),
+      s,
+    );
+    await fastAndSame(file(`\ufeff${head}\r\n1,1.5,3,yes,2026-12-01,z,no\r\n\r\n2,2,4,no,,a,yes\r\n`), s);
+    await fastAndSame(file(`${head}\n1,1.5,3,yes,2026-12-01,z,no\n\n2,2,4,no,,a_b,yes`), s);
+    await fastAndSame(file(`${head}\n1, ,3,yes,,  ,no\n2,2,\t,no,,a,yes\n`), s);
+    await fastAndSame(file(`${head},extra\n1,1.5,3,yes,2026-12-01,z,no,q\n2,2,4,no,,a,yes,r\n`), s);
+    // a column missing everywhere: the all_missing warning
+    await fastAndSame(file(`${head}\n1,,3,yes,,z,no\n2,,4,no,,a,yes\n`), s);
+  });
+
+  it('gives up on anything the strict reader reports or reads differently', async () => {
+    const ok = '1,1.5,3,yes,2026-12-01,z,no\n2,2,4,no,,a,yes\n';
+    const cases: [string, RegExp][] = [
+      [`${head}\n"1",1.5,3,yes,,z,no\n2,2,4,no,,a,yes\n`, /quotes/],
+      [`${head}\n${ok}3,1_0,4,no,,a,yes\n`, /_ in a numeric column/],
+      [`${head}\n${ok}3,+-1,4,no,,a,yes\n`, /\+- in a numeric column/],
+      [`${head}\n${ok}3,1,4,no,,a,yes,\n`, /ends in the delimiter/],
+      [`${head}\n${ok}3,NaN,4,no,,a,yes\n`, /NaN|DuckDB/],
+      [`${head}\n${ok}3,nan,4,no,,a,yes\n`, /NaN/],
+      [`${head}\n${ok}3,inf,4,no,,a,yes\n`, /infinite/],
+      [`${head}\n${ok}3,11,4,no,,a,yes\n`, /out of bounds/],
+      [`${head}\n${ok}3,1,4.5,no,,a,yes\n`, /integer/],
+      [`${head}\n${ok}3,x,4,no,,a,yes\n`, /DuckDB/],
+      [`${head}\n${ok}3,1,4,maybe,,a,yes\n`, /boolean/],
+      [`${head}\n${ok}3,1,4,no,someday,a,yes\n`, /datetime/],
+      [`${head}\n${ok}1,1,4,no,,a,yes\n`, /unique/],
+      [`${head}\n${ok}3,1,4,no,,a,maybe\n`, /DuckDB/],
+      [`${head}\n${ok}3,1,4,no,,a, yes\n`, /DuckDB/],
+      [`${head}\n${ok}3,1,4,no,,a,\n`, /delimiter|missing/],
+      [`${head}\n1,1.5,3,yes,,z,no\n2,2,4,no,,a,no\n`, /target classes/],
+      [`${head}\n${ok}3,1,4\n`, /DuckDB/],
+      [`${head}\n${ok}3,1,4,no,,a,yes,9\n`, /DuckDB/],
+      [`${head}\n1,1.5,3,yes,,z,no\r\n2,2,4,no,,a,yes\n`, /DuckDB/],
+      [`${head}\n1,1.5,3,yes,,z,no\r2,2,4,no,,a,yes\n`, /DuckDB/],
+      [`id;x;n;b;d;c;y\n1;1;1;no;;a;yes\n`, /one column/],
+      [`id,x,x,b,d,c,y\n1,1,1,no,,a,yes\n`, /header/],
+      [`${head}\n`, /no rows/],
+    ];
+    for (const [text, why] of cases) await fallsBack(file(text), s, why);
+    // invalid UTF-8
+    await fallsBack(
+      file(
+        Buffer.concat([
+          Buffer.from(`${head}\n${ok}3,1,4,no,,`),
+          Buffer.from([0xc3, 0x28]),
+          Buffer.from(',yes\n'),
+        ]),
+      ),
+      s,
+      /UTF-8|DuckDB/,
+    );
+    // duplicate rows, as a warning (default) and quarantined
+    const dup = file(`x,c,y\n1,a,no\n2,b,yes\n1,a,no\n`);
+    const d = parseSchema({ ...s, columns: [s.columns[1], s.columns[5], s.columns[6]] });
+    await fallsBack(dup, d, /duplicate rows/);
+    await fallsBack(dup, parseSchema({ ...d, duplicate_rows: 'quarantine' }), /duplicate rows/);
+    await fastAndSame(dup, parseSchema({ ...d, duplicate_rows: 'allow' }));
+    // "1.0" and "1" are equal values but different texts: not a duplicate for the strict reader
+    await fallsBack(file(`x,c,y\n1,a,no\n2,b,yes\n1.0,a,no\n`), d, /duplicate rows/);
+    // row counts, regex, missing values without the empty string, no header
+    await fallsBack(file(`${head}\n${ok}`), parseSchema({ ...s, rows: { min: 5 } }), /row count/);
+    await fallsBack(
+      file(`${head}\n${ok}`),
+      parseSchema({ ...s, columns: s.columns.map((c) => (c.name === 'id' ? { ...c, regex: '\\d+' } : c)) }),
+      /regex/,
+    );
+    await fallsBack(file(`${head}\n${ok}`), parseSchema({ ...s, missing_values: ['NA'] }), /empty string/);
+    await fallsBack(file(ok), s, /no header/, { header: false });
+  });
+});

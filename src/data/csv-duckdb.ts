@@ -1,0 +1,712 @@
+/**
+ * The DuckDB fast path of readCsv for clean files: DuckDB's parallel read_csv parses the file under
+ * the schema's types (no sniffing: numbers as DOUBLE, categories with a fixed list as ENUM, other
+ * text as VARCHAR) and streams its chunks, whose vectors are copied into Keel's typed columns
+ * (Float64Array, Int32Array codes) without a JS call per number; the JS thread meanwhile hashes the
+ * file's bytes (sha256) and checks them. Validation runs on the typed columns.
+ *
+ * The rule: this path only ever returns a result for a file on which the strict reader
+ * (csv-stream.ts) would find nothing to report but the warnings it reproduces exactly
+ * (unexpected_column, header_numbers, all_missing), and then its result is identical to the strict
+ * reader's (frame, report, sha256). Whenever anything is or may be wrong it gives up and returns
+ * the reason, and readCsv reads the file again with the strict reader for the exact report (file,
+ * line, column, rule, quarantine). It gives up on:
+ * - schemas it does not handle: no schema, a `regex` or `max_length` rule, missing_values without
+ *   the empty string or with a delimiter, quote or line break in them, allowed values or target
+ *   classes with surrounding spaces, a delimiter other than one ASCII byte (not a space or quote),
+ *   a file without a header line;
+ * - bytes: any double quote (DuckDB unquotes `"a" ` and ` "a"`, the strict reader refuses or keeps
+ *   them), invalid UTF-8, a line ending in the delimiter (DuckDB drops a trailing delimiter), `_`
+ *   or `+-` in a numeric column (DuckDB reads 1_000 and +-1 as numbers), a number of line feeds
+ *   other than rows + 1 (blank lines, which DuckDB skips, or lone CRs; quoted line breaks cannot
+ *   occur without quotes), a header the strict reader would refuse;
+ * - DuckDB refusing anything (a cell that is not a number, a value outside an ENUM, ragged rows,
+ *   mixed line endings, an over-long line);
+ * - any row-level or table-level rule broken: a missing cell where it is not allowed, NaN or an
+ *   infinity, a non-integer in an integer column, a value out of bounds, a text that is not a
+ *   boolean or a date, a repeat in a unique column, a duplicate row (found by value: equal texts
+ *   give equal values, so no value repeat means no text repeat), absent target classes, row
+ *   counts out of bounds.
+ */
+import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { checkHeader } from './csv.js';
+import { Growable, quarantineLine, type StreamedCsv } from './csv-stream.js';
+import { parseDatetime } from './datetime.js';
+import { type Column, Frame } from './frame.js';
+import type { ColumnSpec, Schema } from './schema.js';
+import { checkColumns, type ValidationReport, type Violation } from './validate.js';
+
+const CHUNK = 4 << 20;
+const NUMBER_RE = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+const TRUE = new Set(['true', 'yes', 'y', '1', 't']);
+const FALSE = new Set(['false', 'no', 'n', '0', 'f']);
+
+export interface FastCsvOptions {
+  delimiter?: string;
+  header?: boolean;
+  quarantineFile?: string;
+}
+
+export type FastCsvResult = (StreamedCsv & { sha256: string; ok: true }) | { ok: false; reason: string };
+
+class GiveUp extends Error {}
+function giveUp(reason: string): never {
+  throw new GiveUp(reason);
+}
+
+function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+function sqlIdent(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`;
+}
+
+type Kind = 'f64' | 'enum' | 'text';
+interface Col {
+  spec: ColumnSpec;
+  kind: Kind;
+  type: ColumnSpec['type'];
+  isTarget: boolean;
+  /** Missing cells are refused (not nullable, or the target). */
+  noMissing: boolean;
+  nMissing: number;
+  min: number;
+  max: number;
+  isInt: boolean;
+  num?: Growable<Float64Array>;
+  codes?: Growable<Int32Array>;
+  strs?: (string | null)[];
+  /** Category dictionary: the fixed list, or the texts in first-seen order. */
+  dict?: string[];
+  codeOf?: Map<string, number>;
+  allowed?: readonly string[];
+}
+
+/** The column a byte offset of a complete line falls in (no quotes in the file, so delimiters count). */
+function fieldAt(buf: Buffer, lineStart: number, at: number, delim: number): number {
+  let k = 0;
+  for (let i = lineStart; i < at; i++) if (buf[i] === delim) k++;
+  return k;
+}
+
+/**
+ * The checks on one stretch of whole lines: `_` or `+-` inside a numeric column (DuckDB would read
+ * 1_000 or +-1 as numbers) and lines ending in the delimiter.
+ */
+function checkLines(buf: Buffer, numericField: Uint8Array, delim: number) {
+  if (lineEndsInDelimiter(buf, delim)) giveUp('a line ends in the delimiter');
+  for (const needle of [95, '+-'] as const) {
+    for (let at = buf.indexOf(needle); at >= 0; at = buf.indexOf(needle, at + 1)) {
+      const ls = buf.lastIndexOf(10, at) + 1;
+      const k = fieldAt(buf, ls, at, delim);
+      if (k >= numericField.length || numericField[k])
+        giveUp(`${needle === 95 ? '_' : '+-'} in a numeric column`);
+      const next = buf.indexOf(10, at);
+      if (next < 0) break;
+      at = next;
+    }
+  }
+}
+
+/**
+ * Whether a line feed in buf follows the delimiter (or the delimiter and a CR). The line feeds are
+ * found four bytes at a time (a word has a byte equal to 10 when (x ^ 0x0a0a0a0a) has a zero byte).
+ */
+function lineEndsInDelimiter(buf: Buffer, delim: number): boolean {
+  const n = buf.length;
+  const ends = (p: number) =>
+    p > 0 && (buf[p - 1] === delim || (buf[p - 1] === 13 && p > 1 && buf[p - 2] === delim));
+  let i = 0;
+  const head = Math.min(n, (4 - (buf.byteOffset & 3)) & 3);
+  for (; i < head; i++) if (buf[i] === 10 && ends(i)) return true;
+  const words = i < n ? (n - i) >>> 2 : 0;
+  const w = words > 0 ? new Uint32Array(buf.buffer, buf.byteOffset + i, words) : new Uint32Array(0);
+  for (let k = 0; k < words; k++) {
+    const x = w[k] ^ 0x0a0a0a0a;
+    if (((x - 0x01010101) & ~x & 0x80808080) === 0) continue;
+    const p = i + (k << 2);
+    for (let b = 0; b < 4; b++) if (buf[p + b] === 10 && ends(p + b)) return true;
+  }
+  for (let j = i + (words << 2); j < n; j++) if (buf[j] === 10 && ends(j)) return true;
+  return false;
+}
+
+/** The end of the last complete UTF-8 character in b (a multi-byte one may be cut by the chunk). */
+function utf8Cut(b: Buffer): number {
+  for (let back = 1; back <= 3 && back <= b.length; back++) {
+    const c = b[b.length - back];
+    if ((c & 0xc0) === 0x80) continue;
+    if (c < 0xc0) return b.length;
+    const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    return need > back ? b.length - back : b.length;
+  }
+  return b.length;
+}
+
+/**
+ * Read a local CSV file with DuckDB under a schema, or say why not (see the file's comment). The
+ * result is the strict reader's for the same file: the kept rows (all of them), the report before
+ * distribution expectations, an empty quarantine, the byte count and the sha256.
+ */
+export async function readCsvDuckDB(
+  path: string,
+  size: number,
+  schema: Schema,
+  options: FastCsvOptions = {},
+): Promise<FastCsvResult> {
+  try {
+    return await readFast(path, size, schema, options);
+  } catch (e) {
+    if (e instanceof GiveUp) return { ok: false, reason: e.message };
+    return { ok: false, reason: `DuckDB: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+async function readFast(
+  path: string,
+  size: number,
+  schema: Schema,
+  options: FastCsvOptions,
+): Promise<FastCsvResult> {
+  const delimiter = options.delimiter ?? ',';
+  const delim = delimiter.charCodeAt(0);
+  if (
+    delimiter.length !== 1 ||
+    delim >= 128 ||
+    delimiter === '"' ||
+    delimiter === ' ' ||
+    delim === 10 ||
+    delim === 13
+  )
+    giveUp('delimiter');
+  if (options.header === false) giveUp('no header line');
+  const missingList = [...new Set(schema.missing_values.map((m) => m.trim()))];
+  const missing = new Set(missingList);
+  if (!missing.has('')) giveUp('missing_values without the empty string');
+  if (missingList.some((m) => m.includes(delimiter) || /["\r\n]/.test(m))) giveUp('missing_values');
+  for (const c of schema.columns) {
+    if (c.regex !== undefined || c.max_length !== undefined) giveUp(`${c.name}: regex or max_length`);
+    if (c.allowed?.some((a) => a !== a.trim())) giveUp(`${c.name}: allowed values with spaces`);
+  }
+  if (schema.target?.classes.some((a) => a !== a.trim())) giveUp('target classes with spaces');
+
+  const fd = openSync(path, 'r');
+  try {
+    // the header line, parsed as the strict reader does (no quotes here)
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let n = readSync(fd, buf, 0, CHUNK, null);
+    const first = buf.subarray(0, n);
+    const hashStart = createHash('sha256');
+    let bom = 0;
+    if (first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) bom = 3;
+    const nl = first.indexOf(10);
+    if (nl < 0) giveUp('no line feed in the first chunk');
+    if (first.indexOf(34) >= 0) giveUp('quotes');
+    let headEnd = nl;
+    if (headEnd > bom && first[headEnd - 1] === 13) headEnd--;
+    const headText = first.toString('utf8', bom, headEnd);
+    if (headText.includes('\r')) giveUp('CR in the header');
+    const header = headText.split(delimiter).map((h) => h.trim());
+    // DuckDB reads a blank line of a one-column file as a missing value, the strict reader skips it
+    if (header.length < 2) giveUp('one column');
+    try {
+      checkHeader(header, path, delimiter);
+      checkColumns(header, schema, path);
+    } catch {
+      giveUp('header');
+    }
+    const index = new Map(header.map((h, i) => [h, i]));
+    const target = schema.target?.column;
+    const cols: Col[] = schema.columns.map((spec) => {
+      const isTarget = spec.name === target;
+      const allowed =
+        spec.type === 'category'
+          ? isTarget && schema.target
+            ? schema.target.classes
+            : spec.allowed
+          : undefined;
+      const kind: Kind =
+        spec.type === 'number' || spec.type === 'integer' ? 'f64' : allowed ? 'enum' : 'text';
+      return {
+        spec,
+        kind,
+        type: spec.type,
+        isTarget,
+        noMissing: isTarget || !spec.nullable,
+        nMissing: 0,
+        min: spec.min ?? Number.NEGATIVE_INFINITY,
+        max: spec.max ?? Number.POSITIVE_INFINITY,
+        isInt: spec.type === 'integer',
+        allowed,
+      };
+    });
+    // numeric columns by field position, for the byte checks
+    const numericField = new Uint8Array(header.length);
+    for (const c of cols) if (c.kind === 'f64') numericField[index.get(c.spec.name)!] = 1;
+
+    // bytes per line of the first chunk size the columns
+    const firstLines = Math.max(1, first.lastIndexOf(10) > nl ? countLf(first, nl + 1) : 1);
+    const capacity = Math.min(
+      Math.ceil(((size - nl) / Math.max(1, (first.lastIndexOf(10) - nl) / firstLines)) * 1.03) + 64,
+      1 << 26,
+    );
+    for (const c of cols) {
+      if (c.kind === 'f64' || c.type === 'boolean' || c.type === 'datetime')
+        c.num = new Growable((k) => new Float64Array(k), capacity);
+      else if (c.type === 'category') {
+        c.codes = new Growable((k) => new Int32Array(k), capacity);
+        c.dict = c.allowed ? [...c.allowed] : [];
+        c.codeOf = new Map(c.dict.map((d, i) => [d, i]));
+      } else c.strs = [];
+    }
+
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(':memory:');
+    const con = await instance.connect();
+    try {
+      await con.run(`SET streaming_buffer_size = '8MB'`);
+      const types: string[] = header.map(() => 'VARCHAR');
+      let t = 0;
+      for (const c of cols) {
+        const k = index.get(c.spec.name)!;
+        if (c.kind === 'f64') types[k] = 'DOUBLE';
+        else if (c.kind === 'enum') {
+          const name = `keel_enum_${t++}`;
+          await con.run(`CREATE TYPE ${name} AS ENUM (${c.allowed!.map(sqlString).join(', ')})`);
+          types[k] = name;
+        }
+      }
+      // the missing texts, and blank cells of one or two spaces (or a tab), which the strict reader
+      // trims to the empty string: missing too (DuckDB would refuse them as numbers)
+      const nullstr = [...missingList, ' ', '  ', ...(delimiter === '\t' ? [] : ['\t'])];
+      const columns = `{${header.map((h, k) => `${sqlString(h)}: ${sqlString(types[k])}`).join(', ')}}`;
+      const sql = `SELECT ${cols.map((c) => sqlIdent(c.spec.name)).join(', ')} FROM read_csv(${sqlString(path)}, header = true, delim = ${sqlString(delimiter)}, quote = '"', escape = '"', auto_detect = false, strict_mode = true, compression = 'none', buffer_size = ${4 << 20}, nullstr = [${nullstr.map(sqlString).join(', ')}], columns = ${columns})`;
+      const result = await con.stream(sql);
+
+      let failed: unknown = null;
+      // the JS thread: hash and check the bytes while DuckDB parses (yielding between chunks)
+      const hash = hashStart;
+      let total = 0;
+      const scan = async () => {
+        let utf8Carry: Buffer | null = null;
+        let lineCarry: Buffer | null = null;
+        let c = first;
+        let isFirst = true;
+        for (;;) {
+          total += c.length;
+          hash.update(c);
+          if (c.indexOf(34) >= 0) giveUp('quotes');
+          const u: Buffer = utf8Carry ? Buffer.concat([utf8Carry, c]) : c;
+          const cut = utf8Cut(u);
+          if (!isUtf8(u.subarray(0, cut))) giveUp('invalid UTF-8');
+          utf8Carry = cut < u.length ? Buffer.from(u.subarray(cut)) : null;
+          // whole lines: the carried partial line + this chunk up to its last LF
+          const lastNl = c.lastIndexOf(10);
+          const bodyStart = isFirst ? nl + 1 : 0;
+          if (lastNl >= 0) {
+            if (lineCarry) {
+              const firstNl = c.indexOf(10);
+              checkLines(Buffer.concat([lineCarry, c.subarray(0, firstNl + 1)]), numericField, delim);
+              checkLines(c.subarray(firstNl + 1, lastNl + 1), numericField, delim);
+            } else checkLines(c.subarray(bodyStart, lastNl + 1), numericField, delim);
+            lineCarry = lastNl + 1 < c.length ? Buffer.from(c.subarray(lastNl + 1)) : null;
+          } else lineCarry = lineCarry ? Buffer.concat([lineCarry, c]) : Buffer.from(c.subarray(bodyStart));
+          isFirst = false;
+          await new Promise((r) => setImmediate(r));
+          if (failed) return;
+          n = readSync(fd, buf, 0, CHUNK, null);
+          if (n === 0) break;
+          c = buf.subarray(0, n);
+        }
+        if (utf8Carry) giveUp('invalid UTF-8');
+        if (lineCarry) {
+          // the last line, without a line feed
+          const end = Buffer.concat([lineCarry, Buffer.from([10])]);
+          checkLines(end, numericField, delim);
+        }
+      };
+
+      let rows = 0;
+      const read = async () => {
+        for (;;) {
+          const chunk = await result.fetchChunk();
+          if (!chunk || chunk.rowCount === 0 || failed) break;
+          const m = chunk.rowCount;
+          for (let j = 0; j < cols.length; j++)
+            copyVector(cols[j], chunk.getColumnVector(j), rows, m, missing);
+          rows += m;
+        }
+      };
+      const fail = (e: unknown) => {
+        failed ??= e;
+        con.interrupt();
+      };
+      await Promise.all([scan().catch(fail), read().catch(fail)]);
+      if (failed) throw failed;
+      if (rows === 0) giveUp('no rows');
+      if (total !== size) giveUp('the file changed size');
+      return finish(path, schema, header, cols, rows, total, hash.digest('hex'), options);
+    } finally {
+      con.closeSync();
+      instance.closeSync();
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function countLf(b: Buffer, from: number): number {
+  let k = 0;
+  for (let i = b.indexOf(10, from); i >= 0; i = b.indexOf(10, i + 1)) k++;
+  return k;
+}
+
+interface RawVector {
+  items?: Float64Array | Uint8Array | Uint16Array | Uint32Array;
+  validity?: { data: BigUint64Array | null };
+  dataView?: DataView;
+  getItem(i: number): unknown;
+}
+
+const decoder = new TextDecoder();
+
+/** The validity words of a vector (bit i of word i >> 5 clear: row i is missing), or null when all are valid. */
+function validityOf(v: RawVector, m: number): Uint32Array | null {
+  const bits = v.validity?.data ?? null;
+  if (!bits) return null;
+  const w = new Uint32Array(bits.buffer, bits.byteOffset, Math.ceil(m / 32));
+  for (let i = 0; i < w.length; i++) if (w[i] !== 0xffffffff) return w;
+  return null;
+}
+
+/** Write `none` where rows are missing; returns how many are. */
+function markMissing(
+  valid: Uint32Array,
+  o: Float64Array | Int32Array,
+  row: number,
+  m: number,
+  none: number,
+): number {
+  let nulls = 0;
+  for (let w = 0; w < valid.length; w++) {
+    const x = valid[w];
+    if (x === 0xffffffff) continue;
+    for (let b = 0; b < 32; b++) {
+      const i = (w << 5) + b;
+      if (i < m && ((x >>> b) & 1) === 0) {
+        o[row + i] = none;
+        nulls++;
+      }
+    }
+  }
+  return nulls;
+}
+
+/** Copy one vector of m rows into the column at `row`, checking its values. */
+function copyVector(c: Col, vector: unknown, row: number, m: number, missing: Set<string>): void {
+  const v = vector as RawVector;
+  if (c.kind === 'f64') copyDoubles(c, v, row, m);
+  else if (c.kind === 'enum') copyEnum(c, v, row, m);
+  else copyText(c, v, row, m, missing);
+}
+
+function copyDoubles(c: Col, v: RawVector, row: number, m: number): void {
+  const name = c.spec.name;
+  const items = v.items;
+  if (!(items instanceof Float64Array) || items.length !== m) giveUp(`${name}: not a DOUBLE vector`);
+  const out = c.num!;
+  out.ensure(row + m);
+  const o = out.data;
+  o.set(items, row);
+  const valid = validityOf(v, m);
+  const nulls = valid ? markMissing(valid, o, row, m, Number.NaN) : 0;
+  if (nulls > 0 && c.noMissing) giveUp(`${name}: missing`);
+  c.nMissing += nulls;
+  const lo = c.min;
+  const hi = c.max;
+  let nan = 0;
+  let bad = false;
+  const end = row + m;
+  if (c.isInt) {
+    for (let i = row; i < end; i++) {
+      const x = o[i];
+      if (Number.isNaN(x)) nan++;
+      else if (!(x >= lo && x <= hi) || Math.floor(x) !== x) bad = true;
+    }
+  } else
+    for (let i = row; i < end; i++) {
+      const x = o[i];
+      if (Number.isNaN(x)) nan++;
+      else if (!(x >= lo && x <= hi) || x - x !== 0) bad = true;
+    }
+  if (bad) giveUp(`${name}: a value out of bounds, infinite or not an integer`);
+  if (nan !== nulls) giveUp(`${name}: NaN`);
+}
+
+function copyEnum(c: Col, v: RawVector, row: number, m: number): void {
+  const name = c.spec.name;
+  const items = v.items;
+  if (!(items instanceof Uint8Array || items instanceof Uint16Array || items instanceof Uint32Array))
+    giveUp(`${name}: not an ENUM vector`);
+  const out = c.codes!;
+  out.ensure(row + m);
+  const o = out.data;
+  if (items instanceof Uint8Array) for (let i = 0; i < m; i++) o[row + i] = items[i];
+  else o.set(items.subarray(0, m), row);
+  const valid = validityOf(v, m);
+  if (valid) {
+    const nulls = markMissing(valid, o, row, m, -1);
+    if (nulls > 0 && c.noMissing) giveUp(`${name}: missing`);
+    c.nMissing += nulls;
+  }
+}
+
+function copyText(c: Col, v: RawVector, row: number, m: number, missing: Set<string>): void {
+  const name = c.spec.name;
+  const valid = validityOf(v, m);
+  const isNull = (i: number) => valid !== null && ((valid[i >>> 5] >>> (i & 31)) & 1) === 0;
+  // text: each cell as the strict reader types it
+  const dv = v.dataView;
+  if (!(dv instanceof DataView)) giveUp(`${name}: not a VARCHAR vector`);
+  const view = dv as DataView;
+  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  for (let i = 0; i < m; i++) {
+    const at = row + i;
+    let raw: string | null = null;
+    if (!isNull(i)) {
+      const len = view.getUint32(i * 16, true);
+      raw = len <= 12 ? decoder.decode(bytes.subarray(i * 16 + 4, i * 16 + 4 + len)) : String(v.getItem(i));
+    }
+    const t = raw === null ? '' : raw.trim();
+    if (raw === null || missing.has(t)) {
+      if (c.noMissing) giveUp(`${name}: missing`);
+      c.nMissing++;
+      if (c.num) {
+        c.num.ensure(at + 1);
+        c.num.data[at] = Number.NaN;
+      } else if (c.codes) {
+        c.codes.ensure(at + 1);
+        c.codes.data[at] = -1;
+      } else c.strs![at] = null;
+      continue;
+    }
+    if (c.type === 'boolean' || c.type === 'datetime') {
+      let x: number;
+      if (c.type === 'datetime') x = parseDatetime(t);
+      else {
+        const l = t.toLowerCase();
+        x = TRUE.has(l) ? 1 : FALSE.has(l) ? 0 : Number.NaN;
+      }
+      if (Number.isNaN(x) || x < c.min || x > c.max) giveUp(`${name}: not ${c.type} or out of bounds`);
+      c.num!.ensure(at + 1);
+      c.num!.data[at] = x;
+    } else if (c.type === 'category') {
+      let code = c.codeOf!.get(t);
+      if (code === undefined) {
+        code = c.dict!.length;
+        c.dict!.push(t);
+        c.codeOf!.set(t, code);
+      }
+      c.codes!.ensure(at + 1);
+      c.codes!.data[at] = code;
+    } else c.strs![at] = raw;
+  }
+}
+
+function finish(
+  path: string,
+  schema: Schema,
+  header: string[],
+  cols: Col[],
+  rows: number,
+  bytes: number,
+  sha256: string,
+  options: FastCsvOptions,
+): FastCsvResult {
+  const names: string[] = [];
+  const columns: Column[] = [];
+  for (const c of cols) {
+    names.push(c.spec.name);
+    if (c.num) columns.push({ kind: 'numeric', values: c.num.done(rows) });
+    else if (c.codes) {
+      const codes = c.codes.done(rows);
+      if (!c.allowed) {
+        const dict = c.dict!;
+        const sorted = [...dict].sort();
+        const rank = new Map(sorted.map((d, i) => [d, i]));
+        const remap = Int32Array.from(dict, (d) => rank.get(d)!);
+        for (let r = 0; r < rows; r++) if (codes[r] >= 0) codes[r] = remap[codes[r]];
+        columns.push({ kind: 'categorical', codes, categories: sorted });
+      } else columns.push({ kind: 'categorical', codes, categories: c.dict! });
+    } else {
+      const v = c.strs!;
+      v.length = rows;
+      columns.push({ kind: 'string', values: v });
+    }
+  }
+  // unique columns and duplicate rows: any repeat goes to the strict reader for its report
+  cols.forEach((c, j) => {
+    if (!c.spec.unique) return;
+    const col = columns[j];
+    if (col.kind === 'string') {
+      const seen = new Set<string>();
+      for (const s of col.values)
+        if (s !== null) {
+          if (seen.has(s)) giveUp(`${c.spec.name}: not unique`);
+          seen.add(s);
+        }
+    } else {
+      const seen = new Set<number>();
+      const a = col.kind === 'numeric' ? col.values : col.codes;
+      const none = col.kind === 'numeric' ? Number.NaN : -1;
+      for (let r = 0; r < rows; r++) {
+        const x = a[r];
+        if (Number.isNaN(x) || x === none) continue;
+        if (seen.has(x)) giveUp(`${c.spec.name}: not unique`);
+        seen.add(x);
+      }
+    }
+  });
+  if ((schema.duplicate_rows ?? 'warning') !== 'allow' && hasDuplicateRows(columns, rows))
+    giveUp('duplicate rows');
+  const target = schema.target;
+  if (target) {
+    const c = columns[names.indexOf(target.column)];
+    if (c.kind !== 'categorical') giveUp('target not categorical');
+    const seen = new Uint8Array(target.classes.length);
+    const codes = (c as { codes: Int32Array }).codes;
+    for (let r = 0; r < rows; r++) if (codes[r] >= 0) seen[codes[r]] = 1;
+    if (seen.some((s) => s === 0)) giveUp('absent target classes');
+  }
+  if (schema.rows?.min !== undefined && rows < schema.rows.min) giveUp('row count');
+  if (schema.rows?.max !== undefined && rows > schema.rows.max) giveUp('row count');
+
+  // the warnings of a clean file, in the strict reader's order
+  const violations: Violation[] = [];
+  const warn = (rule: string, column: string | null, message: string): Violation => ({
+    rule,
+    column,
+    severity: 'warning',
+    count: 1,
+    rows: [],
+    examples: [],
+    message,
+    quarantined: false,
+  });
+  const declared = new Set(schema.columns.map((c) => c.name));
+  for (const h of header)
+    if (!declared.has(h))
+      violations.push(warn('unexpected_column', h, `column "${h}" is not in the schema and is ignored`));
+  if (header.every((h) => NUMBER_RE.test(h)))
+    violations.push(
+      warn(
+        'header_numbers',
+        null,
+        'every header name is a number: if the first line is data, read the file without a header (--no-header)',
+      ),
+    );
+  for (const c of cols)
+    if (c.nMissing === rows)
+      violations.push(warn('all_missing', c.spec.name, `"${c.spec.name}" is missing in every row`));
+  const report: ValidationReport = {
+    file: path,
+    ok: true,
+    rows,
+    kept: rows,
+    quarantined: 0,
+    columns: header.length,
+    violations,
+  };
+  if (options.quarantineFile)
+    writeFileSync(options.quarantineFile, quarantineLine([...header, '_keel_line', '_keel_reason']));
+  return {
+    ok: true,
+    frame: new Frame(names, columns),
+    report,
+    quarantine: { header: [...header], rows: [], lines: [], reasons: [] },
+    bytes,
+    sha256,
+  };
+}
+
+/**
+ * Whether two rows have equal values in every column. Rows are hashed on a few columns (numeric
+ * ones first: they tell rows apart best) into an open-addressing table of row numbers; rows whose
+ * hashes meet are compared in every column (by their bits: missing numbers are all the same NaN),
+ * so the answer is exact. Equal texts give equal values, so no repeat here means no repeat for the
+ * strict reader either.
+ */
+function hasDuplicateRows(columns: Column[], rows: number): boolean {
+  const words: Int32Array[] = [];
+  const wide: boolean[] = [];
+  for (const c of columns) {
+    if (c.kind === 'numeric') {
+      words.push(new Int32Array(c.values.buffer, c.values.byteOffset, rows * 2));
+      wide.push(true);
+    } else if (c.kind === 'categorical') {
+      words.push(c.codes);
+      wide.push(false);
+    } else {
+      const h = new Int32Array(rows);
+      for (let r = 0; r < rows; r++) {
+        const t = c.values[r];
+        let x = t === null ? -1 : 0x811c9dc5 ^ t.length;
+        if (t !== null) for (let i = 0; i < t.length; i++) x = Math.imul(x ^ t.charCodeAt(i), 0x01000193);
+        h[r] = x;
+      }
+      words.push(h);
+      wide.push(false);
+    }
+  }
+  const order = words.map((_, k) => k).sort((a, b) => Number(wide[b]) - Number(wide[a]));
+  const keyCols = order.slice(0, 4);
+  const hash = new Int32Array(rows);
+  for (const k of keyCols) {
+    const w = words[k];
+    if (wide[k])
+      for (let r = 0; r < rows; r++) {
+        const h = Math.imul(hash[r] ^ w[2 * r], 0x01000193) ^ w[2 * r + 1];
+        hash[r] = Math.imul(h, 0x5bd1e995);
+      }
+    else for (let r = 0; r < rows; r++) hash[r] = Math.imul(hash[r] ^ w[r], 0x01000193);
+  }
+  const same = (a: number, b: number): boolean => {
+    for (let k = 0; k < words.length; k++) {
+      const w = words[k];
+      if (wide[k]) {
+        if (w[2 * a] !== w[2 * b] || w[2 * a + 1] !== w[2 * b + 1]) return false;
+      } else if (w[a] !== w[b]) return false;
+    }
+    return true;
+  };
+  let slots = 1 << 10;
+  while (slots < rows * 2) slots *= 2;
+  const mask = slots - 1;
+  const table = new Int32Array(slots).fill(-1);
+  const tag = new Int32Array(slots);
+  for (let r = 0; r < rows; r++) {
+    const h = fmix(hash[r]);
+    let slot = h & mask;
+    for (;;) {
+      const at = table[slot];
+      if (at < 0) {
+        table[slot] = r;
+        tag[slot] = h;
+        break;
+      }
+      if (tag[slot] === h && same(at, r)) return true;
+      slot = (slot + 1) & mask;
+    }
+  }
+  return false;
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
