@@ -18,6 +18,7 @@ import { parseCsv } from '../data/csv.js';
 import type { Frame } from '../data/frame.js';
 import { columnsToFrame, type FieldError, recordsToFrame } from '../data/records.js';
 import type { Predictor, Signature } from '../learn/types.js';
+import { fastBodyFor } from './fast-body.js';
 import type { HostedModel, ModelHost } from './model-host.js';
 import type { PredictionLog } from './prediction-log.js';
 import type { Canary, GuardVerdict } from './traffic.js';
@@ -167,6 +168,15 @@ export function createApp(options: AppOptions): FastifyInstance {
   // JSON, or CSV for batches (a header row, then one record per line; a blank cell is missing);
   // any other content type gets a 415 instead of being read as text
   app.removeContentTypeParser('text/plain');
+  // JSON bodies stay bytes until the route knows the model: its signature's fast reader
+  // (fast-body.ts) reads them straight into a frame, else Fastify's own parser reads them
+  // (the same errors, from the same code)
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    if ((body as Buffer).length === 0) jsonParser(req, '', done);
+    else done(null, new RawJson(body as Buffer, req, jsonParser));
+  });
   // CSV goes straight into one array per column (the columnar body), not one object per row
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => {
     try {
@@ -339,6 +349,8 @@ export function createApp(options: AppOptions): FastifyInstance {
     const rk = req.headers['x-keel-route-key'];
     const picked = host.pick(name, typeof rk === 'string' && rk.length > 0 ? rk : req.id);
     if (!picked) {
+      // a body that is not JSON is answered as such first (as when it was parsed before the route ran)
+      if (req.body instanceof RawJson) req.body.value();
       requests.inc({ model: name, version: 'none', status: '404' });
       throw new KeelError(
         'KEEL_E_NOT_FOUND',
@@ -351,19 +363,32 @@ export function createApp(options: AppOptions): FastifyInstance {
       );
     }
     let entry = picked.entry;
-    const input = inputOf(req.body);
-    const nRows = input.records ? input.records.length : columnRows(input.columns);
-    if (nRows === 0) return reject(reply, entry, 'send at least one record');
-    if (nRows > maxBatch)
-      return reject(reply, entry, `a batch holds at most ${maxBatch} records, got ${nRows}`);
-    let { frame, errors } = toFrame(input, entry.predictor.signature.inputs);
-    if (!frame)
-      return reject(
-        reply,
-        entry,
-        `${errors.length} field error${errors.length === 1 ? '' : 's'} in the request`,
-        errors,
-      );
+    const body = req.body;
+    // the signature's fast reader when it takes the body; else the generic way (same frame or errors)
+    let frame =
+      body instanceof RawJson
+        ? (fastBodyFor(entry.predictor.signature.inputs)?.read(body.bytes) ?? null)
+        : null;
+    let input: Input | null = null;
+    let errors: FieldError[] = [];
+    if (frame) {
+      if (frame.nRows > maxBatch)
+        return reject(reply, entry, `a batch holds at most ${maxBatch} records, got ${frame.nRows}`);
+    } else {
+      input = inputOf(body instanceof RawJson ? body.value() : body);
+      const nRows = input.records ? input.records.length : columnRows(input.columns);
+      if (nRows === 0) return reject(reply, entry, 'send at least one record');
+      if (nRows > maxBatch)
+        return reject(reply, entry, `a batch holds at most ${maxBatch} records, got ${nRows}`);
+      ({ frame, errors } = toFrame(input, entry.predictor.signature.inputs));
+      if (!frame)
+        return reject(
+          reply,
+          entry,
+          `${errors.length} field error${errors.length === 1 ? '' : 's'} in the request`,
+          errors,
+        );
+    }
     let result: { probability: Float64Array; label: string[] };
     let role: 'primary' | 'canary' = 'primary';
     if (picked.canary) {
@@ -384,7 +409,7 @@ export function createApp(options: AppOptions): FastifyInstance {
         const primary = host.get(name);
         if (!primary) throw e;
         entry = primary;
-        ({ frame, errors } = toFrame(input, entry.predictor.signature.inputs));
+        ({ frame, errors } = toFrame((input ??= requestInput(body)), entry.predictor.signature.inputs));
         if (!frame)
           return reject(
             reply,
@@ -443,13 +468,13 @@ export function createApp(options: AppOptions): FastifyInstance {
           model: entry.name,
           version: entry.version,
           role,
-          input: recordAt(input, i),
+          input: recordAt((input ??= requestInput(body)), i),
           probability: probability[i],
           label: label[i],
           latencyMs,
         });
     }
-    runShadow(name, input, label, req.id);
+    if (host.shadow(name)) runShadow(name, (input ??= requestInput(body)), label, req.id);
     if (out) return { model: entry.name, version: entry.version, predictions: out };
     // what JSON.stringify would write for {model, version, predictions: [{probability, label}]},
     // without making the objects
@@ -558,6 +583,30 @@ function predictionsJson(
   return `${s}]}`;
 }
 
+/** A JSON body not parsed yet: its bytes, and Fastify's parser for when they are needed as JSON. */
+class RawJson {
+  private parsed: { value: unknown } | null = null;
+  constructor(
+    readonly bytes: Buffer,
+    private readonly req: FastifyRequest,
+    private readonly parser: ReturnType<FastifyInstance['getDefaultJsonParser']>,
+  ) {}
+  /** The body as JSON.parse (secure-json-parse) gives it; throws Fastify's 400 errors. */
+  value(): unknown {
+    if (!this.parsed) {
+      let error: unknown = null;
+      let value: unknown;
+      this.parser(this.req, this.bytes.toString('utf8'), (e: unknown, v: unknown) => {
+        error = e;
+        value = v;
+      });
+      if (error) throw error;
+      this.parsed = { value };
+    }
+    return this.parsed.value;
+  }
+}
+
 /** A request body as rows (records) or as one array per column (columns), see createApp. */
 type Input = { records: unknown[]; columns: null } | { records: null; columns: Record<string, unknown> };
 
@@ -570,6 +619,11 @@ function inputOf(body: unknown): Input {
       return { records: null, columns: b.columns as Record<string, unknown> };
   }
   return { records: [body], columns: null };
+}
+
+/** The request body as records or columns (a JSON body parsed now, when the fast reader took it). */
+function requestInput(body: unknown): Input {
+  return inputOf(body instanceof RawJson ? body.value() : body);
 }
 
 /** Rows of a columnar body: the length of its first array (columnsToFrame checks the others). */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { churnSchema, featureSpecs, generateChurn, recordsToFrame } from '../data/index.js';
-import { FeaturePipeline, LogisticRegression, Model } from '../learn/index.js';
+import { FeaturePipeline, GradientBoostingClassifier, LogisticRegression, Model } from '../learn/index.js';
 import { FsArtifactStore, SqliteStore } from '../track/index.js';
 import { createApp } from './app.js';
 import { loadFromRegistry, ModelHost, parseModelRef } from './model-host.js';
@@ -130,6 +130,99 @@ describe('POST /v1/models/:name/predict', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('the fast body reader behind the route', () => {
+  // a boosted model (the served kind the reader is for) next to the logistic one
+  const data = generateChurn({ rows: 1500, seed: 9 });
+  const pipeline = new FeaturePipeline({ columns: inputs }).fit(data);
+  const gbdt = new Model({
+    pipeline,
+    classifier: new GradientBoostingClassifier({ nEstimators: 30, maxDepth: 4 }).fit(
+      pipeline.transform(data),
+      Float64Array.from(data.categorical('churn').codes),
+    ),
+    signature: { inputs, target: { name: 'churn', classes: ['No', 'Yes'], positive: 'Yes' } },
+  });
+  const h = new ModelHost();
+  h.set('gb', { name: 'gb', version: 2, alias: null, predictor: gbdt, loadedAt: new Date().toISOString() });
+  const gbApp = createApp({ models: h, processMetrics: false });
+  const send = (payload: string) =>
+    gbApp.inject({
+      method: 'POST',
+      url: '/v1/models/gb/predict',
+      headers: { 'content-type': 'application/json' },
+      payload,
+    });
+  const records = Array.from({ length: 40 }, (_, i) => ({
+    tenure: i + (i % 4) * 8,
+    monthly_charges: 20 + i * 2.37,
+    total_charges: i % 7 === 0 ? 0.1 : i * 101.3,
+    contract: ['Month-to-month', 'One year', 'Two year'][i % 3],
+    payment_method: 'Electronic check',
+    internet_service: i % 2 ? 'Fiber optic' : 'DSL',
+    online_security: i % 5 === 0 ? null : 'No',
+    tech_support: i % 3 ? 'No' : 'Yes',
+    streaming_tv: 'Yes',
+    senior_citizen: i % 2,
+  }));
+
+  it('answers exactly as the generic reader does, with the library probabilities', async () => {
+    // an unknown field sends a body down the generic path (which ignores it): same answer
+    const withExtra = (r: object) => ({ ...r, not_an_input: 1 });
+    for (const r of records) {
+      const fast = await send(JSON.stringify(r));
+      const slow = await send(JSON.stringify(withExtra(r)));
+      expect(fast.statusCode).toBe(200);
+      expect(fast.body).toBe(slow.body);
+      expect(fast.headers['content-type']).toBe(slow.headers['content-type']);
+      const direct = gbdt.predictFrame(recordsToFrame([r], inputs).frame!).probability[0];
+      expect(fast.json().predictions[0].probability).toBe(direct);
+    }
+    const columns = (rs: object[]) => ({
+      columns: Object.fromEntries(
+        Object.keys(records[0]).map((k) => [k, rs.map((r) => (r as Record<string, unknown>)[k])]),
+      ),
+    });
+    const fastCols = await send(JSON.stringify(columns(records)));
+    const slowCols = await send(JSON.stringify({ ...columns(records), extra: true }));
+    const asRecords = await send(JSON.stringify(records));
+    expect(fastCols.statusCode).toBe(200);
+    expect(fastCols.body).toBe(slowCols.body);
+    expect(fastCols.body).toBe(asRecords.body);
+    const direct = gbdt.predictFrame(recordsToFrame(records, inputs).frame!).probability;
+    expect(fastCols.json().predictions.map((p: { probability: number }) => p.probability)).toEqual(
+      Array.from(direct),
+    );
+  });
+
+  it('leaves errors to the generic reader: the same 400s, field by field', async () => {
+    const bad = { ...records[1], tenure: -3, contract: 'Weekly' };
+    const one = await send(JSON.stringify(bad));
+    expect(one.statusCode).toBe(400);
+    expect(one.json().error.fields.map((f: { field: string }) => f.field)).toEqual(['tenure', 'contract']);
+    const cols = await send(JSON.stringify({ columns: { tenure: [1, 2], contract: ['Two year'] } }));
+    expect(cols.statusCode).toBe(400);
+    expect(cols.json().error.code).toBe('KEEL_E_INPUT');
+    expect((await send('{"tenure": 3,')).json().error.code).toBe('KEEL_E_INVALID_JSON');
+    expect((await send('')).json().error.code).toBe('KEEL_E_INVALID_JSON');
+    // an unknown model with a broken body: the body's error first, as before
+    const none = await gbApp.inject({
+      method: 'POST',
+      url: '/v1/models/nope/predict',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"x":',
+    });
+    expect(none.statusCode).toBe(400);
+    const tooMany = await createApp({ models: h, processMetrics: false, maxBatch: 3 }).inject({
+      method: 'POST',
+      url: '/v1/models/gb/predict',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ columns: { tenure: [1, 2, 3, 4] } }),
+    });
+    expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.json().error.message).toContain('at most 3 records, got 4');
   });
 });
 
