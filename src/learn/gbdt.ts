@@ -397,12 +397,9 @@ function boostOn(
   const trees: Tree[] = [];
   const delta = spec.huberDelta;
   builder.helper = helper;
-  // the last tree's margin update (op 6) computed the gradients of every row already
-  let ghNext = false;
   try {
     for (let t = 0; t < p.nEstimators; t++) {
-      const ghFilled = ghNext || (shared !== null && builder.helper?.gradients(shared.gh) === true);
-      ghNext = false;
+      const ghFilled = shared !== null && builder.helper?.gradients(shared.gh) === true;
       if (objective === 'binary' && !ghFilled) {
         for (let i = 0; i < n; i++) {
           const pr = sigmoid(margin[i]);
@@ -456,12 +453,8 @@ function boostOn(
         // walking the tree; only rows left out by subsampling walk it
         const lr = builder.leafRanges;
         const sub = rows.subarray(0, m);
-        // two threads (binary: K = 1), each row's next gradient with its margin when no row is
-        // left out and another tree follows
-        const fused = m === n && t + 1 < p.nEstimators;
-        if (helper && shared && K === 1 && helper.addLeaves(lr, tree.value, m, shared.gh, fused))
-          ghNext = fused;
-        else
+        // on two threads when the margins are shared (binary: K = 1)
+        if (!(helper && K === 1 && helper.addLeaves(lr, tree.value, m)))
           for (let q = 0; q < lr.length; q += 3) {
             const v = tree.value[lr[q + 2]];
             for (let i = lr[q]; i < lr[q + 1]; i++) margin[sub[i] * K + k] += v;

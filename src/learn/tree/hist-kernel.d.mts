@@ -33,8 +33,7 @@ export function binaryGradients(
 
 /**
  * A tree's leaf values (nLeaves triples of L: start and end positions in rows, value) added to
- * the margins M of the rows at positions [from, to) of rows; with Y (else null), each updated
- * row's binary gradient and hessian right away, as binaryGradients computes them.
+ * the margins M of the rows at positions [from, to) of rows.
  */
 export function addLeaves(
   L: Float64Array,
@@ -43,10 +42,4 @@ export function addLeaves(
   from: number,
   to: number,
   M: Float64Array,
-  Y: Float64Array | null,
-  Wt: Float64Array | null,
-  wPos: number,
-  G: Float64Array,
-  Hs: Float64Array,
-  GH: Float64Array,
 ): void;

@@ -51,38 +51,30 @@ export function addRows(out, idx, from, to, words, bytes, W, F, GH) {
  * (weights Wt, else wPos for positives), into G, Hs and the interleaved pairs GH.
  */
 export function binaryGradients(M, Y, Wt, wPos, G, Hs, GH, start, end) {
-  for (let i = start; i < end; i++) gradient1(i, M[i], Y, Wt, wPos, G, Hs, GH);
-}
-
-/** Row i's binary log-loss gradient and hessian at margin z (binaryGradients and addLeaves). */
-function gradient1(i, z, Y, Wt, wPos, G, Hs, GH) {
-  const pr = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
-  const wc = Wt ? Wt[i] : Y[i] === 1 ? wPos : 1;
-  const g = wc * (pr - Y[i]);
-  const h = wc * Math.max(pr * (1 - pr), 1e-16);
-  G[i] = g;
-  Hs[i] = h;
-  GH[2 * i] = g;
-  GH[2 * i + 1] = h;
+  for (let i = start; i < end; i++) {
+    const z = M[i];
+    const pr = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+    const wc = Wt ? Wt[i] : Y[i] === 1 ? wPos : 1;
+    const g = wc * (pr - Y[i]);
+    const h = wc * Math.max(pr * (1 - pr), 1e-16);
+    G[i] = g;
+    Hs[i] = h;
+    GH[2 * i] = g;
+    GH[2 * i + 1] = h;
+  }
 }
 
 /**
  * A tree's leaf values added to the margins M of the rows at positions [from, to) of rows, where
- * the leaves are nLeaves triples of L (start and end positions in rows, value); with Y, each
- * updated row's binary gradient and hessian (as binaryGradients computes them) right away.
+ * the leaves are nLeaves triples of L (start and end positions in rows, value). (Computing each
+ * row's next gradient here too, at its random place, was slower at 800k rows than the separate
+ * in-order pass: 91 vs 57 ms.)
  */
-export function addLeaves(L, nLeaves, rows, from, to, M, Y, Wt, wPos, G, Hs, GH) {
+export function addLeaves(L, nLeaves, rows, from, to, M) {
   for (let q = 0; q < nLeaves; q++) {
     const s = Math.max(L[3 * q], from);
     const e = Math.min(L[3 * q + 1], to);
     const v = L[3 * q + 2];
-    if (Y)
-      for (let i = s; i < e; i++) {
-        const r = rows[i];
-        const z = M[r] + v;
-        M[r] = z;
-        gradient1(r, z, Y, Wt, wPos, G, Hs, GH);
-      }
-    else for (let i = s; i < e; i++) M[rows[i]] += v;
+    for (let i = s; i < e; i++) M[rows[i]] += v;
   }
 }

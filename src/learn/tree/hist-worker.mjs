@@ -121,10 +121,8 @@ function serve(data) {
     else if (op === 4) binaryGradients(M, Y, Wt, wPos, G, Hs, GH, start, end);
     else if (op === 3) runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, end);
     else if (op === 5) runSplits(ctl, slab, HS, sp, end);
-    else if (op === 6) {
-      const withGradients = Atomics.load(ctl, 7) === 1;
-      addLeaves(L, Atomics.load(ctl, 6), R, start, end, M, withGradients ? Y : null, Wt, wPos, G, Hs, GH);
-    } else {
+    else if (op === 6) addLeaves(L, Atomics.load(ctl, 6), R, start, end, M);
+    else {
       const f = Atomics.load(ctl, 6);
       const packed = Atomics.load(ctl, 7);
       const col = C.subarray(f * nRows, (f + 1) * nRows);

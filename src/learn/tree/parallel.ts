@@ -263,18 +263,11 @@ export class HistogramHelper {
 
   /**
    * Op 6: a tree's leaf values (leafRanges: start, end, node triples over rows; value per node)
-   * added to the shared margins of the rows at positions [0, m) of the rows array, and with
-   * `withGradients` each updated row's gradient and hessian (into grad, hess and gh) as
-   * gradients() computes them: the positions' last half on the worker, the first on this thread.
-   * False (nothing done) without a SharedBinary or with more leaves than the table holds.
+   * added to the shared margins of the rows at positions [0, m) of the rows array, the positions'
+   * last half on the worker, the first on this thread. False (nothing done) without a
+   * SharedBinary or with more leaves than the table holds.
    */
-  addLeaves(
-    leafRanges: Int32Array,
-    value: Float64Array,
-    m: number,
-    gh: Float64Array,
-    withGradients: boolean,
-  ): boolean {
+  addLeaves(leafRanges: Int32Array, value: Float64Array, m: number): boolean {
     const b = this.binary;
     const nLeaves = leafRanges.length / 3;
     if (!b || nLeaves > MAX_LEAVES) return false;
@@ -287,22 +280,8 @@ export class HistogramHelper {
     const half = m >> 1;
     Atomics.store(this.control, OP, 6);
     Atomics.store(this.control, FEATURE, nLeaves);
-    Atomics.store(this.control, SPLIT, withGradients ? 1 : 0);
     this.go(half, m);
-    addLeaves(
-      L,
-      nLeaves,
-      this.rows,
-      0,
-      half,
-      b.margin,
-      withGradients ? b.y : null,
-      b.weights,
-      b.wPos,
-      b.grad,
-      b.hess,
-      gh,
-    );
+    addLeaves(L, nLeaves, this.rows, 0, half, b.margin);
     this.wait();
     return true;
   }
