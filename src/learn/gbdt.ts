@@ -36,6 +36,7 @@ import {
   type SharedTrainingArrays,
   sharedArrays,
   sharedBinary,
+  sharedBinSample,
 } from './tree/parallel.js';
 import { scoringPool } from './tree/pool.js';
 import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
@@ -269,7 +270,10 @@ function boost(
   // the tree builder keeps its node histograms in the helper's slab: at most 2^depth at a time
   // depth-wise (a level's nodes and their smaller children), about two per leaf leaf-wise
   const slots = p.maxLeaves > 0 ? 2 * p.maxLeaves + 4 : 2 ** Math.min(p.maxDepth, 10) + 4;
-  const helper = shared ? new HistogramHelper(shared, F, F * NB_STRIDE, sharedBin, slots) : null;
+  // and sorts half of the features for the bin edges
+  const helper = shared
+    ? new HistogramHelper(shared, F, F * NB_STRIDE, sharedBin, slots, sharedBinSample(n, F))
+    : null;
   try {
     return boostOn(X, y, p, spec, options, shared, sharedBin, helper, weights);
   } finally {
@@ -301,7 +305,8 @@ function boostOn(
   const catNames = p.categoricalFeatures ?? [];
   // bins shared across fits on the same matrix (shareBins) when nothing below changes them
   const cached = !shared && catNames.length === 0 ? binned(X, p.maxBins) : null;
-  const mapper = cached?.mapper ?? fitBins(X, p.maxBins);
+  const edges = cached ? null : (helper?.fitEdges(X, p.maxBins) ?? null);
+  const mapper = cached?.mapper ?? (edges ? { edges } : fitBins(X, p.maxBins));
   const categories = categoricalBins(X, catNames, p.maxCatCardinality, mapper.edges, 'GradientBoosting');
   let bins: Uint8Array | null = cached?.bins ?? applyBins(X, mapper);
   if (categories)

@@ -4,6 +4,7 @@
  * values. Features are binned once into a row-major Uint8Array: bins[row * nFeatures + f].
  */
 import type { Matrix } from '../types.js';
+import { featureEdges } from './bin-kernel.mjs';
 
 export const MISSING_BIN = 255;
 
@@ -17,35 +18,30 @@ export const BIN_SAMPLE_ROWS = 200_000;
 
 export function fitBins(X: Matrix, maxBins = 254): BinMapper {
   const { nRows, nCols, data } = X;
-  const limit = Math.min(maxBins, 254);
+  const limit = binLimit(maxBins);
   const edges: Float64Array[] = [];
-  const step = Math.max(1, Math.ceil(nRows / BIN_SAMPLE_ROWS));
+  const step = sampleStep(nRows);
   const col = new Float64Array(Math.ceil(nRows / step));
+  const out = new Float64Array(256);
   for (let f = 0; f < nCols; f++) {
     let m = 0;
     for (let r = 0; r < nRows; r += step) {
       const v = data[r * nCols + f];
       if (!Number.isNaN(v)) col[m++] = v;
     }
-    const sorted = col.subarray(0, m).slice().sort();
-    const distinct: number[] = [];
-    for (let i = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
-    let e: number[];
-    if (distinct.length <= limit) {
-      // one bin per distinct value; edges halfway between neighbours
-      e = distinct.slice(0, -1).map((v, i) => (v + distinct[i + 1]) / 2);
-    } else {
-      e = [];
-      for (let b = 1; b < limit; b++) {
-        const q = sorted[Math.min(m - 1, Math.floor((b * m) / limit))];
-        const prev = e.length ? e[e.length - 1] : Number.NEGATIVE_INFINITY;
-        if (q > prev && q < sorted[m - 1]) e.push(q);
-      }
-    }
-    e.push(Number.POSITIVE_INFINITY);
-    edges.push(Float64Array.from(e));
+    edges.push(out.slice(0, featureEdges(col.subarray(0, m), limit, out)));
   }
   return { edges };
+}
+
+/** Value bins per feature at most (254: bin 255 is the missing bin). */
+export function binLimit(maxBins: number): number {
+  return Math.min(maxBins, 254);
+}
+
+/** Every step-th row is sampled for the bin edges (at most BIN_SAMPLE_ROWS rows). */
+export function sampleStep(nRows: number): number {
+  return Math.max(1, Math.ceil(nRows / BIN_SAMPLE_ROWS));
 }
 
 export function binValue(edges: Float64Array, v: number): number {

@@ -6,6 +6,7 @@
 // variables: module-level code runs unoptimised or on-stack-replaced, with every module binding a
 // context load.
 import { workerData } from 'node:worker_threads';
+import { edgeTasks } from './bin-kernel.mjs';
 import { addLeaves, addRows, binaryGradients } from './hist-kernel.mjs';
 import { splitTask } from './split-kernel.mjs';
 
@@ -102,6 +103,15 @@ function serve(data) {
   const Hs = bo ? new Float64Array(bo.hess) : null;
   const wPos = bo ? bo.wPos : 1;
   const L = new Float64Array(data.leaves);
+  const bs = data.binSample;
+  let BS = bs && {
+    sample: new Float64Array(bs.sample),
+    cnt: new Int32Array(bs.cnt),
+    stride: bs.stride,
+    edges: new Float64Array(bs.edges),
+    nEdges: new Int32Array(bs.nEdges),
+  };
+  data.binSample = null;
   let seen = 0;
   for (;;) {
     let s = Atomics.load(ctl, 0);
@@ -122,7 +132,11 @@ function serve(data) {
     else if (op === 3) runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, end);
     else if (op === 5) runSplits(ctl, slab, HS, sp, end);
     else if (op === 6) addLeaves(L, Atomics.load(ctl, 6), R, start, end, M);
-    else {
+    else if (op === 7) {
+      // bin edges, once per fit: the sample is let go afterwards
+      edgeTasks(ctl, 12, end, BS.sample, BS.stride, BS.cnt, start, BS.edges, BS.nEdges);
+      BS = null;
+    } else {
       const f = Atomics.load(ctl, 6);
       const packed = Atomics.load(ctl, 7);
       const col = C.subarray(f * nRows, (f + 1) * nRows);

@@ -8,6 +8,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { Matrix } from '../types.js';
+import { edgeTasks } from './bin-kernel.mjs';
+import { binLimit, sampleStep } from './binning.js';
 import { addLeaves, binaryGradients as kernelGradients } from './hist-kernel.mjs';
 import { CFG_SIZE, SPLIT_TASK } from './split-kernel.mjs';
 
@@ -73,6 +76,30 @@ export function binaryGradients(b: SharedBinary, gh: Float64Array, start: number
   kernelGradients(b.margin, b.y, b.weights, b.wPos, b.grad, b.hess, gh, start, end);
 }
 
+/**
+ * The rows fitBins samples for the bin edges, column by column (stride doubles per feature, cnt
+ * values each), and the edges found (256 doubles per feature, nEdges each), in shared memory so
+ * both threads sort features (HistogramHelper.fitEdges).
+ */
+export interface SharedBinSample {
+  sample: Float64Array;
+  cnt: Int32Array;
+  stride: number;
+  edges: Float64Array;
+  nEdges: Int32Array;
+}
+
+export function sharedBinSample(nRows: number, nFeatures: number): SharedBinSample {
+  const stride = Math.ceil(nRows / sampleStep(nRows));
+  return {
+    sample: new Float64Array(new SharedArrayBuffer(nFeatures * stride * 8)),
+    cnt: new Int32Array(new SharedArrayBuffer(nFeatures * 4)),
+    stride,
+    edges: new Float64Array(new SharedArrayBuffer(nFeatures * 256 * 8)),
+    nEdges: new Int32Array(new SharedArrayBuffer(nFeatures * 4)),
+  };
+}
+
 export function defaultThreads(): number {
   return Math.max(1, Math.min(availableParallelism(), 2));
 }
@@ -83,7 +110,9 @@ const START = 1;
 const END = 2;
 const DONE = 3; // last finished request (worker -> main)
 const QUIT = 4;
-const OP = 5; // 0 histogram, 1 partition, 2 partition and histogram of one side, 3 tasks, 4 gradients, 5 split search, 6 leaf values into margins
+// 0 histogram, 1 partition, 2 partition and histogram of one side, 3 tasks, 4 gradients, 5 split
+// search, 6 leaf values into margins, 7 bin edges
+const OP = 5;
 const FEATURE = 6;
 const SPLIT = 7; // bin | missingLeft << 8 | histogram of the left side << 9
 const LEFT_COUNT = 8;
@@ -137,6 +166,7 @@ export class HistogramHelper {
     private readonly binary: SharedBinary | null = null,
     /** Histogram slots wanted in the slab (the tree builder keeps its node histograms there). */
     histSlots = 0,
+    private binSample: SharedBinSample | null = null,
   ) {
     this.rows = arrays.rows;
     const control = new SharedArrayBuffer(16 * 4);
@@ -183,6 +213,13 @@ export class HistogramHelper {
         histSize,
         split: { tasks: splitTasks, masks, cfg: splitCfg, order, nb, isCat },
         leaves,
+        binSample: binSample && {
+          sample: binSample.sample.buffer,
+          cnt: binSample.cnt.buffer,
+          stride: binSample.stride,
+          edges: binSample.edges.buffer,
+          nEdges: binSample.nEdges.buffer,
+        },
         binary: binary && {
           margin: binary.margin.buffer,
           y: binary.y.buffer,
@@ -284,6 +321,36 @@ export class HistogramHelper {
     addLeaves(L, nLeaves, this.rows, 0, half, b.margin);
     this.wait();
     return true;
+  }
+
+  /**
+   * Op 7: fitBins's edges of X (which must be the matrix the SharedBinSample was sized for), the
+   * features sorted by both threads (each feature's edges by bin-kernel.mjs's featureEdges on
+   * one thread: exactly fitBins's edges); null without a SharedBinSample. The sample's memory is
+   * let go afterwards.
+   */
+  fitEdges(X: Matrix, maxBins: number): Float64Array[] | null {
+    const b = this.binSample;
+    if (!b) return null;
+    this.binSample = null;
+    const { nRows, nCols: F, data } = X;
+    const { sample, stride } = b;
+    const step = sampleStep(nRows);
+    // one pass over the sampled rows (fitBins reads them once per feature)
+    const cnt = new Int32Array(F);
+    for (let r = 0; r < nRows; r += step)
+      for (let f = 0, o = r * F; f < F; f++) {
+        const v = data[o + f];
+        if (!Number.isNaN(v)) sample[f * stride + cnt[f]++] = v;
+      }
+    b.cnt.set(cnt);
+    const limit = binLimit(maxBins);
+    Atomics.store(this.control, OP, 7);
+    Atomics.store(this.control, NEXT, 0);
+    this.go(limit, F);
+    edgeTasks(this.control, NEXT, F, sample, stride, b.cnt, limit, b.edges, b.nEdges);
+    this.wait();
+    return Array.from({ length: F }, (_, f) => b.edges.slice(f * 256, f * 256 + b.nEdges[f]));
   }
 
   /** The next task for this thread (ops 3 and 5), or -1 when all are taken. */
