@@ -115,6 +115,41 @@ describe('flat forests', () => {
     expect(Array.from(out)).toEqual(Array.from(walk(trees, data, 3, nCols)));
   });
 
+  it('reads missing values as infinities only where that routes them as the missing-value test does', () => {
+    const rng = new Rng(29);
+    for (let trial = 0; trial < 12; trial++) {
+      const nCols = 1 + rng.int(5);
+      const trees = Array.from({ length: 1 + rng.int(24) }, () => randomTree(rng, nCols, 1 + rng.int(7)));
+      // some trials put infinite thresholds on nodes: +Infinity on a node sending missing values
+      // right rules out reading them as +Infinity (the forest keeps the missing-value test)
+      const infinite = trial % 3;
+      if (infinite > 0)
+        for (const t of trees)
+          for (let n = 0; n < t.feature.length; n++)
+            if (t.feature[n] !== -1 && rng.next() < 0.2) {
+              t.threshold[n] = infinite === 1 ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+              if (infinite === 2) t.defaultLeft[n] = 0;
+            }
+      const f = flatten(trees, 'complete');
+      if (f.layout !== 'complete') throw new Error('expected the complete layout');
+      expect(f.missingAsInfinity).toBe(infinite !== 2);
+      // present infinite values beside missing ones
+      const nRows = 150;
+      const data = randomData(rng, nRows, nCols).map((v, i) =>
+        i % 11 === 0 ? Number.POSITIVE_INFINITY : i % 13 === 0 ? Number.NEGATIVE_INFINITY : v,
+      );
+      const expected = walk(trees, data, nRows, nCols);
+      const out = new Float64Array(nRows);
+      addForest(f, data, nRows, nCols, out);
+      expect(Array.from(out)).toEqual(Array.from(expected));
+      for (let k = 1; k <= 3; k++) {
+        const few = new Float64Array(k);
+        addForest(f, data.subarray(0, k * nCols), k, nCols, few);
+        expect(Array.from(few)).toEqual(Array.from(expected.subarray(0, k)));
+      }
+    }
+  });
+
   it('picks the complete layout for shallow trees and the linked one for deep trees', () => {
     const rng = new Rng(3);
     const shallow = [randomTree(rng, 3, 4), randomTree(rng, 3, 2)];

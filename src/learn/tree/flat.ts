@@ -18,7 +18,7 @@
  * Both give the same sums as walking the trees one by one (pinned in tests).
  */
 import { scoringPool } from './pool.js';
-import { addCompleteRows } from './score-kernel.mjs';
+import { addCompleteRows, twinRows } from './score-kernel.mjs';
 import type { Tree } from './tree.js';
 
 /** Trees up to this depth use the complete layout (2^d leaves per tree). */
@@ -59,6 +59,12 @@ export interface CompleteForest {
   missingRight: Uint8Array;
   /** feature << 1 | missingRight per node: one load instead of two on the batch path. */
   word: Int32Array;
+  /**
+   * No node sending missing values right has a threshold of +Infinity or NaN, so a missing value
+   * can be read as -Infinity or +Infinity by the node's side (score-kernel.mjs twinRows) and
+   * scoring needs no missing-value test.
+   */
+  missingAsInfinity: boolean;
   leaf: Float64Array;
   /** Present when some tree has a category-set split. */
   cat?: CategorySplits;
@@ -191,6 +197,7 @@ function flattenComplete(trees: readonly Tree[], depths: number[]): CompleteFore
     missingRight: new Uint8Array(nodes),
     word: sharedInt32(nodes),
     leaf: new Float64Array(new SharedArrayBuffer(leaves * 8)),
+    missingAsInfinity: false,
   };
   f.depth.set(depth);
   f.nodeOffset.set(nodeOffset);
@@ -224,7 +231,12 @@ function flattenComplete(trees: readonly Tree[], depths: number[]): CompleteFore
       stack.push(tree.left[src], 2 * pos + 1, tree.right[src], 2 * pos + 2);
     }
   });
-  for (let i = 0; i < nodes; i++) f.word[i] = (f.feature[i] << 1) | f.missingRight[i];
+  let asInfinity = true;
+  for (let i = 0; i < nodes; i++) {
+    f.word[i] = (f.feature[i] << 1) | f.missingRight[i];
+    if (f.missingRight[i] === 1 && !(f.threshold[i] < Number.POSITIVE_INFINITY)) asInfinity = false;
+  }
+  f.missingAsInfinity = asInfinity && !cats;
   if (cats) f.cat = cats.build();
   return f;
 }
@@ -273,6 +285,10 @@ function addComplete(f: CompleteForest, data: Float64Array, nRows: number, nCols
   if (nRows < 8) {
     // a handful of rows (online serving): eight trees at a time when they have the same depth, so
     // eight independent paths overlap instead of one path waiting on each load; tree order kept
+    if (f.missingAsInfinity) {
+      addFewTwin(f, data, nRows, nCols, out);
+      return;
+    }
     for (let i = 0, base = 0; i < nRows; i++, base += nCols) {
       let sum = out[i];
       let t = 0;
@@ -372,6 +388,107 @@ function eightTrees(
   sum += leaf[leafOffset[t + 6] - first + n6];
   sum += leaf[leafOffset[t + 7] - first + n7];
   return sum;
+}
+
+/** A row as twins (score-kernel.mjs twinRows), reused by addFewTwin. */
+let twinRow = new Float64Array(0);
+
+/**
+ * addComplete's few-rows path for a forest with missingAsInfinity: each row as twins, then eight
+ * trees at a time (of one depth; else one) with no missing-value test; tree order kept.
+ */
+function addFewTwin(f: CompleteForest, data: Float64Array, nRows: number, nCols: number, out: Float64Array) {
+  const { depth } = f;
+  const nTrees = depth.length;
+  if (twinRow.length < 2 * nCols) twinRow = new Float64Array(2 * nCols);
+  const tw = twinRow;
+  for (let i = 0; i < nRows; i++) {
+    twinRows(data, i, 1, nCols, tw);
+    let sum = out[i];
+    let t = 0;
+    while (t < nTrees) {
+      const d = depth[t];
+      if (
+        t + 7 < nTrees &&
+        depth[t + 1] === d &&
+        depth[t + 2] === d &&
+        depth[t + 3] === d &&
+        depth[t + 4] === d &&
+        depth[t + 5] === d &&
+        depth[t + 6] === d &&
+        depth[t + 7] === d
+      ) {
+        sum = eightTreesTwin(f, tw, t, d, sum);
+        t += 8;
+      } else {
+        sum = oneTreeTwin(f, tw, t, sum);
+        t++;
+      }
+    }
+    out[i] = sum;
+  }
+}
+
+/** sum + the leaves of trees t..t+7 (all of depth d) for the twin row tw, added in order. */
+function eightTreesTwin(f: CompleteForest, tw: Float64Array, t: number, d: number, sum: number): number {
+  const { nodeOffset, leafOffset, threshold: th, word, leaf } = f;
+  const o0 = nodeOffset[t];
+  const o1 = nodeOffset[t + 1];
+  const o2 = nodeOffset[t + 2];
+  const o3 = nodeOffset[t + 3];
+  const o4 = nodeOffset[t + 4];
+  const o5 = nodeOffset[t + 5];
+  const o6 = nodeOffset[t + 6];
+  const o7 = nodeOffset[t + 7];
+  let n0 = 0;
+  let n1 = 0;
+  let n2 = 0;
+  let n3 = 0;
+  let n4 = 0;
+  let n5 = 0;
+  let n6 = 0;
+  let n7 = 0;
+  for (let l = 0; l < d; l++) {
+    const a0 = o0 + n0;
+    const a1 = o1 + n1;
+    const a2 = o2 + n2;
+    const a3 = o3 + n3;
+    const a4 = o4 + n4;
+    const a5 = o5 + n5;
+    const a6 = o6 + n6;
+    const a7 = o7 + n7;
+    n0 = 2 * n0 + 1 + +(tw[word[a0]] > th[a0]);
+    n1 = 2 * n1 + 1 + +(tw[word[a1]] > th[a1]);
+    n2 = 2 * n2 + 1 + +(tw[word[a2]] > th[a2]);
+    n3 = 2 * n3 + 1 + +(tw[word[a3]] > th[a3]);
+    n4 = 2 * n4 + 1 + +(tw[word[a4]] > th[a4]);
+    n5 = 2 * n5 + 1 + +(tw[word[a5]] > th[a5]);
+    n6 = 2 * n6 + 1 + +(tw[word[a6]] > th[a6]);
+    n7 = 2 * n7 + 1 + +(tw[word[a7]] > th[a7]);
+  }
+  const first = (1 << d) - 1;
+  sum += leaf[leafOffset[t] - first + n0];
+  sum += leaf[leafOffset[t + 1] - first + n1];
+  sum += leaf[leafOffset[t + 2] - first + n2];
+  sum += leaf[leafOffset[t + 3] - first + n3];
+  sum += leaf[leafOffset[t + 4] - first + n4];
+  sum += leaf[leafOffset[t + 5] - first + n5];
+  sum += leaf[leafOffset[t + 6] - first + n6];
+  sum += leaf[leafOffset[t + 7] - first + n7];
+  return sum;
+}
+
+/** sum + tree t's leaf for the twin row tw. */
+function oneTreeTwin(f: CompleteForest, tw: Float64Array, t: number, sum: number): number {
+  const { depth, nodeOffset, leafOffset, threshold: th, word, leaf } = f;
+  const d = depth[t];
+  const no = nodeOffset[t];
+  let n = 0;
+  for (let l = 0; l < d; l++) {
+    const a = no + n;
+    n = 2 * n + 1 + +(tw[word[a]] > th[a]);
+  }
+  return sum + leaf[leafOffset[t] - ((1 << d) - 1) + n];
 }
 
 /** sum + tree t's leaf for the row at data[base]. */

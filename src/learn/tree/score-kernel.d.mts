@@ -6,7 +6,25 @@ export interface KernelForest {
   threshold: Float64Array;
   word: Int32Array;
   leaf: Float64Array;
+  /**
+   * True when no node that sends missing values right has a threshold of +Infinity or NaN: then a
+   * missing value reads as -Infinity or +Infinity by the node's side (twinRows) and the kernel
+   * needs no missing-value test.
+   */
+  missingAsInfinity?: boolean;
 }
+
+/**
+ * Rows [from, from + m) of data (nCols wide) as twin rows into `into` (2 x nCols per row): value
+ * j at 2j with a missing value as -Infinity, at 2j + 1 with it as +Infinity.
+ */
+export function twinRows(
+  data: Float64Array,
+  from: number,
+  m: number,
+  nCols: number,
+  into: Float64Array,
+): void;
 
 /**
  * out[i] += the forest's sum for rows [from, to) of data (nCols wide), trees in order: blocks of

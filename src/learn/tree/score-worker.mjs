@@ -32,5 +32,9 @@ parentPort.on('message', (job) => {
     i % 17 === 0 ? Number.NaN : ((i * 104729) % 1000) / 1000 - 0.5,
   );
   const out = shared(Float64Array, rows);
-  for (let k = 0; k < 12; k++) addCompleteRows(f, data, 0, rows - (k % 5), nCols, out);
+  // both kernels: with the missing-value test and without (missingAsInfinity)
+  for (let k = 0; k < 24; k++) {
+    f.missingAsInfinity = k % 2 === 1;
+    addCompleteRows(f, data, 0, rows - (k % 5), nCols, out);
+  }
 }
