@@ -2,6 +2,13 @@
  * The numeric column profile in plain JavaScript, so that a worker thread (profile-worker.mjs)
  * runs exactly the code the main thread runs (profile.ts): count, missing, distinct, min, max,
  * mean, sample std, exact quantiles (numpy's linear interpolation) and a histogram.
+ *
+ * Nothing is approximate, and most columns are not sorted: the distinct count of values that are
+ * all decimals of at most 9 places (k / 10^d exactly, as CSV numbers are) is the count of distinct
+ * k in a bitset, and the order statistics the quantiles need are picked by a fine histogram
+ * (65,536 equal-width buckets between min and max; bucketing is monotone, so a rank's value is in
+ * the bucket where the counts pass it) and sorting only the few buckets holding those ranks.
+ * Other columns (other doubles, too wide a range) are sorted whole (sortedCopy).
  */
 
 /**
@@ -57,17 +64,44 @@ export function sortedCopy(vals, depth = 0) {
   return out;
 }
 
+const QS = [0.05, 0.25, 0.5, 0.75, 0.95];
+/** Buckets of the fine histogram that finds the order statistics. */
+const FINE = 1 << 16;
+
+/**
+ * The smallest d in 0..9 for which the first (up to 64) present values are k / 10^d exactly, or -1.
+ */
+function decimalsOf(values) {
+  const sample = [];
+  for (let i = 0; i < values.length && sample.length < 64; i++)
+    if (!Number.isNaN(values[i])) sample.push(values[i]);
+  for (let t = 0; t <= 9; t++) {
+    const s = 10 ** t;
+    if (sample.every((v) => Math.round(v * s) / s === v)) return t;
+  }
+  return -1;
+}
+
 export function numericColumnProfile(name, values, bins, refEdges) {
+  const n = values.length;
+  // pass 1: count, sum, min, max
   let count = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) count++;
-  const present = count === values.length ? values : new Float64Array(count);
-  if (present !== values)
-    for (let i = 0, j = 0; i < values.length; i++) if (!Number.isNaN(values[i])) present[j++] = values[i];
+  let sum = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) continue;
+    count++;
+    sum += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
   const base = {
     name,
     kind: 'numeric',
     count,
-    missing: values.length - count,
+    missing: n - count,
     top: null,
     other: null,
   };
@@ -82,24 +116,7 @@ export function numericColumnProfile(name, values, bins, refEdges) {
       quantiles: null,
       histogram: null,
     };
-  let sum = 0;
-  let min = present[0];
-  let max = present[0];
-  for (let i = 0; i < count; i++) {
-    const v = present[i];
-    sum += v;
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
   const mean = sum / count;
-  let ss = 0;
-  for (let i = 0; i < count; i++) {
-    const d = present[i] - mean;
-    ss += d * d;
-  }
-  const sorted = sortedCopy(present);
-  let distinct = 1;
-  for (let i = 1; i < count; i++) if (sorted[i] !== sorted[i - 1]) distinct++;
   let edges;
   if (refEdges) edges = refEdges;
   else if (min === max) edges = [min, max];
@@ -112,23 +129,81 @@ export function numericColumnProfile(name, values, bins, refEdges) {
   const lo0 = e[0];
   const width = (e[nb] - lo0) / nb;
   const step = width > 0 && Number.isFinite(width) ? 1 / width : 0;
-  for (let i = 0; i < count; i++) {
+  // the decimal bitset (see the file's comment), when the values look like decimals
+  const d = decimalsOf(values);
+  const s = d < 0 ? 1 : 10 ** d;
+  const kmin = Math.round(min * s);
+  const span = Math.round(max * s) - kmin + 1;
+  let decimal =
+    d >= 0 &&
+    Math.abs(kmin) <= 2 ** 52 &&
+    Math.abs(kmin + span) <= 2 ** 52 &&
+    span >= 1 &&
+    span <= Math.max(1 << 20, 64 * count) &&
+    span <= 1 << 28;
+  const bitset = decimal ? new Int32Array((span + 31) >>> 5) : null;
+  let distinct = 0;
+  // the fine histogram
+  const fineScale = min === max ? 0 : FINE / (max - min);
+  const fine = Number.isFinite(fineScale) && fineScale > 0 ? new Int32Array(FINE) : null;
+  // pass 2: squared deviations, the histogram, the fine histogram, the distinct decimals
+  let ss = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) continue;
+    const dv = v - mean;
+    ss += dv * dv;
     // the bin b with e[b] <= v < e[b + 1] (the last bin closed; values outside a reference's range
     // fall into its first or last bin): a guess for equal widths, corrected against the edges
-    const v = present[i];
     let b = step > 0 ? Math.floor((v - lo0) * step) : 0;
     if (b > last) b = last;
     else if (!(b >= 0)) b = 0;
     while (b > 0 && v < e[b]) b--;
     while (b < last && v >= e[b + 1]) b++;
     cnt[b]++;
+    if (fine !== null) {
+      let f = Math.floor((v - min) * fineScale);
+      if (f >= FINE) f = FINE - 1;
+      fine[f]++;
+    }
+    if (decimal) {
+      const k = Math.round(v * s);
+      if (k / s !== v) decimal = false;
+      else {
+        const j = k - kmin;
+        const w = j >>> 5;
+        const bit = 1 << (j & 31);
+        const x = bitset[w];
+        if ((x & bit) === 0) {
+          bitset[w] = x | bit;
+          distinct++;
+        }
+      }
+    }
   }
   const counts = Array.from(cnt);
+  const ranks = [];
+  for (const q of QS) {
+    const pos = (count - 1) * q;
+    ranks.push(Math.floor(pos), Math.ceil(pos));
+  }
+  let at = null;
+  if (min === max) at = new Map(ranks.map((r) => [r, min]));
+  else if (decimal && fine !== null) at = pickRanks(values, fine, fineScale, min, count, ranks);
+  if (at === null || !decimal) {
+    const present = count === n ? values : new Float64Array(count);
+    if (present !== values)
+      for (let i = 0, j = 0; i < n; i++) if (!Number.isNaN(values[i])) present[j++] = values[i];
+    const sorted = sortedCopy(present);
+    distinct = 1;
+    for (let i = 1; i < count; i++) if (sorted[i] !== sorted[i - 1]) distinct++;
+    at = new Map(ranks.map((r) => [r, sorted[r]]));
+  }
   // quantiles: linear interpolation between closest ranks (numpy's default)
   const quantile = (q) => {
     const pos = (count - 1) * q;
-    const lo = sorted[Math.floor(pos)];
-    const hi = sorted[Math.ceil(pos)];
+    const lo = at.get(Math.floor(pos));
+    const hi = at.get(Math.ceil(pos));
     return lo + (hi - lo) * (pos - Math.floor(pos));
   };
   return {
@@ -147,4 +222,46 @@ export function numericColumnProfile(name, values, bins, refEdges) {
     },
     histogram: { edges, counts },
   };
+}
+
+/**
+ * The values at the given ranks of the sorted order (a Map rank -> value), exactly, from the fine
+ * histogram's counts: only the buckets holding a wanted rank are gathered and sorted. null when
+ * those buckets hold most of the values (then sorting everything is as cheap).
+ */
+function pickRanks(values, fine, scale, min, count, ranks) {
+  const sortedRanks = [...new Set(ranks)].sort((a, b) => a - b);
+  const where = new Map();
+  const need = new Int32Array(FINE).fill(-1);
+  const wanted = [];
+  let total = 0;
+  let cum = 0;
+  let b = 0;
+  for (const r of sortedRanks) {
+    while (cum + fine[b] <= r) cum += fine[b++];
+    where.set(r, { b, first: cum });
+    if (need[b] < 0) {
+      need[b] = total;
+      wanted.push(b);
+      total += fine[b];
+    }
+  }
+  if (total > count / 2) return null;
+  const out = new Float64Array(total);
+  const fill = new Int32Array(FINE);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) continue;
+    let k = Math.floor((v - min) * scale);
+    if (k >= FINE) k = FINE - 1;
+    const o = need[k];
+    if (o >= 0) out[o + fill[k]++] = v;
+  }
+  for (const k of wanted) out.subarray(need[k], need[k] + fine[k]).sort();
+  const at = new Map();
+  for (const r of sortedRanks) {
+    const { b: k, first } = where.get(r);
+    at.set(r, out[need[k] + r - first]);
+  }
+  return at;
 }

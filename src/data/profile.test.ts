@@ -156,3 +156,48 @@ describe('profileFrameParallel', () => {
     expect(drift.columns[1].histogram?.edges).toEqual(reference.columns[1].histogram?.edges);
   });
 });
+
+describe('exact distinct counts and quantiles without a full sort', () => {
+  it('equal those of a full sort on decimals, raw doubles, skewed, missing and constant columns', () => {
+    let seed = 12345;
+    const rnd = () => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const n = 50_000;
+    const columns: Record<string, number[]> = {
+      decimals6: Array.from({ length: n }, () => Math.round((rnd() - 0.5) * 8e6) / 1e6),
+      integers: Array.from({ length: n }, () => Math.floor(rnd() * 40) - 20),
+      raw: Array.from({ length: n }, () => rnd() * 3 - 1),
+      skewed: Array.from({ length: n }, (_, i) => (i === 7 ? 1e12 : Math.round(rnd() * 1000) / 100)),
+      missing: Array.from({ length: n }, () => (rnd() < 0.3 ? Number.NaN : Math.round(rnd() * 500) / 10)),
+      constant: new Array(n).fill(2.5),
+      signedZeros: Array.from({ length: n }, (_, i) => [-0, 0, 1.5][i % 3]),
+    };
+    const names = Object.keys(columns);
+    const profile = profileFrame(
+      new Frame(
+        names,
+        names.map((k) => numericColumn(columns[k])),
+      ),
+    );
+    for (const [i, name] of names.entries()) {
+      const present = Float64Array.from(columns[name].filter((v) => !Number.isNaN(v))).sort();
+      const q = (p: number) => {
+        const pos = (present.length - 1) * p;
+        const lo = present[Math.floor(pos)];
+        const hi = present[Math.ceil(pos)];
+        return lo + (hi - lo) * (pos - Math.floor(pos));
+      };
+      const c = profile.columns[i];
+      expect(c.distinct, name).toBe(new Set(present).size);
+      expect(c.quantiles, name).toEqual({
+        p5: q(0.05),
+        p25: q(0.25),
+        p50: q(0.5),
+        p75: q(0.75),
+        p95: q(0.95),
+      });
+    }
+  });
+});
