@@ -209,6 +209,11 @@ describe('the DuckDB fast path gives the strict reader results on clean files', 
     await fastAndSame(dup, parseSchema({ ...d, duplicate_rows: 'allow' }));
     // "1.0" and "1" are equal values but different texts: not a duplicate for the strict reader
     await fallsBack(file(`x,c,y\n1,a,no\n2,b,yes\n1.0,a,no\n`), d, /duplicate rows/);
+    // NaN and infinities in an unbounded number column, in a chunk without missing cells
+    const free = parseSchema({ ...d, columns: [{ name: 'x', type: 'number' }, s.columns[5], s.columns[6]] });
+    await fallsBack(file(`x,c,y\n1,a,no\n2,b,yes\n-inf,a,no\n`), free, /infinity/);
+    await fallsBack(file(`x,c,y\n1,a,no\n2,b,yes\nnan,a,no\n`), free, /NaN/);
+    await fastAndSame(file(`x,c,y\n1,a,no\n2,b,yes\n-0,a,no\n`), free);
     // row counts, regex, missing values without the empty string, no header
     await fallsBack(file(`${head}\n${ok}`), parseSchema({ ...s, rows: { min: 5 } }), /row count/);
     await fallsBack(

@@ -426,6 +426,14 @@ function copyDoubles(c: Col, v: RawVector, row: number, m: number): void {
   c.nMissing += nulls;
   const lo = c.min;
   const hi = c.max;
+  const end0 = row + m;
+  if (nulls === 0 && !c.isInt && lo === Number.NEGATIVE_INFINITY && hi === Number.POSITIVE_INFINITY) {
+    // only finiteness to check: x * 0 is 0 for a finite x and NaN for NaN and the infinities
+    let acc = 0;
+    for (let i = row; i < end0; i++) acc += o[i] * 0;
+    if (acc !== 0) giveUp(`${name}: NaN or an infinity`);
+    return;
+  }
   let nan = 0;
   let bad = false;
   const end = row + m;

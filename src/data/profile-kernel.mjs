@@ -142,6 +142,9 @@ export function numericColumnProfile(name, values, bins, refEdges) {
     span <= Math.max(1 << 20, 64 * count) &&
     span <= 1 << 28;
   const bitset = decimal ? new Int32Array((span + 31) >>> 5) : null;
+  // a narrow range of decimals (integers, codes, 0/1 labels): counts per k give the ranks directly
+  const kc = decimal && span <= FINE ? new Int32Array(span) : null;
+  let negZeros = 0;
   let distinct = 0;
   // the fine histogram
   const fineScale = min === max ? 0 : FINE / (max - min);
@@ -178,6 +181,8 @@ export function numericColumnProfile(name, values, bins, refEdges) {
           bitset[w] = x | bit;
           distinct++;
         }
+        if (kc !== null) kc[j]++;
+        if (v === 0 && 1 / v < 0) negZeros++;
       }
     }
   }
@@ -189,6 +194,7 @@ export function numericColumnProfile(name, values, bins, refEdges) {
   }
   let at = null;
   if (min === max) at = new Map(ranks.map((r) => [r, min]));
+  else if (decimal && kc !== null) at = ranksFromCounts(kc, kmin, s, negZeros, ranks);
   else if (decimal && fine !== null) at = pickRanks(values, fine, fineScale, min, count, ranks);
   if (at === null || !decimal) {
     const present = count === n ? values : new Float64Array(count);
@@ -222,6 +228,22 @@ export function numericColumnProfile(name, values, bins, refEdges) {
     },
     histogram: { edges, counts },
   };
+}
+
+/**
+ * The values at the given ranks of the sorted order from counts per k (value k / s exactly; the
+ * -0s sort before the 0s, as in a typed-array sort).
+ */
+function ranksFromCounts(kc, kmin, s, negZeros, ranks) {
+  const at = new Map();
+  let cum = 0;
+  let j = 0;
+  for (const r of [...new Set(ranks)].sort((a, b) => a - b)) {
+    while (cum + kc[j] <= r) cum += kc[j++];
+    const k = kmin + j;
+    at.set(r, k === 0 ? (r - cum < negZeros ? -0 : 0) : k / s);
+  }
+  return at;
 }
 
 /**
