@@ -111,25 +111,16 @@ function checkLines(buf: Buffer, numericField: Uint8Array, delim: number) {
 }
 
 /**
- * Whether a line feed in buf follows the delimiter (or the delimiter and a CR). The line feeds are
- * found four bytes at a time (a word has a byte equal to 10 when (x ^ 0x0a0a0a0a) has a zero byte).
+ * Whether a line feed in buf follows the delimiter (or the delimiter and a CR). The bytes are
+ * searched as a one-byte string: String.prototype.indexOf finds each line feed faster than a
+ * byte loop, and far faster than Buffer.indexOf for the two bytes (the delimiter is everywhere).
  */
 function lineEndsInDelimiter(buf: Buffer, delim: number): boolean {
-  const n = buf.length;
-  const ends = (p: number) =>
-    p > 0 && (buf[p - 1] === delim || (buf[p - 1] === 13 && p > 1 && buf[p - 2] === delim));
-  let i = 0;
-  const head = Math.min(n, (4 - (buf.byteOffset & 3)) & 3);
-  for (; i < head; i++) if (buf[i] === 10 && ends(i)) return true;
-  const words = i < n ? (n - i) >>> 2 : 0;
-  const w = words > 0 ? new Uint32Array(buf.buffer, buf.byteOffset + i, words) : new Uint32Array(0);
-  for (let k = 0; k < words; k++) {
-    const x = w[k] ^ 0x0a0a0a0a;
-    if (((x - 0x01010101) & ~x & 0x80808080) === 0) continue;
-    const p = i + (k << 2);
-    for (let b = 0; b < 4; b++) if (buf[p + b] === 10 && ends(p + b)) return true;
+  const s = buf.toString('latin1');
+  for (let p = s.indexOf('\n'); p >= 0; p = s.indexOf('\n', p + 1)) {
+    const c = p > 0 ? s.charCodeAt(p - 1) : -1;
+    if (c === delim || (c === 13 && p > 1 && s.charCodeAt(p - 2) === delim)) return true;
   }
-  for (let j = i + (words << 2); j < n; j++) if (buf[j] === 10 && ends(j)) return true;
   return false;
 }
 
@@ -373,17 +364,20 @@ interface RawVector {
 const decoder = new TextDecoder();
 
 /** The validity words of a vector (bit i of word i >> 5 clear: row i is missing), or null when all are valid. */
-function validityOf(v: RawVector, m: number): Uint32Array | null {
+function validityOf(v: RawVector, m: number): Int32Array | null {
   const bits = v.validity?.data ?? null;
   if (!bits) return null;
-  const w = new Uint32Array(bits.buffer, bits.byteOffset, Math.ceil(m / 32));
-  for (let i = 0; i < w.length; i++) if (w[i] !== 0xffffffff) return w;
+  const w = new Int32Array(bits.buffer, bits.byteOffset, Math.ceil(m / 32));
+  const full = m >>> 5;
+  for (let i = 0; i < full; i++) if (w[i] !== -1) return w;
+  // the last word's bits past m are not rows
+  if (full < w.length && (w[full] | (-1 << (m & 31))) !== -1) return w;
   return null;
 }
 
 /** Write `none` where rows are missing; returns how many are. */
 function markMissing(
-  valid: Uint32Array,
+  valid: Int32Array,
   o: Float64Array | Int32Array,
   row: number,
   m: number,
@@ -392,7 +386,7 @@ function markMissing(
   let nulls = 0;
   for (let w = 0; w < valid.length; w++) {
     const x = valid[w];
-    if (x === 0xffffffff) continue;
+    if (x === -1) continue;
     for (let b = 0; b < 32; b++) {
       const i = (w << 5) + b;
       if (i < m && ((x >>> b) & 1) === 0) {
