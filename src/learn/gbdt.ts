@@ -299,14 +299,15 @@ function boostOn(
   const n = X.nRows;
   const F = X.nCols;
   const rng = new Rng(p.seed);
-  // a model fit on large data will likely score large batches: the scoring workers start (and
-  // compile their kernel) while the trees grow, as a native library's thread pool is up by then
-  if (shared) scoringPool().warm();
   const catNames = p.categoricalFeatures ?? [];
   // bins shared across fits on the same matrix (shareBins) when nothing below changes them
   const cached = !shared && catNames.length === 0 ? binned(X, p.maxBins) : null;
   const edges = cached ? null : (helper?.fitEdges(X, p.maxBins) ?? null);
   const mapper = cached?.mapper ?? (edges ? { edges } : fitBins(X, p.maxBins));
+  // a model fit on large data will likely score large batches: the scoring workers start (and
+  // compile their kernel) while the trees grow, as a native library's thread pool is up by then;
+  // from here, while this thread bins the rows alone (the edges took both threads)
+  if (shared) scoringPool().warm();
   const categories = categoricalBins(X, catNames, p.maxCatCardinality, mapper.edges, 'GradientBoosting');
   let bins: Uint8Array | null = cached?.bins ?? applyBins(X, mapper);
   if (categories)

@@ -8,7 +8,7 @@
 import { workerData } from 'node:worker_threads';
 import { edgeTasks } from './bin-kernel.mjs';
 import { addLeaves, addRows, binaryGradients } from './hist-kernel.mjs';
-import { splitTask } from './split-kernel.mjs';
+import { clearHist, splitTask } from './split-kernel.mjs';
 
 const SPIN = 40_000;
 
@@ -31,17 +31,22 @@ function partitionRange(R, S, col, start, end, bin, missingLeft) {
   return wl - start;
 }
 
-// the same, then the rows of one side (the left when histLeft) summed into out
-function partitionHist(out, words, bytes, W, GH, R, S, F, col, start, end, bin, missingLeft, histLeft) {
+// the second half of a node split between the threads (ops 1 and 2): partitioned, its right rows
+// copied back after its left ones (where they end up once the main thread has joined the halves:
+// its own half holds as many rows as it has), and with op 2 one side's rows summed into out
+function partitionHalf(out, words, bytes, W, GH, R, S, F, col, start, end, bin, missingLeft, hist, histLeft) {
   const left = partitionRange(R, S, col, start, end, bin, missingLeft);
-  out.fill(0);
-  if (histLeft) addRows(out, R, start, start + left, words, bytes, W, F, GH);
-  else addRows(out, S, start, end - left, words, bytes, W, F, GH);
+  R.set(S.subarray(start, end - left), start + left);
+  if (hist) {
+    out.fill(0);
+    if (histLeft) addRows(out, R, start, start + left, words, bytes, W, F, GH);
+    else addRows(out, R, start + left, end, words, bytes, W, F, GH);
+  }
   return left;
 }
 
 // op 3: take whole-node tasks (parallel.ts's startTasks) until none are left
-function runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, count) {
+function runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, count, nb) {
   for (;;) {
     const i = Atomics.add(ctl, 12, 1);
     if (i >= count) return;
@@ -53,8 +58,9 @@ function runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, coun
     const left = partitionRange(R, S, col, start, end, packed & 255, (packed & 256) !== 0);
     R.set(S.subarray(start, end - left), start + left);
     if ((packed & 512) !== 0) {
-      // the smaller child's slot, zeroed by the main thread's acquire()
+      // the smaller child's slot (handed out by the main thread's acquire() as it was last used)
       const out = slab.subarray(T[o + 4] * HS, (T[o + 4] + 1) * HS);
+      clearHist(out, nb, F);
       if ((packed & 1024) !== 0) addRows(out, R, start, start + left, words, bytes, W, F, GH);
       else addRows(out, R, start + left, end, words, bytes, W, F, GH);
     }
@@ -129,7 +135,7 @@ function serve(data) {
     const op = Atomics.load(ctl, 5);
     if (op === 0) histRange(out, words, bytes, W, GH, R, F, start, end);
     else if (op === 4) binaryGradients(M, Y, Wt, wPos, G, Hs, GH, start, end);
-    else if (op === 3) runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, end);
+    else if (op === 3) runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, end, sp.nb);
     else if (op === 5) runSplits(ctl, slab, HS, sp, end);
     else if (op === 6) addLeaves(L, Atomics.load(ctl, 6), R, start, end, M);
     else if (op === 7) {
@@ -142,25 +148,23 @@ function serve(data) {
       const col = C.subarray(f * nRows, (f + 1) * nRows);
       const bin = packed & 255;
       const missingLeft = (packed & 256) !== 0;
-      const left =
-        op === 2
-          ? partitionHist(
-              out,
-              words,
-              bytes,
-              W,
-              GH,
-              R,
-              S,
-              F,
-              col,
-              start,
-              end,
-              bin,
-              missingLeft,
-              (packed & 512) !== 0,
-            )
-          : partitionRange(R, S, col, start, end, bin, missingLeft);
+      const left = partitionHalf(
+        out,
+        words,
+        bytes,
+        W,
+        GH,
+        R,
+        S,
+        F,
+        col,
+        start,
+        end,
+        bin,
+        missingLeft,
+        op === 2,
+        (packed & 512) !== 0,
+      );
       Atomics.store(ctl, 8, left);
     }
     Atomics.store(ctl, 3, seen);

@@ -241,8 +241,8 @@ export class HistogramHelper {
 
   /**
    * Ask the worker to partition rows[start:end] stably by feature f (left: bin <= `bin`, missing
-   * left when `missingLeft`): left rows stay in place from `start`, right rows go to
-   * spill[start:]; after wait(), `leftCount()` says how many went left. With `histSide` 'left' or
+   * left when `missingLeft`): left rows stay in place from `start`, then the right rows (through
+   * spill[start:]); after wait(), `leftCount()` says how many went left. With `histSide` 'left' or
    * 'right' it also sums that side's rows into `hist` while partitioning.
    */
   startPartition(

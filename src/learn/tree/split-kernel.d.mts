@@ -14,6 +14,9 @@ export const CFG_SIZE: number;
 
 type Ints = Int32Array | Uint8Array;
 
+/** Zero the value bins and the missing bin of every feature f < F of a histogram. */
+export function clearHist(hist: Float64Array, nb: Int32Array, F: number): void;
+
 /** parent -= child over the value bins and the missing bin of features order[from:to). */
 export function subtractFeatures(
   parent: Float64Array,

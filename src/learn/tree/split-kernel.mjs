@@ -41,6 +41,15 @@ export function subtractFeatures(parent, child, order, from, to, nb) {
   }
 }
 
+/** Zero the value bins (nb[f] of them) and the missing bin of every feature f < F of a histogram. */
+export function clearHist(hist, nb, F) {
+  for (let f = 0; f < F; f++) {
+    const base = f * NB * STRIDE;
+    hist.fill(0, base, base + nb[f] * STRIDE);
+    hist.fill(0, base + MISSING * STRIDE, base + (MISSING + 1) * STRIDE);
+  }
+}
+
 /**
  * The best split of a node (gradient sum G, hessian sum H, nNode rows) over the features
  * order[from:to) of its histogram, better than minimum gain: written to out[o:o+7] as gain,

@@ -20,6 +20,7 @@ import {
   CFG_ONEHOT,
   CFG_PER_GROUP,
   CFG_SIZE,
+  clearHist,
   SPLIT_TASK,
   searchSplit,
   splitTask,
@@ -564,6 +565,7 @@ export class TreeBuilder {
       return;
     }
     queued.sort((x, y) => y.node.end - y.node.start - (x.node.end - x.node.start));
+    helper.nb.set(this.nb); // the tasks zero their histogram slots (clearHist)
     const T = helper.tasks;
     for (let from = 0; from < queued.length; ) {
       // one request: up to maxTasks nodes, each summing into its smaller child's slab slot
@@ -615,8 +617,9 @@ export class TreeBuilder {
     rows.set(spill.subarray(start, end - left), wl);
     if ((packed & 512) !== 0) {
       const HS = this.histSize;
-      // the smaller child's slot, zeroed by acquire()
+      // the smaller child's slot, as acquire() handed it out (not zeroed)
       const out = (this.helper as HistogramHelper).slab.subarray(T[o + 4] * HS, (T[o + 4] + 1) * HS);
+      clearHist(out, this.nb, this.nFeatures);
       if ((packed & 1024) !== 0) this.addRowsTo(out, rows, start, wl);
       else this.addRowsTo(out, rows, wl, end);
     }
@@ -652,6 +655,7 @@ export class TreeBuilder {
   ): number {
     const { f, bin, missingLeft, mask } = s;
     const col = this.cols.subarray(f * this.nRows, (f + 1) * this.nRows);
+    if (hist) this.zeroHist(hist);
     if (mask) {
       // a categorical split: the mask says which bins (missing included) go left; one thread
       const spill = this.spill(end - start);
@@ -679,9 +683,10 @@ export class TreeBuilder {
       const leftA = wl - start;
       const leftB = helper.leftCount();
       const rightA = half - start - leftA;
+      // the worker put its right rows after its left ones, at half + leftB, which is where they
+      // belong (start + leftA + rightA = half)
       rows.copyWithin(start + leftA, half, half + leftB);
       rows.set(shared.subarray(start, start + rightA), start + leftA + leftB);
-      rows.set(shared.subarray(half, end - leftB), start + leftA + leftB + rightA);
       if (hist) {
         const other = helper.hist;
         for (let k = 0; k < hist.length; k++) hist[k] += other[k];
@@ -745,12 +750,10 @@ export class TreeBuilder {
         for (let s = helper.slots - 1; s >= 0; s--)
           this.slabFree.push(helper.slab.subarray(s * HS, (s + 1) * HS));
       }
+      // not zeroed: whoever fills it zeroes it first (zeroHist, or the tasks' clearHist on
+      // either thread)
       const h = this.slabFree.pop();
-      if (h) {
-        const a = this.active;
-        for (let j = 0; j < a.length; j += 2) h.fill(0, a[j], a[j + 1]);
-        return h;
-      }
+      if (h) return h;
     }
     const h = this.pool.pop();
     if (h) {
@@ -760,6 +763,11 @@ export class TreeBuilder {
       return h;
     }
     return new Float64Array(this.histSize);
+  }
+
+  /** Zero a histogram from acquire() that is in the slab (acquire() zeroes the others). */
+  private zeroHist(h: Float64Array): void {
+    if (this.slotOf(h) >= 0) clearHist(h, this.nb, this.nFeatures);
   }
 
   /** parent -= child over the active parts (the larger child's histogram by subtraction). */
@@ -906,6 +914,7 @@ export class TreeBuilder {
 
   private buildHist(rows: Int32Array, start: number, end: number): Float64Array {
     const hist = this.acquire();
+    this.zeroHist(hist);
     const helper = this.helper;
     if (helper && end - start >= PARALLEL_MIN_ROWS) {
       const mid = start + ((end - start) >> 1);
