@@ -119,9 +119,29 @@ async function globSource(pattern: string): Promise<ByteSource> {
   if (files.length === 0)
     throw new KeelError('KEEL_E_FILE_NOT_FOUND', `no data file matches ${pattern}`, { file: pattern });
   const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+  return concatSource(
+    pattern,
+    files.map((name, i) => ({ name, size: sizes[i], chunks: () => fileSource(name, sizes[i]).chunks() })),
+  );
+}
+
+/** One part of a concatenated CSV source: a file or an object, named as reports should name it. */
+export interface SourcePart {
+  name: string;
+  size: number;
+  chunks(): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
+
+/**
+ * Parts (files, or objects of an S3 glob) read in order as one CSV: every part must have the first
+ * part's header, which is read once; line numbers count through the parts as one file with one
+ * header. The sha256 is the part's own for one part, else the sha256 of the parts' sorted sha256s.
+ */
+export function concatSource(pattern: string, parts: readonly SourcePart[]): ByteSource {
+  const files = parts.map((p) => p.name);
   const hashes: string[] = [];
   return {
-    size: sizes.reduce((a, b) => a + b, 0),
+    size: parts.reduce((a, p) => a + p.size, 0),
     sha256: () =>
       hashes.length === 1
         ? hashes[0]
@@ -136,7 +156,7 @@ async function globSource(pattern: string): Promise<ByteSource> {
         let first = true;
         let last = 10;
         let head = Buffer.alloc(0);
-        for await (const chunk of fileSource(files[i], sizes[i]).chunks()) {
+        for await (const chunk of parts[i].chunks()) {
           h.update(chunk);
           let c = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
           if (first) {

@@ -13,6 +13,7 @@ import { sha256File } from '../core/hash.js';
 import { s3Client } from '../core/s3.js';
 import { startTestS3, type TestS3 } from '../core/s3.testkit.js';
 import { openDatasetStore, parseSchema, readTable } from './index.js';
+import { globRegExp } from './s3-source.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keel-s3-data-'));
 let s3: TestS3;
@@ -106,7 +107,65 @@ describe('readTable on s3://bucket/key', () => {
     await expect(readTable(`s3://${bucket}/missing.parquet`, schema)).rejects.toMatchObject({
       code: 'KEEL_E_FILE_NOT_FOUND',
     });
-    await expect(readTable(`s3://${bucket}/*.csv`, schema)).rejects.toMatchObject({ code: 'KEEL_E_USAGE' });
+    // a glob that names no object (`*` does not cross a `/`)
+    await expect(readTable(`s3://${bucket}/*.csv`, schema)).rejects.toMatchObject({
+      code: 'KEEL_E_FILE_NOT_FOUND',
+      message: `no data object matches s3://${bucket}/*.csv`,
+    });
+  });
+
+  it('reads a glob of CSV objects in key order as one file, the same as the local glob', async () => {
+    const parts = ['id,x,c,y\nC1,1,a,no\nC2,2,b,yes\n', 'id,x,c,y\nC3,-3,a,yes\n', 'id,x,c,y\r\nC4,4,b,no'];
+    const local = mkdtempSync(join(tmpdir(), 'keel-s3-glob-'));
+    for (const [i, body] of parts.entries()) {
+      writeFileSync(join(local, `part-${i}.csv`), body);
+      await put(`glob/part-${i}.csv`, body);
+    }
+    await put('glob/notes.txt', 'not data');
+    await put('glob/deeper/part-9.csv', 'id,x,c,y\nC9,9,a,no\n');
+    const a = await readTable(join(local, 'part-*.csv'), schema);
+    const url = `s3://${bucket}/glob/part-*.csv`;
+    const b = await readTable(url, schema);
+    expect(b.frame.toRecords()).toEqual(a.frame.toRecords());
+    expect(b.frame.toRecords().map((r) => r.id)).toEqual(['C1', 'C2', 'C4']);
+    // line numbers count through the objects as one file with one header
+    expect(b.report.violations).toEqual(a.report.violations);
+    expect(b.report.violations[0]).toMatchObject({ rule: 'min', column: 'x', rows: [4] });
+    expect(b.source.sha256).toBe(a.source.sha256);
+    // ** crosses directories; objects come in key order (glob/deeper/… before glob/part-…)
+    const deep = await readTable(`s3://${bucket}/glob/**/part-*.csv`, schema);
+    expect(deep.frame.toRecords().map((r) => r.id)).toEqual(['C9', 'C1', 'C2', 'C4']);
+    // an object whose header differs is named by its URL
+    await put('glob2/a.csv', 'id,x,c,y\nC1,1,a,no\n');
+    await put('glob2/b.csv', 'id,x,y,c\nC2,2,no,a\n');
+    await expect(readTable(`s3://${bucket}/glob2/*.csv`, schema)).rejects.toMatchObject({
+      code: 'KEEL_E_PARSE',
+      where: { file: `s3://${bucket}/glob2/b.csv`, row: 1 },
+    });
+    rmSync(local, { recursive: true, force: true });
+  });
+
+  it('reads a glob of Parquet objects as DuckDB reads the same local files', async () => {
+    const local = mkdtempSync(join(tmpdir(), 'keel-s3-pq-'));
+    const instance = await DuckDBInstance.create(':memory:');
+    const con = await instance.connect();
+    for (const k of [0, 1]) {
+      const f = join(local, `p${k}.parquet`);
+      await con.run(
+        `COPY (SELECT 'C' || (i + ${k * 10}) AS id, i * 1.5 AS x, 'a' AS c, CASE WHEN i % 2 = 0 THEN 'no' ELSE 'yes' END AS y FROM range(3) t(i)) TO '${f}' (FORMAT parquet)`,
+      );
+      await put(`pq/p${k}.parquet`, readFileSync(f));
+    }
+    con.closeSync();
+    instance.closeSync();
+    const a = await readTable(join(local, '*.parquet'), schema);
+    const url = `s3://${bucket}/pq/*.parquet`;
+    const b = await readTable(url, schema);
+    expect(b.frame.nRows).toBe(6);
+    expect(b.frame.toRecords()).toEqual(a.frame.toRecords());
+    expect(b.source).toEqual({ ...a.source, path: url });
+    expect(b.report.file).toBe(url);
+    rmSync(local, { recursive: true, force: true });
   });
 
   it('bad input in an object is named by its URL, line and column', async () => {
@@ -118,6 +177,21 @@ describe('readTable on s3://bucket/key', () => {
     });
     const empty = await put('bad/empty.csv', '');
     await expect(readTable(empty, schema)).rejects.toMatchObject({ message: `${empty} is empty` });
+  });
+});
+
+describe('globRegExp', () => {
+  it('reads globs over keys as DuckDB does over paths', () => {
+    const m = (g: string, k: string) => globRegExp(g).test(k);
+    expect(m('data/*.csv', 'data/a.csv')).toBe(true);
+    expect(m('data/*.csv', 'data/x/a.csv')).toBe(false);
+    expect(m('data/**/*.csv', 'data/x/y/a.csv')).toBe(true);
+    expect(m('data/**/*.csv', 'data/a.csv')).toBe(true);
+    expect(m('data/?.csv', 'data/ab.csv')).toBe(false);
+    expect(m('data/[ab].csv', 'data/b.csv')).toBe(true);
+    expect(m('data/[!ab].csv', 'data/b.csv')).toBe(false);
+    expect(m('data/a+b(1).csv', 'data/a+b(1).csv')).toBe(true);
+    expect(m('data/*.csv', 'data/a.csvx')).toBe(false);
   });
 });
 

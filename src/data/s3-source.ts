@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { KeelError } from '../core/errors.js';
 import { isS3Url, parseS3Url, s3Client } from '../core/s3.js';
 
@@ -123,4 +123,95 @@ export async function s3ToTempFile(url: string, ext: string): Promise<{ path: st
     throw s3Error(url, e);
   }
   return { path, cleanup };
+}
+
+/** Whether a URL's key is a glob (`*`, `?`, `[...]`, `**`). */
+export function isGlob(path: string): boolean {
+  return /[*?[]/.test(path);
+}
+
+/**
+ * A glob over keys as a RegExp, as DuckDB's glob() reads one over paths: `*` and `?` stay within a
+ * `/`-separated segment, `**` crosses segments, `[...]` is a character class.
+ */
+export function globRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        i++;
+        // `**/` also matches no directory at all
+        if (glob[i + 1] === '/') {
+          i++;
+          re += '(?:.*/)?';
+        } else re += '.*';
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 2);
+      if (end < 0) re += '\\[';
+      else {
+        const body = glob.slice(i + 1, end);
+        re += `[${body[0] === '!' ? `^${body.slice(1)}` : body}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\/\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/**
+ * The objects an S3 URL glob names (`s3://bucket/data/*.csv`, `s3://bucket/logs/**\/*.parquet`),
+ * sorted by key, with their sizes: listed under the key's prefix before its first glob character.
+ */
+export async function s3Glob(pattern: string): Promise<{ url: string; key: string; size: number }[]> {
+  const { bucket, key } = parseS3Url(pattern);
+  const first = key.search(/[*?[]/);
+  const prefix = first < 0 ? key : key.slice(0, first);
+  const re = globRegExp(key);
+  const found: { url: string; key: string; size: number }[] = [];
+  let token: string | undefined;
+  try {
+    do {
+      const page = await s3Client().send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? [])
+        if (o.Key !== undefined && re.test(o.Key))
+          found.push({ url: `s3://${bucket}/${o.Key}`, key: o.Key, size: Number(o.Size ?? 0) });
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  } catch (e) {
+    throw s3Error(pattern, e);
+  }
+  if (found.length === 0)
+    throw new KeelError('KEEL_E_FILE_NOT_FOUND', `no data object matches ${pattern}`, { file: pattern });
+  return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * Download the objects of a glob into a private temporary directory, named so that their order by
+ * name is their keys' order (for DuckDB's Parquet and JSON readers); `cleanup` removes them.
+ */
+export async function s3GlobToTempDir(
+  objects: readonly { url: string }[],
+  ext: string,
+): Promise<{ pattern: string; cleanup: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-s3-'));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    const width = String(objects.length).length;
+    for (let i = 0; i < objects.length; i++) {
+      const { body } = await s3Object(objects[i].url);
+      await pipeline(
+        Readable.from(body),
+        createWriteStream(join(dir, `${String(i).padStart(width, '0')}${ext}`)),
+      );
+    }
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+  return { pattern: join(dir, `*${ext}`), cleanup };
 }

@@ -18,9 +18,9 @@ import { checkExpectations } from './expectations.js';
 import { inferSchemaFromRows } from './infer.js';
 import { isPostgresSource, readPostgres } from './postgres-source.js';
 import type { DataProfile } from './profile.js';
-import { type CsvOptions, type ReadResult, readCsv, readCsvSource } from './read.js';
+import { type CsvOptions, concatSource, type ReadResult, readCsv, readCsvSource } from './read.js';
 import { quarantineCsv } from './report.js';
-import { isS3Url, s3Object, s3ToTempFile } from './s3-source.js';
+import { isGlob, isS3Url, s3Glob, s3GlobToTempDir, s3Object, s3ToTempFile } from './s3-source.js';
 import type { ColumnType, Schema } from './schema.js';
 import { typeAndValidate } from './validate.js';
 
@@ -130,10 +130,27 @@ async function readAny(
     );
   const csvOptions = csvOptionsOf(options, format);
   if (isS3Url(path)) {
-    if (/[*?[]/.test(path))
-      throw new KeelError('KEEL_E_USAGE', `${path}: globs are not supported for S3 URLs; name one object`, {
-        file: path,
-      });
+    if (isGlob(path)) {
+      const objects = await s3Glob(path);
+      how.streamed = format === 'csv' || format === 'tsv';
+      if (format === 'csv' || format === 'tsv') {
+        // each object streamed from its body in key order, as one CSV (concatSource)
+        const parts = objects.map((o) => ({
+          name: o.url,
+          size: o.size,
+          chunks: async function* () {
+            yield* (await s3Object(o.url)).body;
+          },
+        }));
+        return readCsvSource(concatSource(path, parts), path, schema, csvOptions);
+      }
+      const tmp = await s3GlobToTempDir(objects, `.${format}`);
+      try {
+        return await readWithDuckDB(tmp.pattern, format, schema, options.reference, path);
+      } finally {
+        tmp.cleanup();
+      }
+    }
     how.streamed = format === 'csv' || format === 'tsv';
     if ((format === 'csv' || format === 'tsv') && schema) {
       // streamed straight from the object's body
