@@ -128,7 +128,7 @@ export function twinRows(data, from, m, nCols, into) {
   const n = m * nCols;
   for (let i = 0, s = from * nCols, o = 0; i < n; i++, s++, o += 2) {
     const x = data[s];
-    if (x !== x) {
+    if (Number.isNaN(x)) {
       into[o] = Number.NEGATIVE_INFINITY;
       into[o + 1] = Number.POSITIVE_INFINITY;
     } else {
