@@ -219,6 +219,11 @@ export class FastBody {
         }
         rows = len;
         into = into.slice(0, len);
+      } else if (!cat && this.kind[c] !== BOOLEAN) {
+        into = new Float64Array(rows);
+        p = this.numbers(c, b, p, into, rows);
+        if (p < 0) return null;
+        p = ws(b, p);
       } else {
         into = cat ? new Int32Array(rows) : new Float64Array(rows);
         for (;;) {
@@ -259,6 +264,35 @@ export class FastBody {
             : { kind: 'numeric', values: new Float64Array(rows).fill(Number.NaN) };
     }
     return new Frame(this.names, out);
+  }
+
+  /**
+   * Exactly `rows` values of number or integer column c from p (the first value) into `into`,
+   * as value() reads them: the position after the closing bracket, or -1.
+   */
+  private numbers(c: number, b: Uint8Array, p: number, into: Float64Array, rows: number): number {
+    const nullable = this.nullable[c] === 1;
+    const integer = this.kind[c] === INTEGER;
+    const lo = this.min[c];
+    const hi = this.max[c];
+    for (let i = 0; ; ) {
+      if (b[p] === 0x6e) {
+        if (!nullable || b[p + 1] !== 0x75 || b[p + 2] !== 0x6c || b[p + 3] !== 0x6c) return -1;
+        into[i] = Number.NaN;
+        p += 4;
+      } else {
+        p = readNumber(b, p);
+        if (p < 0) return -1;
+        const v = NUM;
+        if (!(v >= lo && v <= hi) || !Number.isFinite(v) || (integer && !Number.isInteger(v))) return -1;
+        into[i] = v;
+      }
+      p = ws(b, p);
+      const x = b[p];
+      if (++i === rows) return x === 0x5d ? p + 1 : -1;
+      if (x !== 0x2c) return -1;
+      p = ws(b, p + 1);
+    }
   }
 
   /** The value at p for column c into into[i] (NaN / -1 when missing): the position after it, or -1. */
