@@ -257,11 +257,15 @@ export class FeaturePipeline {
     return { smooth: p.targetSmooth ?? 'auto', cv: p.targetCv ?? 5, seed: p.seed ?? 0 };
   }
 
-  transform(frame: Frame): Matrix {
+  /**
+   * The frame's features. `into` (at least rows x features long) takes the values instead of a
+   * new array (it is cleared first): e.g. shared memory that scoring threads read without a copy.
+   */
+  transform(frame: Frame, into?: Float64Array): Matrix {
     assertFitted(this.fitted, 'FeaturePipeline');
     const n = frame.nRows;
     const d = this.featureNames_.length;
-    const data = new Float64Array(n * d);
+    const data = into ? into.subarray(0, n * d).fill(0) : new Float64Array(n * d);
     let j = 0;
     for (const s of this.steps_) {
       const col = frame.col(s.column);

@@ -12,6 +12,7 @@ import { FeaturePipeline } from './features.js';
 import { ExtraTreesClassifier, RandomForestClassifier } from './forest.js';
 import { GradientBoostingClassifier } from './gbdt.js';
 import { LogisticRegression } from './logistic.js';
+import { giveShared, takeShared } from './tree/pool.js';
 import { hasCategorical } from './tree/tree.js';
 import type { Classifier, Matrix, Predictor, Signature } from './types.js';
 
@@ -107,9 +108,15 @@ export class Model implements Predictor {
    * boosting: worker threads, predictProbaAsync); the same numbers as predictFrame.
    */
   async predictFrameAsync(frame: Frame): Promise<{ probability: Float64Array; label: string[] }> {
-    const X = this.pipeline.transform(frame);
     const c = this.classifier as Classifier & { predictProbaAsync?: (X: Matrix) => Promise<Float64Array> };
-    return this.labelled(c.predictProbaAsync ? await c.predictProbaAsync(X) : c.predictProba(X));
+    if (!c.predictProbaAsync) return this.labelled(c.predictProba(this.pipeline.transform(frame)));
+    // the features go straight into shared memory the scoring threads read (no copy), reused
+    const buf = takeShared(frame.nRows * this.pipeline.featureNames_.length);
+    try {
+      return this.labelled(await c.predictProbaAsync(this.pipeline.transform(frame, buf)));
+    } finally {
+      giveShared(buf);
+    }
   }
 
   private labelled(probability: Float64Array): { probability: Float64Array; label: string[] } {

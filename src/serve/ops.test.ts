@@ -433,6 +433,20 @@ describe('columnar batches', () => {
     }
     const asyncResult = await gbdt.predictFrameAsync(data);
     expect(Array.from(asyncResult.probability)).toEqual(Array.from(expected.probability));
+    // the shared feature buffers are reused: jobs of several sizes, some at once, never mix
+    const rowsOf = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+    const parts = [
+      data,
+      data.take(rowsOf(0, 300)),
+      data.take(rowsOf(100, 400)),
+      data,
+      data.take(rowsOf(0, 300)),
+    ];
+    const results = await Promise.all([...parts, ...parts].map((f) => gbdt.predictFrameAsync(f)));
+    results.forEach((r, i) => {
+      const f = parts[i % parts.length];
+      expect(Array.from(r.probability)).toEqual(Array.from(gbdt.predictFrame(f).probability));
+    });
   });
 });
 

@@ -29,6 +29,42 @@ export function sharedCopy(data: Float64Array): Float64Array {
   return s;
 }
 
+/** Shared arrays given back after a job, by length, for the next job of that size (a few kept). */
+const spare = new Map<number, Float64Array[]>();
+let spareCount = 0;
+
+/**
+ * A Float64Array of length n over shared memory, reused from an earlier job when one of that
+ * length was given back (allocating shared memory costs more than filling it). Its contents are
+ * whatever it held: the caller overwrites them.
+ */
+export function takeShared(n: number): Float64Array {
+  const free = spare.get(n);
+  if (free && free.length > 0) {
+    spareCount--;
+    return free.pop()!;
+  }
+  return new Float64Array(new SharedArrayBuffer(n * 8));
+}
+
+/** Give back an array from takeShared once nothing reads it any more. */
+export function giveShared(a: Float64Array): void {
+  if (spareCount >= 8 || !(a.buffer instanceof SharedArrayBuffer)) return;
+  let free = spare.get(a.length);
+  if (!free) {
+    // lengths change with batch sizes: keep the spares of a few lengths only
+    if (spare.size >= 4) {
+      const [k, v] = spare.entries().next().value!;
+      spareCount -= v.length;
+      spare.delete(k);
+    }
+    free = [];
+    spare.set(a.length, free);
+  }
+  free.push(a);
+  spareCount++;
+}
+
 /** Whether every array the kernel reads is shared (flatten allocates them so). */
 export function isShared(f: KernelForest): boolean {
   return [f.depth, f.nodeOffset, f.leafOffset, f.threshold, f.word, f.leaf].every(
