@@ -273,7 +273,7 @@ async function readFast(
       // trims to the empty string: missing too (DuckDB would refuse them as numbers)
       const nullstr = [...missingList, ' ', '  ', ...(delimiter === '\t' ? [] : ['\t'])];
       const columns = `{${header.map((h, k) => `${sqlString(h)}: ${sqlString(types[k])}`).join(', ')}}`;
-      const sql = `SELECT ${cols.map((c) => sqlIdent(c.spec.name)).join(', ')} FROM read_csv(${sqlString(path)}, header = true, delim = ${sqlString(delimiter)}, quote = '"', escape = '"', auto_detect = false, strict_mode = true, compression = 'none', buffer_size = ${4 << 20}, nullstr = [${nullstr.map(sqlString).join(', ')}], columns = ${columns})`;
+      const sql = `SELECT ${cols.map((c) => sqlIdent(c.spec.name)).join(', ')} FROM read_csv(${sqlString(path)}, header = true, delim = ${sqlString(delimiter)}, quote = '"', escape = '"', auto_detect = false, strict_mode = true, compression = 'none', buffer_size = ${2 << 20}, nullstr = [${nullstr.map(sqlString).join(', ')}], columns = ${columns})`;
       const result = await con.stream(sql);
 
       let failed: unknown = null;

@@ -171,12 +171,18 @@ export async function profileFrameParallel(
     const finished = new Promise<void>((resolve) => {
       idle = resolve;
     });
+    // the column in flight is copied into one shared buffer, reused for every column: the worker
+    // reads it in place (no copy per column on its side, and no garbage left for its GC)
+    let shared: Float64Array | null = null;
     const sendNext = () => {
       const name = queue.shift();
       if (name === undefined) return idle();
-      worker.postMessage([
-        { name, values: frame.numeric(name), bins, edges: refCols.get(name)?.histogram?.edges ?? null },
-      ]);
+      const values = frame.numeric(name);
+      if (shared === null || shared.length < values.length)
+        shared = new Float64Array(new SharedArrayBuffer(Math.max(8, values.length * 8)));
+      const view = shared.subarray(0, values.length);
+      view.set(values);
+      worker.postMessage([{ name, values: view, bins, edges: refCols.get(name)?.histogram?.edges ?? null }]);
     };
     worker.on('message', (got: ColumnProfile[]) => {
       for (const c of got) done.set(c.name, c);
