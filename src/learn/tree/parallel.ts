@@ -198,6 +198,9 @@ export class HistogramHelper {
     this.tasks = new Int32Array(tasks);
     this.slab = new Float64Array(slab);
     this.worker = new Worker(new URL('./hist-worker.mjs', import.meta.url), {
+      // plain JavaScript: no loader (tsx, the test runner's), whose start-up in the worker took
+      // ~200 ms of CPU while the fit bins the features (as pool.ts's scoring workers)
+      execArgv: [],
       workerData: {
         rowBins: arrays.rowBins.buffer,
         gh: arrays.gh.buffer,
