@@ -17,11 +17,15 @@
  *   a file without a header line;
  * - bytes: any double quote (DuckDB unquotes `"a" ` and ` "a"`, the strict reader refuses or keeps
  *   them), invalid UTF-8, a line ending in the delimiter (DuckDB drops a trailing delimiter), `_`
- *   or `+-` in a numeric column (DuckDB reads 1_000 and +-1 as numbers), a number of line feeds
- *   other than rows + 1 (blank lines, which DuckDB skips, or lone CRs; quoted line breaks cannot
- *   occur without quotes), a header the strict reader would refuse;
+ *   or `+-` in a numeric column (DuckDB reads 1_000 and +-1 as numbers), a one-column file
+ *   (DuckDB reads a blank line there as a missing value; with more columns both readers skip blank
+ *   lines, and without quotes no record spans lines, so rows and lines agree), a header the strict
+ *   reader would refuse, a header line with a CR inside or no line feed in the first 4 MiB;
  * - DuckDB refusing anything (a cell that is not a number, a value outside an ENUM, ragged rows,
- *   mixed line endings, an over-long line);
+ *   mixed line endings or lone CRs, a line over 2 MiB);
+ * Blank cells of one or two spaces or a tab are read as missing (nullstr), as the strict reader
+ * trims them to the empty string; other cells with spaces around them are typed as the strict
+ * reader does (numbers by DuckDB, which trims the same ASCII spaces; text trimmed in JS).
  * - any row-level or table-level rule broken: a missing cell where it is not allowed, NaN or an
  *   infinity, a non-integer in an integer column, a value out of bounds, a text that is not a
  *   boolean or a date, a repeat in a unique column, a duplicate row (found by value: equal texts
