@@ -5,6 +5,7 @@
  * never a 500 for anything a client sent.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -18,7 +19,7 @@ import { parseCsv } from '../data/csv.js';
 import type { Frame } from '../data/frame.js';
 import { columnsToFrame, type FieldError, recordsToFrame } from '../data/records.js';
 import type { Predictor, Signature } from '../learn/types.js';
-import { fastBodyFor } from './fast-body.js';
+import { type FastBody, fastBodyFor } from './fast-body.js';
 import type { HostedModel, ModelHost } from './model-host.js';
 import type { PredictionLog } from './prediction-log.js';
 import type { Canary, GuardVerdict } from './traffic.js';
@@ -43,6 +44,11 @@ export interface AppOptions {
   corsOrigins?: readonly string[];
   /** At most `max` requests to /v1/* per client (API key, else IP address) per `windowMs` (429 beyond). */
   rateLimit?: { max: number; windowMs: number };
+  /**
+   * Answer single records the fast reader takes without going through Fastify (default true; off
+   * whenever CORS, API keys or rate limits are configured). Only a listening server uses it.
+   */
+  hotRoute?: boolean;
   /** Called after a canary's guard tripped and routing to it stopped (e.g. to record it in the registry). */
   onCanaryRollback?: (name: string, canary: HostedModel, verdict: GuardVerdict) => Promise<void> | void;
 }
@@ -149,17 +155,41 @@ export function createApp(options: AppOptions): FastifyInstance {
   // request ids: the caller's X-Request-Id when it is sane, else a process prefix and a counter
   const idPrefix = randomBytes(4).toString('hex');
   let idCounter = 0;
+  const genReqId = (req: IncomingMessage) => {
+    const h = req.headers['x-request-id'];
+    return typeof h === 'string' && h.length > 0 && h.length <= 128 && /^[\w.:-]+$/.test(h)
+      ? h
+      : `${idPrefix}-${(++idCounter).toString(36)}`;
+  };
+  // the hot route (see hotPredict below) when no hook needs to see every request
+  const hotRoute =
+    (options.hotRoute ?? true) &&
+    !(options.corsOrigins && options.corsOrigins.length > 0) &&
+    !(options.apiKeys && options.apiKeys.length > 0) &&
+    !options.rateLimit;
+  let hot: ((req: IncomingMessage, res: ServerResponse, next: HttpHandler) => boolean) | null = null;
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit ?? 1_048_576,
     return503OnClosing: true,
     requestIdHeader: false,
-    genReqId: (req) => {
-      const h = req.headers['x-request-id'];
-      return typeof h === 'string' && h.length > 0 && h.length <= 128 && /^[\w.:-]+$/.test(h)
-        ? h
-        : `${idPrefix}-${(++idCounter).toString(36)}`;
-    },
+    genReqId,
+    ...(hotRoute
+      ? {
+          // Fastify's own HTTP/1 server (as its getServerInstance makes it), one request handler in front
+          serverFactory: (handler: HttpHandler, opts: Record<string, unknown>) => {
+            const server = http.createServer((opts.http ?? {}) as http.ServerOptions, (req, res) => {
+              if (!hot?.(req, res, handler)) handler(req, res);
+            });
+            server.keepAliveTimeout = opts.keepAliveTimeout as number;
+            server.requestTimeout = opts.requestTimeout as number;
+            server.setTimeout(opts.connectionTimeout as number);
+            if ((opts.maxRequestsPerSocket as number) > 0)
+              server.maxRequestsPerSocket = opts.maxRequestsPerSocket as number;
+            return server;
+          },
+        }
+      : {}),
   });
   const log = options.logger ?? silentLogger;
   if (options.corsOrigins && options.corsOrigins.length > 0) installCors(app, options.corsOrigins);
@@ -481,8 +511,122 @@ export function createApp(options: AppOptions): FastifyInstance {
     reply.type('application/json; charset=utf-8');
     return predictionsJson(entry.name, entry.version, probability, label, classes);
   });
+
+  /**
+   * The hot route: POST /v1/models/NAME/predict with one JSON record that the model's fast reader
+   * takes, answered on node's request and response objects without Fastify's per-request work
+   * (request and reply objects, routing, parser lookup, promise, send pipeline). It writes what
+   * the route would: the same status, headers (x-request-id, content-type, content-length, in
+   * that order) and body, and counts the same metrics. It takes a request only when nothing else
+   * could apply: no hooks configured (createApp turns it off with CORS, API keys or rate limits),
+   * not closing, no query string, exactly `application/json` with a content-length within the
+   * limit, a served model without canary or shadow, no prediction log. Once the body is in, any
+   * other outcome (a batch, a body the fast reader leaves, an error) puts the bytes back on the
+   * request and hands it to Fastify, which then reads it as if untouched.
+   */
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  const bodyLimit = options.bodyLimit ?? 1_048_576;
+  hot = (req, res, next) => {
+    if (closing || req.method !== 'POST' || predictionLog) return false;
+    const m = HOT_URL.exec(req.url ?? '');
+    if (!m) return false;
+    const h = req.headers;
+    if (h['content-type'] !== 'application/json' || h['transfer-encoding'] !== undefined) return false;
+    const len = Number(h['content-length']);
+    if (!(len > 0 && len <= bodyLimit)) return false;
+    const name = m[1];
+    const entry = host.get(name);
+    if (!entry || host.canary(name) || host.shadow(name)) return false;
+    const fast = fastBodyFor(entry.predictor.signature.inputs);
+    if (!fast) return false;
+    // the body's state on the request itself, read by listeners made once (not per request)
+    (req as HotRequest)[HOT] = { chunks: [], got: 0, len, res, next, entry, fast };
+    req.on('data', onHotData);
+    req.on('error', onHotError);
+    return true;
+  };
+
+  function onHotData(this: IncomingMessage, chunk: Buffer): void {
+    const st = (this as HotRequest)[HOT]!;
+    st.chunks.push(chunk);
+    st.got += chunk.length;
+    if (st.got < st.len) return;
+    // the whole body is in (node's parser delivers exactly content-length bytes); 'end' is not
+    // emitted while paused, so the bytes can still go back for Fastify
+    this.pause();
+    this.removeListener('data', onHotData);
+    this.removeListener('error', onHotError);
+    (this as HotRequest)[HOT] = null;
+    const bytes = st.chunks.length === 1 ? st.chunks[0] : Buffer.concat(st.chunks, st.got);
+    if (!answerHot(st.res, this, st.entry, st.fast, bytes)) {
+      this.unshift(bytes);
+      st.next(this, st.res);
+    }
+  }
+  // a client gone mid-body: nothing to answer (node destroys the socket)
+  function onHotError(this: IncomingMessage): void {
+    this.removeListener('data', onHotData);
+    (this as HotRequest)[HOT] = null;
+  }
+
+  /** Score a one-record body and answer; false (nothing written) when the route must handle it. */
+  const answerHot = (
+    res: ServerResponse,
+    req: IncomingMessage,
+    entry: HostedModel,
+    fast: FastBody,
+    bytes: Buffer,
+  ): boolean => {
+    const t0 = process.hrtime.bigint();
+    const frame = fast.read(bytes);
+    if (frame?.nRows !== 1 || host.get(entry.name) !== entry) return false;
+    let result: { probability: Float64Array; label: string[] };
+    try {
+      result = entry.predictor.predictFrame(frame);
+    } catch {
+      return false;
+    }
+    const { probability, label } = result;
+    const classes = entry.predictor.signature.target.classes;
+    const m = metricsFor(entry.name, String(entry.version), classes);
+    if (label[0] === classes[1]) m.positive++;
+    else m.negative++;
+    m.ok++;
+    const payload = predictionsJson(entry.name, entry.version, probability, label, classes);
+    m.latency.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+    res.writeHead(200, {
+      'x-request-id': genReqId(req),
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(payload)),
+    });
+    res.end(payload);
+    return true;
+  };
   return app;
 }
+
+type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const HOT = Symbol('keel.hotBody');
+/** A request on the hot route while its body comes in. */
+type HotRequest = IncomingMessage & {
+  [HOT]?: {
+    chunks: Buffer[];
+    got: number;
+    len: number;
+    res: ServerResponse;
+    next: HttpHandler;
+    entry: HostedModel;
+    fast: FastBody;
+  } | null;
+};
+
+/** The predict route's path for a model name that needs no decoding. */
+const HOT_URL = /^\/v1\/models\/([A-Za-z0-9_.-]+)\/predict$/;
 
 /** A served (model, version)'s numbers since the last scrape, and its latency series. */
 interface Children {
