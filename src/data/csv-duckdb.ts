@@ -264,6 +264,9 @@ async function readFast(
     }
 
     const { DuckDBInstance } = await import('@duckdb/node-api');
+    let digest = '';
+    let nRows = 0;
+    let nBytes = 0;
     const instance = await DuckDBInstance.create(':memory:');
     const con = await instance.connect();
     try {
@@ -348,11 +351,15 @@ async function readFast(
       if (failed) throw failed;
       if (rows === 0) giveUp('no rows');
       if (total !== size) giveUp('the file changed size');
-      return finish(path, schema, header, cols, rows, total, hash.digest('hex'), options);
+      digest = hash.digest('hex');
+      nRows = rows;
+      nBytes = total;
     } finally {
       con.closeSync();
       instance.closeSync();
     }
+    // DuckDB is closed (its buffers freed) before the checks on the whole columns
+    return finish(path, schema, header, cols, nRows, nBytes, digest, options);
   } finally {
     closeSync(fd);
   }
@@ -646,9 +653,9 @@ function finish(
 /**
  * Whether two rows have equal values in every column. Rows are hashed on a few columns (numeric
  * ones first: they tell rows apart best) into an open-addressing table of row numbers; rows whose
- * hashes meet are compared in every column (by their bits: missing numbers are all the same NaN),
- * so the answer is exact. Equal texts give equal values, so no repeat here means no repeat for the
- * strict reader either.
+ * slots meet are compared in every column, numbers and codes by their bits (missing numbers are
+ * all the same NaN), strings by a 32-bit hash (a false match there only costs the strict read).
+ * Equal texts give equal values, so no repeat here means no repeat for the strict reader either.
  */
 function hasDuplicateRows(columns: Column[], rows: number): boolean {
   const words: Int32Array[] = [];
@@ -674,16 +681,17 @@ function hasDuplicateRows(columns: Column[], rows: number): boolean {
   }
   const order = words.map((_, k) => k).sort((a, b) => Number(wide[b]) - Number(wide[a]));
   const keyCols = order.slice(0, 4);
-  const hash = new Int32Array(rows);
-  for (const k of keyCols) {
-    const w = words[k];
-    if (wide[k])
-      for (let r = 0; r < rows; r++) {
-        const h = Math.imul(hash[r] ^ w[2 * r], 0x01000193) ^ w[2 * r + 1];
-        hash[r] = Math.imul(h, 0x5bd1e995);
-      }
-    else for (let r = 0; r < rows; r++) hash[r] = Math.imul(hash[r] ^ w[r], 0x01000193);
-  }
+  const keyWords = keyCols.map((k) => words[k]);
+  const keyWide = keyCols.map((k) => wide[k]);
+  const hashOf = (r: number): number => {
+    let h = 0;
+    for (let c = 0; c < keyWords.length; c++) {
+      const w = keyWords[c];
+      if (keyWide[c]) h = Math.imul(Math.imul(h ^ w[2 * r], 0x01000193) ^ w[2 * r + 1], 0x5bd1e995);
+      else h = Math.imul(h ^ w[r], 0x01000193);
+    }
+    return fmix(h);
+  };
   const same = (a: number, b: number): boolean => {
     for (let k = 0; k < words.length; k++) {
       const w = words[k];
@@ -693,22 +701,20 @@ function hasDuplicateRows(columns: Column[], rows: number): boolean {
     }
     return true;
   };
+  // row numbers by hash, open addressing; a slot's row is compared whole when the slot is taken
   let slots = 1 << 10;
   while (slots < rows * 2) slots *= 2;
   const mask = slots - 1;
   const table = new Int32Array(slots).fill(-1);
-  const tag = new Int32Array(slots);
   for (let r = 0; r < rows; r++) {
-    const h = fmix(hash[r]);
-    let slot = h & mask;
+    let slot = hashOf(r) & mask;
     for (;;) {
       const at = table[slot];
       if (at < 0) {
         table[slot] = r;
-        tag[slot] = h;
         break;
       }
-      if (tag[slot] === h && same(at, r)) return true;
+      if (same(at, r)) return true;
       slot = (slot + 1) & mask;
     }
   }
