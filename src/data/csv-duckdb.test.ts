@@ -156,6 +156,12 @@ describe('the DuckDB fast path gives the strict reader results on clean files', 
     await fastAndSame(file(`${head}\n1,1.5,3,yes,2026-12-01,z,no\n\n2,2,4,no,,a_b,yes`), s);
     await fastAndSame(file(`${head}\n1, ,3,yes,,  ,no\n2,2,\t,no,,a,yes\n`), s);
     await fastAndSame(file(`${head},extra\n1,1.5,3,yes,2026-12-01,z,no,q\n2,2,4,no,,a,yes,r\n`), s);
+    // tab-separated, with tabs nowhere else
+    await fastAndSame(
+      file(`${head.replaceAll(',', '\t')}\n1\t1.5\t3\tyes\t2026-12-01\tz\tno\n2\t \t4\tno\t\ta\tyes\n`),
+      s,
+      { delimiter: '\t' },
+    );
     // a column missing everywhere: the all_missing warning
     await fastAndSame(file(`${head}\n1,,3,yes,,z,no\n2,,4,no,,a,yes\n`), s);
   });
