@@ -37,5 +37,7 @@ console.log(
     quarantined: read.report.quarantined,
     columns: profile.columns.length,
     sha256: read.source.sha256,
+    reader: read.reader?.engine,
+    reader_gave_up: read.reader?.gaveUp,
   }),
 );

@@ -60,6 +60,8 @@ async function fastAndSame(p: string, schema: Schema, options: CsvOptions = {}):
   const strict = await readCsv(p, schema, { ...options, engine: 'strict' });
   const fast = await readCsv(p, schema, { ...options, engine: 'duckdb' });
   sameResult(strict, fast);
+  expect(fast.reader).toEqual({ engine: 'duckdb' });
+  expect(strict.reader).toEqual({ engine: 'strict' });
   return fast;
 }
 
@@ -74,8 +76,11 @@ async function fallsBack(p: string, schema: Schema, why: RegExp, options: CsvOpt
   } catch (e) {
     strictError = e;
   }
-  if (strict) sameResult(strict, await readCsv(p, schema, { ...options, engine: 'duckdb' }));
-  else {
+  if (strict) {
+    const fast = await readCsv(p, schema, { ...options, engine: 'duckdb' });
+    sameResult(strict, fast);
+    expect(fast.reader?.gaveUp).toMatch(why);
+  } else {
     const e = strictError as { code: string; message: string; where: unknown };
     await expect(readCsv(p, schema, { ...options, engine: 'duckdb' })).rejects.toMatchObject({
       code: e.code,

@@ -30,6 +30,11 @@ export interface ReadResult {
   source: DataSource;
   /** The schema used: the one given, or the one inferred. */
   schema: Schema;
+  /**
+   * Which reader parsed a local CSV file: DuckDB's (csv-duckdb.ts) or the strict one, and when
+   * DuckDB's was tried and gave up, why (the result is the same either way; this tells the time).
+   */
+  reader?: { engine: 'duckdb' | 'strict'; gaveUp?: string };
 }
 
 export interface CsvOptions {
@@ -90,10 +95,16 @@ export async function readCsv(path: string, schema?: Schema, options: CsvOptions
         quarantine: fast.quarantine,
         schema,
         source: { path, sha256: fast.sha256, rows: fast.frame.nRows, bytes: fast.bytes },
+        reader: { engine: 'duckdb' },
       };
     }
+    const strict = await readCsvSource(fileSource(path, size), path, schema, options);
+    return { ...strict, reader: { engine: 'strict', gaveUp: fast.reason } };
   }
-  return readCsvSource(fileSource(path, size), path, schema, options);
+  return {
+    ...(await readCsvSource(fileSource(path, size), path, schema, options)),
+    reader: { engine: 'strict' },
+  };
 }
 
 /**
