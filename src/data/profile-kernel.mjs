@@ -149,6 +149,20 @@ export function numericColumnProfile(name, values, bins, refEdges) {
   // the fine histogram
   const fineScale = min === max ? 0 : FINE / (max - min);
   const fine = Number.isFinite(fineScale) && fineScale > 0 ? new Int32Array(FINE) : null;
+  // the bin b with e[b] <= v < e[b + 1] (the last bin closed; values outside a reference's range
+  // fall into its first or last bin): a guess for equal widths, corrected against the edges
+  const binValue = (v) => {
+    let b = step > 0 ? Math.floor((v - lo0) * step) : 0;
+    if (b > last) b = last;
+    else if (!(b >= 0)) b = 0;
+    while (b > 0 && v < e[b]) b--;
+    while (b < last && v >= e[b + 1]) b++;
+    cnt[b]++;
+  };
+  // with its own edges, the histogram comes from the fine one: a fine bucket below an edge's bucket
+  // holds only values below the edge, one above it only values above (bucketing is monotone), so
+  // only the values in the edges' own buckets are binned one by one
+  const fromFine = refEdges === null && fine !== null;
   // pass 2: squared deviations, the histogram, the fine histogram, the distinct decimals
   let ss = 0;
   for (let i = 0; i < n; i++) {
@@ -156,14 +170,7 @@ export function numericColumnProfile(name, values, bins, refEdges) {
     if (Number.isNaN(v)) continue;
     const dv = v - mean;
     ss += dv * dv;
-    // the bin b with e[b] <= v < e[b + 1] (the last bin closed; values outside a reference's range
-    // fall into its first or last bin): a guess for equal widths, corrected against the edges
-    let b = step > 0 ? Math.floor((v - lo0) * step) : 0;
-    if (b > last) b = last;
-    else if (!(b >= 0)) b = 0;
-    while (b > 0 && v < e[b]) b--;
-    while (b < last && v >= e[b + 1]) b++;
-    cnt[b]++;
+    if (!fromFine) binValue(v);
     if (fine !== null) {
       let f = Math.floor((v - min) * fineScale);
       if (f >= FINE) f = FINE - 1;
@@ -186,7 +193,24 @@ export function numericColumnProfile(name, values, bins, refEdges) {
       }
     }
   }
-  const counts = Array.from(cnt);
+  let edge = null;
+  if (fromFine) {
+    edge = new Uint8Array(FINE);
+    const eb = [];
+    for (let b = 1; b < nb; b++) {
+      let f = Math.floor((e[b] - min) * fineScale);
+      if (f >= FINE) f = FINE - 1;
+      else if (!(f >= 0)) f = 0;
+      eb.push(f);
+      edge[f] = 1;
+    }
+    // a bucket's bin: the number of inner edges whose buckets are below it
+    let j = 0;
+    for (let f = 0; f < FINE; f++) {
+      while (j < eb.length && eb[j] < f) j++;
+      if (edge[f] === 0) cnt[j] += fine[f];
+    }
+  }
   const ranks = [];
   for (const q of QS) {
     const pos = (count - 1) * q;
@@ -195,7 +219,19 @@ export function numericColumnProfile(name, values, bins, refEdges) {
   let at = null;
   if (min === max) at = new Map(ranks.map((r) => [r, min]));
   else if (decimal && kc !== null) at = ranksFromCounts(kc, kmin, s, negZeros, ranks);
-  else if (decimal && fine !== null) at = pickRanks(values, fine, fineScale, min, count, ranks);
+  else if (decimal && fine !== null)
+    at = pickRanks(values, fine, fineScale, min, count, ranks, edge, binValue);
+  if (edge !== null && !(at !== null && decimal && kc === null && min !== max)) {
+    // the edges' buckets, when pickRanks did not pass over the values
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (Number.isNaN(v)) continue;
+      let f = Math.floor((v - min) * fineScale);
+      if (f >= FINE) f = FINE - 1;
+      if (edge[f] === 1) binValue(v);
+    }
+  }
+  const counts = Array.from(cnt);
   if (at === null || !decimal) {
     const present = count === n ? values : new Float64Array(count);
     if (present !== values)
@@ -249,9 +285,10 @@ function ranksFromCounts(kc, kmin, s, negZeros, ranks) {
 /**
  * The values at the given ranks of the sorted order (a Map rank -> value), exactly, from the fine
  * histogram's counts: only the buckets holding a wanted rank are gathered and sorted. null when
- * those buckets hold most of the values (then sorting everything is as cheap).
+ * those buckets hold most of the values (then sorting everything is as cheap), before passing over
+ * the values; the pass also bins the values of the histogram edges' buckets (`edge`).
  */
-function pickRanks(values, fine, scale, min, count, ranks) {
+function pickRanks(values, fine, scale, min, count, ranks, edge, binValue) {
   const sortedRanks = [...new Set(ranks)].sort((a, b) => a - b);
   const where = new Map();
   const need = new Int32Array(FINE).fill(-1);
@@ -278,6 +315,7 @@ function pickRanks(values, fine, scale, min, count, ranks) {
     if (k >= FINE) k = FINE - 1;
     const o = need[k];
     if (o >= 0) out[o + fill[k]++] = v;
+    if (edge !== null && edge[k] === 1) binValue(v);
   }
   for (const k of wanted) out.subarray(need[k], need[k] + fine[k]).sort();
   const at = new Map();
