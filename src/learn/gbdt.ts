@@ -372,7 +372,9 @@ function boostOn(
   for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) margin[i * K + k] = baseScores[k];
   const grad = sharedBin?.grad ?? new Float64Array(n);
   const hess = sharedBin?.hess ?? new Float64Array(n);
-  const all = Int32Array.from({ length: n }, (_, i) => i);
+  // a plain loop: Int32Array.from({ length: n }, fn) iterates generically (~60x slower)
+  const all = new Int32Array(n);
+  for (let i = 0; i < n; i++) all[i] = i;
   const rows = shared?.rows ?? new Int32Array(n);
   const inSample = new Uint8Array(p.subsample < 1 ? n : 0);
   const sample = K > 1 && p.subsample < 1 ? new Int32Array(n) : null;
