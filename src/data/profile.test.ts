@@ -173,6 +173,8 @@ describe('exact distinct counts and quantiles without a full sort', () => {
       missing: Array.from({ length: n }, () => (rnd() < 0.3 ? Number.NaN : Math.round(rnd() * 500) / 10)),
       constant: new Array(n).fill(2.5),
       signedZeros: Array.from({ length: n }, (_, i) => [-0, 0, 1.5][i % 3]),
+      // min 0, max 1: every tenth is an edge
+      onEdges: Array.from({ length: n }, (_, i) => (i < 2 ? i : Math.floor(rnd() * 11) / 10)),
     };
     const names = Object.keys(columns);
     const profile = profileFrame(
@@ -198,6 +200,15 @@ describe('exact distinct counts and quantiles without a full sort', () => {
         p75: q(0.75),
         p95: q(0.95),
       });
+      // the histogram by its definition: e[b] <= v < e[b + 1], the last bin closed
+      const edges = c.histogram?.edges ?? [];
+      const counts = new Array(edges.length - 1).fill(0);
+      for (const v of present) {
+        let b = 0;
+        while (b < counts.length - 1 && v >= edges[b + 1]) b++;
+        counts[b]++;
+      }
+      expect(c.histogram?.counts, name).toEqual(counts);
     }
   });
 });
