@@ -161,7 +161,7 @@ export function createApp(options: AppOptions): FastifyInstance {
       ? h
       : `${idPrefix}-${(++idCounter).toString(36)}`;
   };
-  // the hot route (see hotPredict below) when no hook needs to see every request
+  // the hot route (see `hot` below) when no hook needs to see every request
   const hotRoute =
     (options.hotRoute ?? true) &&
     !(options.corsOrigins && options.corsOrigins.length > 0) &&
