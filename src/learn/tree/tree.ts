@@ -137,6 +137,11 @@ const NB = 256;
 const SMALL_NODE_ROWS = 256;
 /** What summing a row into a histogram costs, in partitions of a row (orders a level's tasks). */
 const HIST_ROW_COST = 12;
+/**
+ * Levels with fewer nodes to search than this search on the calling thread alone (one or two
+ * nodes are ~20-40 us of work: not worth a request the helper may answer late on a busy machine).
+ */
+const SPLIT_PARALLEL_MIN_NODES = 4;
 /** A level's split search is cut into at least about this many tasks (feature ranges of its nodes). */
 const SPLIT_TASKS_MIN = 8;
 
@@ -854,7 +859,7 @@ export class TreeBuilder {
    */
   private levelSplits(nodes: Node[], nFeat: number): (Split | null)[] {
     const out: (Split | null)[] = new Array(nodes.length).fill(null);
-    const helper = this.helper;
+    const helper = nodes.length >= SPLIT_PARALLEL_MIN_NODES ? this.helper : null;
     const par: number[] = [];
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i];
