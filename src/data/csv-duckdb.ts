@@ -38,7 +38,7 @@ import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { checkHeader } from './csv.js';
-import { Growable, quarantineLine, type StreamedCsv } from './csv-stream.js';
+import { categoricalOf, Growable, quarantineLine, type StreamedCsv } from './csv-stream.js';
 import { parseDatetime } from './datetime.js';
 import { type Column, Frame } from './frame.js';
 import type { ColumnSpec, Schema } from './schema.js';
@@ -581,15 +581,7 @@ function finish(
     names.push(c.spec.name);
     if (c.num) columns.push({ kind: 'numeric', values: c.num.done(rows) });
     else if (c.codes) {
-      const codes = c.codes.done(rows);
-      if (!c.allowed) {
-        const dict = c.dict!;
-        const sorted = [...dict].sort();
-        const rank = new Map(sorted.map((d, i) => [d, i]));
-        const remap = Int32Array.from(dict, (d) => rank.get(d)!);
-        for (let r = 0; r < rows; r++) if (codes[r] >= 0) codes[r] = remap[codes[r]];
-        columns.push({ kind: 'categorical', codes, categories: sorted });
-      } else columns.push({ kind: 'categorical', codes, categories: c.dict! });
+      columns.push(categoricalOf(c.codes.done(rows), c.dict!, c.allowed !== undefined));
     } else {
       const v = c.strs!;
       v.length = rows;

@@ -449,6 +449,20 @@ class RowHashSet {
 }
 
 /** A growable typed column of the kept rows. */
+/**
+ * A category column from its codes (in the order categories were first seen) and dictionary.
+ * Without a fixed list of allowed values the dictionary is sorted and the codes remapped to it,
+ * so the codes do not depend on the order of the rows; a fixed list keeps its own order.
+ */
+export function categoricalOf(codes: Int32Array, dict: string[], fixed: boolean): Column {
+  if (fixed) return { kind: 'categorical', codes, categories: dict };
+  const sorted = [...dict].sort();
+  const rank = new Map(sorted.map((c, i) => [c, i]));
+  const remap = Int32Array.from(dict, (c) => rank.get(c)!);
+  for (let r = 0; r < codes.length; r++) if (codes[r] >= 0) codes[r] = remap[codes[r]];
+  return { kind: 'categorical', codes, categories: sorted };
+}
+
 export class Growable<T extends Float64Array | Int32Array> {
   data: T;
   constructor(
@@ -1048,15 +1062,7 @@ export async function streamCsv(
     if (st.kind === 'number' || st.kind === 'boolean' || st.kind === 'datetime')
       columns.push({ kind: 'numeric', values: st.num!.done(kept) });
     else if (st.kind === 'category') {
-      const codes = st.codes!.done(kept);
-      if (!st.allowed) {
-        const dict = st.dict!;
-        const sorted = [...dict].sort();
-        const rank = new Map(sorted.map((c, i) => [c, i]));
-        const remap = Int32Array.from(dict, (c) => rank.get(c)!);
-        for (let r = 0; r < kept; r++) if (codes[r] >= 0) codes[r] = remap[codes[r]];
-        columns.push({ kind: 'categorical', codes, categories: sorted });
-      } else columns.push({ kind: 'categorical', codes, categories: st.dict! });
+      columns.push(categoricalOf(st.codes!.done(kept), st.dict!, st.allowed !== undefined));
     } else {
       const v = st.strs!;
       v.length = kept;
