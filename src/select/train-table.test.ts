@@ -7,6 +7,7 @@ import { churnSchema, featureSpecs, generateChurn } from '../data/index.js';
 import { openArtifactStore, openStore } from '../track/index.js';
 import { choosePositive, modelNameFromFile, prepareFolds, stratifiedKFold, trainTable } from './index.js';
 import { logisticFamily } from './space.js';
+import { shapRows } from './train-table.js';
 import { TrialPool } from './trial-pool.js';
 import { runTask, toWire } from './trial-runner.js';
 
@@ -172,5 +173,28 @@ describe('TrialPool', () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('shapRows', () => {
+  /** A complete binary tree of the given depth (2^depth leaves), as left/right/feature arrays. */
+  const complete = (depth: number) => {
+    const n = 2 ** (depth + 1) - 1;
+    const internal = 2 ** depth - 1;
+    return {
+      feature: Int32Array.from({ length: n }, (_, i) => (i < internal ? 0 : -1)),
+      left: Int32Array.from({ length: n }, (_, i) => (i < internal ? 2 * i + 1 : -1)),
+      right: Int32Array.from({ length: n }, (_, i) => (i < internal ? 2 * i + 2 : -1)),
+    };
+  };
+  it('explains 1,000 rows when exact TreeSHAP is cheap, fewer (never under 200) when it is not', () => {
+    expect(shapRows([])).toBe(1000);
+    // 200 depth-3 trees: 200 x 8 leaves x 16 = 25,600 steps a row
+    expect(shapRows(Array.from({ length: 200 }, () => complete(3)))).toBe(1000);
+    // 60 depth-10 trees: 60 x 1024 x 121 = 7.4M steps a row -> 5e8 / 7.4M = 67, so the floor of 200
+    expect(shapRows(Array.from({ length: 60 }, () => complete(10)))).toBe(200);
+    // 20 depth-8 trees: 20 x 256 x 81 = 414,720 a row -> 1,205, capped at 1,000; 60 of them -> 401
+    expect(shapRows(Array.from({ length: 20 }, () => complete(8)))).toBe(1000);
+    expect(shapRows(Array.from({ length: 60 }, () => complete(8)))).toBe(401);
   });
 });

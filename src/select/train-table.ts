@@ -512,7 +512,9 @@ export async function trainTable(options: TrainTableOptions): Promise<TrainTable
  * 200 boosted trees of depth 6 ~0.5M.
  */
 const SHAP_BUDGET = 5e8;
-function shapRows(trees: readonly { feature: Int32Array; left: Int32Array; right: Int32Array }[]): number {
+export function shapRows(
+  trees: readonly { feature: Int32Array; left: Int32Array; right: Int32Array }[],
+): number {
   let cost = 0;
   for (const t of trees) {
     const stack = [0, 0];
