@@ -38,7 +38,7 @@ import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { checkHeader } from './csv.js';
-import { categoricalOf, Growable, quarantineLine, type StreamedCsv } from './csv-stream.js';
+import { categoricalOf, fmix, Growable, quarantineLine, type StreamedCsv } from './csv-stream.js';
 import { parseDatetime } from './datetime.js';
 import { type Column, Frame } from './frame.js';
 import type { ColumnSpec, Schema } from './schema.js';
@@ -742,12 +742,4 @@ function hasDuplicateRows(columns: Column[], rows: number): boolean {
     }
   }
   return false;
-}
-
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }

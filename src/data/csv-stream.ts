@@ -1226,7 +1226,8 @@ function fastNumber(buf: Uint8Array, s: number, e: number): boolean {
   return true;
 }
 
-function fmix(h: number): number {
+/** murmur3's 32-bit finalizer: mixes every bit of h into every bit of the result. */
+export function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
