@@ -370,6 +370,14 @@ export function createApp(options: AppOptions): FastifyInstance {
       .status(400)
       .send({ error: { code: 'KEEL_E_INPUT', message, ...(fields ? { fields } : {}) } });
   };
+  /** A 400 listing the request's field errors. */
+  const rejectFields = (reply: FastifyReply, entry: HostedModel, errors: FieldError[]) =>
+    reject(
+      reply,
+      entry,
+      `${errors.length} field error${errors.length === 1 ? '' : 's'} in the request`,
+      errors,
+    );
 
   app.post<{ Params: { name: string } }>('/v1/models/:name/predict', async (req, reply) => {
     const t0 = process.hrtime.bigint();
@@ -411,13 +419,7 @@ export function createApp(options: AppOptions): FastifyInstance {
       if (nRows > maxBatch)
         return reject(reply, entry, `a batch holds at most ${maxBatch} records, got ${nRows}`);
       ({ frame, errors } = toFrame(input, entry.predictor.signature.inputs));
-      if (!frame)
-        return reject(
-          reply,
-          entry,
-          `${errors.length} field error${errors.length === 1 ? '' : 's'} in the request`,
-          errors,
-        );
+      if (!frame) return rejectFields(reply, entry, errors);
     }
     let result: { probability: Float64Array; label: string[] };
     let role: 'primary' | 'canary' = 'primary';
@@ -440,13 +442,7 @@ export function createApp(options: AppOptions): FastifyInstance {
         if (!primary) throw e;
         entry = primary;
         ({ frame, errors } = toFrame((input ??= requestInput(body)), entry.predictor.signature.inputs));
-        if (!frame)
-          return reject(
-            reply,
-            entry,
-            `${errors.length} field error${errors.length === 1 ? '' : 's'} in the request`,
-            errors,
-          );
+        if (!frame) return rejectFields(reply, entry, errors);
         const r = score(entry.predictor, frame);
         result = r instanceof Promise ? await r : r;
       }
