@@ -5,7 +5,11 @@
  * time. The same kind of model on the same data: one-hot categories + 200 depth-6 boosted trees
  * trained on the 80% split of gbdt_100k.csv. Writes bench/results/serve.json (../shared/BENCH.md).
  *
- *   npm run bench:serve -- [--rounds 3] [--duration 10]
+ *   npm run bench:serve -- [--rounds 3] [--duration 10] [--only batch]
+ *
+ * --port-base N: listen on N, N + 1, N + 2 instead of 18201-18203.
+ * --only batch: Keel's columnar batch row alone (no peers, no single-record runs), with the
+ * server's CPU time per 1,000 rows; printed, bench/results/serve.json is not written.
  *
  * Needs: apt-get install -y wrk python3-fastapi python3-uvicorn python3-uvloop python3-httptools
  *        python3-sklearn python3-pandas
@@ -30,6 +34,8 @@ const opt = (flag: string, dflt: number) => {
 };
 const rounds = opt('--rounds', 3);
 const duration = opt('--duration', 10);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+if (only !== null && only !== 'batch') throw new Error(`--only: expected batch, got ${only}`);
 const py = '/usr/bin/python3';
 const env = { ...process.env, BENCH_WORK_DIR: work };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -117,7 +123,9 @@ interface Server {
   path: string;
   proc: ChildProcess;
 }
-const ports = { keel: 18201, fastapi: 18202, node: 18203 };
+// --port-base N moves the three ports (default 18201: keel, fastapi, node)
+const portBase = opt('--port-base', 18201);
+const ports = { keel: portBase, fastapi: portBase + 1, node: portBase + 2 };
 
 async function start(name: keyof typeof ports): Promise<Server> {
   const port = ports[name];
@@ -328,6 +336,40 @@ async function batchRows(s: Server, seconds: number, form: 'records' | 'columns'
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   if (!(rps > 0)) throw new Error(`batch: no requests/s in wrk's output:\n${out}`);
   return rps * 1000;
+}
+
+/** CPU seconds (user + system) used so far by process pid (Linux /proc; clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) / 100;
+}
+
+if (only === 'batch') {
+  const rps: number[] = [];
+  const cpu: number[] = [];
+  const s = await start('keel');
+  try {
+    await batchRows(s, 3, 'columns'); // warm-up
+    for (let round = 1; round <= rounds; round++) {
+      const c0 = cpuSeconds(s.proc.pid!);
+      const t0 = performance.now();
+      const r = await batchRows(s, duration, 'columns');
+      const secs = (performance.now() - t0) / 1000;
+      const c = cpuSeconds(s.proc.pid!) - c0;
+      rps.push(r);
+      cpu.push((c / (r * secs)) * 1000 * 1000); // ms of server CPU per 1,000 rows
+      console.log(
+        `round ${round}: ${Math.round(r)} rows/s, server CPU ${(c / secs).toFixed(2)} cores, ${cpu.at(-1)!.toFixed(3)} ms per 1,000 rows`,
+      );
+    }
+  } finally {
+    stop(s);
+  }
+  console.log(
+    `batch columns: median ${Math.round(median(rps))} rows/s, ${median(cpu).toFixed(3)} ms CPU per 1,000 rows`,
+  );
+  process.exit(0);
 }
 
 // ---------------------------------------------------------------- rounds
