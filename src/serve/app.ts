@@ -509,16 +509,16 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
 
   /**
-   * The hot route: POST /v1/models/NAME/predict with one JSON record that the model's fast reader
-   * takes, answered on node's request and response objects without Fastify's per-request work
+   * The hot route: POST /v1/models/NAME/predict with a JSON body that the model's fast reader
+   * takes (one record or a columnar batch: read once, not again by the route), answered on node's request and response objects without Fastify's per-request work
    * (request and reply objects, routing, parser lookup, promise, send pipeline). It writes what
    * the route would: the same status, headers (x-request-id, content-type, content-length, in
    * that order) and body, and counts the same metrics. It takes a request only when nothing else
    * could apply: no hooks configured (createApp turns it off with CORS, API keys or rate limits),
    * not closing, no query string, exactly `application/json` with a content-length within the
    * limit, a served model without canary or shadow, no prediction log. Once the body is in, any
-   * other outcome (a batch, a body the fast reader leaves, an error) puts the bytes back on the
-   * request and hands it to Fastify, which then reads it as if untouched.
+   * other outcome (a batch over maxBatch, a body the fast reader leaves, an error) puts the bytes
+   * back on the request and hands it to Fastify, which then reads it as if untouched.
    */
   let closing = false;
   app.addHook('preClose', (done) => {
@@ -558,7 +558,7 @@ export function createApp(options: AppOptions): FastifyInstance {
     this.removeListener('error', onHotError);
     (this as HotRequest)[HOT] = null;
     const bytes = st.chunks.length === 1 ? st.chunks[0] : Buffer.concat(st.chunks, st.got);
-    if (!answerHot(st.res, this, st.entry, st.fast, bytes)) {
+    if (!answerHot(st.res, this, st.entry, st.fast, bytes, st.next)) {
       this.unshift(bytes);
       st.next(this, st.res);
     }
@@ -569,28 +569,59 @@ export function createApp(options: AppOptions): FastifyInstance {
     (this as HotRequest)[HOT] = null;
   }
 
-  /** Score a one-record body and answer; false (nothing written) when the route must handle it. */
+  /**
+   * Score a body the fast reader takes (one record, or a columnar batch within maxBatch) and
+   * answer; false (nothing written) when the route must handle it. A batch scored on the model's
+   * worker threads is answered when they are done; should that fail, the request goes to the
+   * route after all (`next`), which answers it as it would have.
+   */
   const answerHot = (
     res: ServerResponse,
     req: IncomingMessage,
     entry: HostedModel,
     fast: FastBody,
     bytes: Buffer,
+    next: HttpHandler,
   ): boolean => {
     const t0 = process.hrtime.bigint();
     const frame = fast.read(bytes);
-    if (frame?.nRows !== 1 || host.get(entry.name) !== entry) return false;
-    let result: { probability: Float64Array; label: string[] };
+    if (!frame || frame.nRows > maxBatch || host.get(entry.name) !== entry) return false;
+    let result: ReturnType<typeof score>;
     try {
-      result = entry.predictor.predictFrame(frame);
+      result = score(entry.predictor, frame);
     } catch {
       return false;
     }
+    if (!(result instanceof Promise)) {
+      writeHot(res, req, entry, result, t0);
+      return true;
+    }
+    result.then(
+      (r) => writeHot(res, req, entry, r, t0),
+      () => {
+        req.unshift(bytes);
+        next(req, res);
+      },
+    );
+    return true;
+  };
+
+  /** The route's answer to a scored request: status, headers, body and metrics as it gives them. */
+  const writeHot = (
+    res: ServerResponse,
+    req: IncomingMessage,
+    entry: HostedModel,
+    result: { probability: Float64Array; label: string[] },
+    t0: bigint,
+  ): void => {
     const { probability, label } = result;
     const classes = entry.predictor.signature.target.classes;
     const m = metricsFor(entry.name, String(entry.version), classes);
-    if (label[0] === classes[1]) m.positive++;
-    else m.negative++;
+    const pos = classes[1];
+    let positives = 0;
+    for (let i = 0; i < label.length; i++) if (label[i] === pos) positives++;
+    m.positive += positives;
+    m.negative += label.length - positives;
     m.ok++;
     const payload = predictionsJson(entry.name, entry.version, probability, label, classes);
     m.latency.observe(Number(process.hrtime.bigint() - t0) / 1e9);
@@ -600,7 +631,6 @@ export function createApp(options: AppOptions): FastifyInstance {
       'content-length': String(Buffer.byteLength(payload)),
     });
     res.end(payload);
-    return true;
   };
   return app;
 }

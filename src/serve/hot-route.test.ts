@@ -30,6 +30,18 @@ const good = {
   senior_citizen: 0,
 };
 
+/** A columnar batch of n records like `good`, tenure and charges varying. */
+function columnar(n: number): string {
+  const recs = Array.from({ length: n }, (_, i) => ({
+    ...good,
+    tenure: i % 73,
+    monthly_charges: 20 + ((i * 7.25) % 90),
+    contract: i % 3 === 0 ? 'Two year' : good.contract,
+  }));
+  const names = Object.keys(good) as (keyof typeof good)[];
+  return JSON.stringify({ columns: Object.fromEntries(names.map((k) => [k, recs.map((r) => r[k])])) });
+}
+
 interface Answer {
   status: number;
   headers: string[];
@@ -101,6 +113,10 @@ describe('the hot route', () => {
       ],
       ['/v1/models/churn/predict', 'tenure=3', { 'content-type': 'text/plain' }],
       ['/v1/models/churn/predict', JSON.stringify(Array.from({ length: 40 }, () => good)), json],
+      // columnar batches the fast reader takes (the hot route answers them), and one it leaves
+      ['/v1/models/churn/predict', columnar(2), json],
+      ['/v1/models/churn/predict', columnar(20), json],
+      ['/v1/models/churn/predict', columnar(3).replace('"tenure":[0,', '"tenure":[-1,'), json],
     ];
     for (const [path, body, headers] of cases) {
       const [hot, plain] = await Promise.all(ports.map((p) => send(p, path, body, headers)));
@@ -110,6 +126,43 @@ describe('the hot route', () => {
     const r = await send(ports[0], '/v1/models/churn/predict', JSON.stringify(good), json);
     const { frame } = (await import('../data/records.js')).recordsToFrame([good], inputs);
     expect(JSON.parse(r.body).predictions[0].probability).toBe(model.predictFrame(frame!).probability[0]);
+  });
+
+  it('answers large columnar batches (scored on worker threads) as the Fastify route does', async () => {
+    const big = [true, false].map((hotRoute) => {
+      const host = new ModelHost();
+      host.set('churn', { name: 'churn', version: 4, alias: null, predictor: model, loadedAt: '' });
+      return createApp({ models: host, processMetrics: false, maxBatch: 1000, hotRoute });
+    });
+    try {
+      const bigPorts: number[] = [];
+      for (const app of big) {
+        await app.listen({ host: '127.0.0.1', port: 0 });
+        bigPorts.push((app.server.address() as AddressInfo).port);
+      }
+      const json = { 'content-type': 'application/json' };
+      for (const n of [255, 256, 300, 1000, 1001]) {
+        const body = columnar(n);
+        // several at once, so answers are written while other batches are being scored
+        const answers = await Promise.all(
+          [0, 1, 2].flatMap(() => bigPorts.map((p) => send(p, '/v1/models/churn/predict', body, json))),
+        );
+        for (let k = 0; k < answers.length; k += 2) expect(answers[k], `${n} rows`).toEqual(answers[k + 1]);
+        if (n > 1000) {
+          expect(answers[0].status).toBe(400);
+          continue;
+        }
+        const { columnsToFrame } = await import('../data/records.js');
+        const { frame } = columnsToFrame(JSON.parse(body).columns, inputs);
+        const expected = model.predictFrame(frame!).probability;
+        const got = JSON.parse(answers[0].body).predictions.map(
+          (p: { probability: number }) => p.probability,
+        );
+        expect(got).toEqual(Array.from(expected));
+      }
+    } finally {
+      for (const app of big) await app.close();
+    }
   });
 
   it('reads a body that arrives in pieces, and hands a pieced body over whole', async () => {
