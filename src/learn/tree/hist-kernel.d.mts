@@ -16,6 +16,33 @@ export function addRows(
 ): void;
 
 /**
+ * Stable partition of R[start:end] by col (left: bin <= `bin`, the missing bin left when
+ * missingLeft): left rows in place from `start`, right rows to S[spillAt:]; returns the end of
+ * the left rows.
+ */
+export function partitionRows(
+  R: Int32Array,
+  S: Int32Array,
+  col: Uint8Array,
+  start: number,
+  end: number,
+  bin: number,
+  missingLeft: boolean,
+  spillAt: number,
+): number;
+
+/** partitionRows by a categorical split: mask[bin] is 1 for the bins going left (missing included). */
+export function partitionMask(
+  R: Int32Array,
+  S: Int32Array,
+  col: Uint8Array,
+  start: number,
+  end: number,
+  mask: Uint8Array,
+  spillAt: number,
+): number;
+
+/**
  * Binary log-loss gradients and hessians of rows [start, end) from margins M and labels Y (row
  * weights Wt, else wPos for positives and 1 for negatives), into G, Hs and the interleaved GH.
  */

@@ -47,6 +47,48 @@ export function addRows(out, idx, from, to, words, bytes, W, F, GH) {
 }
 
 /**
+ * Stable partition of R[start:end] by one feature's bins col (left: bin <= `bin`, the missing bin
+ * 255 left when missingLeft): left rows in place from `start`, right rows to S[spillAt:], both in
+ * their order; returns the end of the left rows. Branch-free: every row is written to both sides
+ * and only the side it belongs to moves on (the branch on a row's side mispredicts about half the
+ * time on a split near the median: 16 vs 9 ns a row at 80k rows).
+ */
+export function partitionRows(R, S, col, start, end, bin, missingLeft, spillAt) {
+  const ml = missingLeft ? 1 : 0;
+  let wl = start;
+  let wr = spillAt;
+  for (let i = start; i < end; i++) {
+    const r = R[i];
+    const v = col[r];
+    // v <= bin, or v is 255 (above any value bin) and missing goes left
+    const l = ((v - bin - 1) >>> 31) | ((((v ^ 255) - 1) >>> 31) & ml);
+    R[wl] = r;
+    S[wr] = r;
+    wl += l;
+    wr += 1 - l;
+  }
+  return wl;
+}
+
+/**
+ * partitionRows by a categorical split: mask[bin] is 1 for the bins going left (the missing bin's
+ * entry says where missing goes).
+ */
+export function partitionMask(R, S, col, start, end, mask, spillAt) {
+  let wl = start;
+  let wr = spillAt;
+  for (let i = start; i < end; i++) {
+    const r = R[i];
+    const l = mask[col[r]];
+    R[wl] = r;
+    S[wr] = r;
+    wl += l;
+    wr += 1 - l;
+  }
+  return wl;
+}
+
+/**
  * Binary log-loss gradients and hessians of rows [start, end) from the margins M and labels Y
  * (weights Wt, else wPos for positives), into G, Hs and the interleaved pairs GH.
  */

@@ -7,7 +7,7 @@
 // context load.
 import { workerData } from 'node:worker_threads';
 import { edgeTasks } from './bin-kernel.mjs';
-import { addLeaves, addRows, binaryGradients } from './hist-kernel.mjs';
+import { addLeaves, addRows, binaryGradients, partitionRows } from './hist-kernel.mjs';
 import { clearHist, splitTask } from './split-kernel.mjs';
 
 const SPIN = 40_000;
@@ -20,15 +20,7 @@ function histRange(out, words, bytes, W, GH, R, F, start, end) {
 // stable partition of R[start:end] by one column: left rows in place, right rows to S[start:];
 // returns how many went left
 function partitionRange(R, S, col, start, end, bin, missingLeft) {
-  let wl = start;
-  let wr = start;
-  for (let i = start; i < end; i++) {
-    const r = R[i];
-    const v = col[r];
-    if (v === 255 ? missingLeft : v <= bin) R[wl++] = r;
-    else S[wr++] = r;
-  }
-  return wl - start;
+  return partitionRows(R, S, col, start, end, bin, missingLeft, start) - start;
 }
 
 // the second half of a node split between the threads (ops 1 and 2): partitioned, its right rows

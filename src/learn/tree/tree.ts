@@ -7,7 +7,7 @@
  */
 import type { Rng } from '../../core/random.js';
 import { MISSING_BIN } from './binning.js';
-import { addRows } from './hist-kernel.mjs';
+import { addRows, partitionMask, partitionRows } from './hist-kernel.mjs';
 import { type HistogramHelper, type SharedTrainingArrays, TASK_INTS } from './parallel.js';
 import {
   CFG_CAT_L2,
@@ -673,13 +673,8 @@ export class TreeBuilder {
     if (mask) {
       // a categorical split: the mask says which bins (missing included) go left; one thread
       const spill = this.spill(end - start);
-      let wl = start;
-      let wr = 0;
-      for (let i = start; i < end; i++) {
-        const r = rows[i];
-        if (mask[col[r]]) rows[wl++] = r;
-        else spill[wr++] = r;
-      }
+      const wl = partitionMask(rows, spill, col, start, end, mask, 0);
+      const wr = end - wl;
       if (hist) {
         if (histLeft) this.addRowsTo(hist, rows, start, wl);
         else this.addRowsTo(hist, spill, 0, wr);
@@ -730,14 +725,8 @@ export class TreeBuilder {
     hist: Float64Array | null,
     histLeft: boolean,
   ): number {
-    let wl = start;
-    let wr = spillAt;
-    for (let i = start; i < end; i++) {
-      const r = rows[i];
-      const v = col[r];
-      if (v === MISSING_BIN ? missingLeft : v <= bin) rows[wl++] = r;
-      else spill[wr++] = r;
-    }
+    const wl = partitionRows(rows, spill, col, start, end, bin, missingLeft, spillAt);
+    const wr = spillAt + (end - wl);
     if (hist) {
       // with the helper, each thread sums its half into its own zeroed histogram (dense: no
       // sparse form with a helper), so one call per histogram here
