@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../core/random.js';
 import { addForest, COMPLETE_MAX_DEPTH, flatten, treeDepth } from './flat.js';
+import { addCompleteRows } from './score-kernel.mjs';
+import { addRowsWasm } from './score-wasm.mjs';
 import { predictTree, type Tree } from './tree.js';
 
 /** A random tree: unbalanced, leaves at every depth, thresholds on a grid so ties happen. */
@@ -51,6 +53,13 @@ function randomData(rng: Rng, nRows: number, nCols: number): Float64Array {
     return u < 0.15 ? Number.NaN : u < 0.5 ? (rng.int(9) - 4) / 2 : rng.normal() * 2;
   });
 }
+
+/** start + each tree's value for each row, trees in order. */
+const from = (start: number, trees: Tree[], data: Float64Array, nRows: number, nCols: number) => {
+  const out = new Float64Array(nRows).fill(start);
+  for (const t of trees) for (let i = 0; i < nRows; i++) out[i] += predictTree(t, data, i * nCols);
+  return out;
+};
 
 const walk = (trees: Tree[], data: Float64Array, nRows: number, nCols: number) => {
   const out = new Float64Array(nRows);
@@ -148,6 +157,42 @@ describe('flat forests', () => {
         expect(Array.from(few)).toEqual(Array.from(expected.subarray(0, k)));
       }
     }
+  });
+
+  it('the WebAssembly walk and its JavaScript form give the per-tree walk, forests taking turns', () => {
+    const rng = new Rng(41);
+    const cases = Array.from({ length: 6 }, (_, k) => {
+      const nCols = 1 + rng.int(9);
+      const trees = Array.from({ length: 1 + rng.int(40) }, () =>
+        randomTree(rng, nCols, k === 0 ? 0 : rng.int(8)),
+      );
+      const f = flatten(trees, 'complete');
+      if (f.layout !== 'complete' || !f.missingAsInfinity)
+        throw new Error('expected missing values as infinities');
+      const nRows = [1, 7, 8, 33, 64, 97][k];
+      const data = randomData(rng, nRows, nCols).map((v, i) => (i % 17 === 3 ? Number.POSITIVE_INFINITY : v));
+      return { f, nCols, nRows, data, expected: from(0.25, trees, data, nRows, nCols) };
+    });
+    // twice round, so each forest is copied into the WebAssembly memory again after the others
+    for (let round = 0; round < 2; round++)
+      for (const { f, nCols, nRows, data, expected } of cases) {
+        const wasm = new Float64Array(nRows).fill(0.25);
+        expect(addRowsWasm(f, data, 0, nRows, nCols, wasm)).toBe(true);
+        expect(Array.from(wasm)).toEqual(Array.from(expected));
+        // without an id the forest is walked by the JavaScript kernel
+        const js = new Float64Array(nRows).fill(0.25);
+        addCompleteRows({ ...f, id: undefined }, data, 0, nRows, nCols, js);
+        expect(Array.from(js)).toEqual(Array.from(expected));
+        // a row range inside the batch
+        if (nRows > 2) {
+          const part = new Float64Array(nRows).fill(0.25);
+          addRowsWasm(f, data, 1, nRows - 1, nCols, part);
+          expect(Array.from(part.subarray(1, nRows - 1))).toEqual(
+            Array.from(expected.subarray(1, nRows - 1)),
+          );
+          expect([part[0], part[nRows - 1]]).toEqual([0.25, 0.25]);
+        }
+      }
   });
 
   it('picks the complete layout for shallow trees and the linked one for deep trees', () => {

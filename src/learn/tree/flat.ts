@@ -49,6 +49,8 @@ export interface LinkedForest {
 
 export interface CompleteForest {
   layout: 'complete';
+  /** This forest's number among those flattened on this thread (score-wasm.mjs keys its copy by it). */
+  id: number;
   /** Per tree: its depth, the offset of its internal nodes and of its leaves. */
   depth: Int32Array;
   nodeOffset: Int32Array;
@@ -173,6 +175,8 @@ function flattenLinked(trees: readonly Tree[]): LinkedForest {
 
 const sharedInt32 = (n: number) => new Int32Array(new SharedArrayBuffer(n * 4));
 
+let forestCount = 0;
+
 function flattenComplete(trees: readonly Tree[], depths: number[]): CompleteForest {
   const k = trees.length;
   const depth = Int32Array.from(depths);
@@ -189,6 +193,7 @@ function flattenComplete(trees: readonly Tree[], depths: number[]): CompleteFore
   // what the kernel reads lives in shared memory, so scoring workers read it without copies
   const f: CompleteForest = {
     layout: 'complete',
+    id: ++forestCount,
     depth: sharedInt32(k),
     nodeOffset: sharedInt32(k),
     leafOffset: sharedInt32(k),

@@ -136,6 +136,7 @@ export class ScoringPool {
       word: f.word,
       leaf: f.leaf,
       missingAsInfinity: f.missingAsInfinity,
+      id: f.id,
     };
     const job = { id, forest, data, nRows, nCols, out, ctl, block: BLOCK_ROWS, reply };
     for (let i = 0; i < Math.min(workers, this.workers.length); i++) this.workers[i].postMessage(job);

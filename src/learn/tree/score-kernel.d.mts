@@ -12,6 +12,11 @@ export interface KernelForest {
    * needs no missing-value test.
    */
   missingAsInfinity?: boolean;
+  /**
+   * Names the forest among those scored on a thread (flatten numbers them): a thread keeps the
+   * last forest it scored copied into its WebAssembly memory (score-wasm.mjs), found by this id.
+   */
+  id?: number;
 }
 
 /**

@@ -2,6 +2,7 @@
 // calling thread (flat.ts) and the scoring worker threads (score-worker.mjs) run the very same
 // code, loaded the same way from the sources, from dist and under the test runner. Types:
 // score-kernel.d.mts.
+import { addRowsWasm } from './score-wasm.mjs';
 
 /** Rows of a block stay in L1 while every tree walks them; 64 rows of 23 doubles are 12 KB. */
 const BLOCK = 64;
@@ -13,7 +14,8 @@ const BLOCK = 64;
  */
 export function addCompleteRows(f, data, from, to, nCols, out) {
   if (f.missingAsInfinity) {
-    addRowsNoMissingTest(f, data, from, to, nCols, out);
+    // the same walk compiled as WebAssembly when this thread has it (score-wasm.mjs)
+    if (!addRowsWasm(f, data, from, to, nCols, out)) addRowsNoMissingTest(f, data, from, to, nCols, out);
     return;
   }
   const { depth, nodeOffset, leafOffset, threshold: th, word, leaf } = f;

@@ -19,6 +19,7 @@ parentPort.on('message', (job) => {
   const d = 6;
   const nodes = (1 << d) - 1;
   const f = {
+    id: -1,
     depth: shared(Int32Array, nTrees).fill(d),
     nodeOffset: shared(Int32Array, nTrees).map((_, t) => t * nodes),
     leafOffset: shared(Int32Array, nTrees).map((_, t) => t * (nodes + 1)),
