@@ -129,6 +129,36 @@ describe('the DuckDB fast path gives the strict reader results on clean files', 
     expect(r.frame.numeric('f1').some(Number.isNaN)).toBe(true);
   });
 
+  it('missing texts first seen after the first 4 MiB chunk, or across its end', async () => {
+    // DuckDB is only told the missing texts found in the first chunk: a later one makes the read
+    // start over with all of them (-999 would otherwise be read as a number, NA refused)
+    const lines = genDataLike(60_000, 3).split('\n');
+    const schema = await inferred(file(lines.join('\n')));
+    /** The file with f1 (nullable) set to `cell` on the line where f1 then starts at byte `at`. */
+    const withCell = (cell: string, at: number): string => {
+      let start = 0;
+      let i = 0;
+      while (start + lines[i].length + 1 <= at - 12) start += lines[i++].length + 1;
+      const cells = lines[i].split(',');
+      // f0 padded so that f1 starts at `at`: 1.000…0 (the value 1)
+      const width = at - start - 1;
+      cells[0] = width === 1 ? '1' : `1.${'0'.repeat(width - 2)}`;
+      cells[1] = cell;
+      expect(start + cells[0].length + 1).toBe(at);
+      return [...lines.slice(0, i), cells.join(','), ...lines.slice(i + 1)].join('\n');
+    };
+    const minus = parseSchema({ ...schema, missing_values: ['', '-999'] });
+    const na = parseSchema({ ...schema, missing_values: ['', 'NA'] });
+    const nan = (r: ReadResult) => r.frame.numeric('f1').filter(Number.isNaN).length;
+    const plain = await readCsv(file(lines.join('\n')), minus, { engine: 'strict' });
+    expect(plain.report.rows).toBe(60_000);
+    // after the first chunk, and across its end (-999 read as a number; NA refused as one)
+    for (const at of [5 << 20, (4 << 20) - 3])
+      expect(nan(await fastAndSame(file(withCell('-999', at)), minus))).toBe(nan(plain) + 1);
+    for (const at of [(4 << 20) - 1, (5 << 20) + 4096])
+      expect(nan(await fastAndSame(file(withCell('NA', at)), na))).toBe(nan(plain) + 1);
+  });
+
   const telco = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'telco_churn.csv');
   it.skipIf(!existsSync(telco))('the Telco churn CSV under an inferred schema', async () => {
     // TotalCharges has blank cells (" "): missing, as the strict reader trims them

@@ -61,6 +61,8 @@ class GiveUp extends Error {}
 function giveUp(reason: string): never {
   throw new GiveUp(reason);
 }
+/** A missing text left out of DuckDB's nullstr occurs in the file: read again with all of them. */
+class AllMissingTexts extends Error {}
 
 function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
@@ -160,10 +162,35 @@ export async function readCsvDuckDB(
   options: FastCsvOptions = {},
 ): Promise<FastCsvResult> {
   try {
-    return await readFast(path, size, schema, options);
+    try {
+      return await readFast(path, size, schema, options, false);
+    } catch (e) {
+      if (!(e instanceof AllMissingTexts)) throw e;
+      return await readFast(path, size, schema, options, true);
+    }
   } catch (e) {
     if (e instanceof GiveUp) return { ok: false, reason: e.message };
     return { ok: false, reason: `DuckDB: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+/** Whether any of the texts occurs in the file's bytes (read in chunks; a text may span two). */
+function fileHasAny(fd: number, texts: string[]): boolean {
+  const buf = Buffer.allocUnsafe(CHUNK);
+  const keep = Math.max(...texts.map((t) => Buffer.byteLength(t))) - 1;
+  let pos = 0;
+  let tail = Buffer.alloc(0);
+  for (;;) {
+    const n = readSync(fd, buf, 0, CHUNK, pos);
+    if (n === 0) return false;
+    const c = buf.subarray(0, n);
+    if (texts.some((t) => c.indexOf(t) >= 0)) return true;
+    if (keep > 0 && tail.length > 0) {
+      const edge = Buffer.concat([tail, c.subarray(0, keep)]);
+      if (texts.some((t) => edge.indexOf(t) >= 0)) return true;
+    }
+    tail = Buffer.from(c.subarray(Math.max(0, n - keep)));
+    pos += n;
   }
 }
 
@@ -172,6 +199,7 @@ async function readFast(
   size: number,
   schema: Schema,
   options: FastCsvOptions,
+  allMissingTexts: boolean,
 ): Promise<FastCsvResult> {
   const delimiter = options.delimiter ?? ',';
   const delim = delimiter.charCodeAt(0);
@@ -286,12 +314,23 @@ async function readFast(
       }
       // the missing texts, and blank cells of one or two spaces (or a tab), which the strict reader
       // trims to the empty string: missing too (DuckDB would refuse them as numbers)
-      const nullstr = [...missingList, ' ', '  ', ...(delimiter === '\t' ? [] : ['\t'])];
+      const allNull = [...missingList, ' ', '  ', ...(delimiter === '\t' ? [] : ['\t'])];
+      // DuckDB compares every cell with every nullstr text (10 texts for an inferred schema cost
+      // ~25% of its parse). A text that is nowhere in the file's bytes cannot be a cell, so DuckDB
+      // is given the empty string and the texts found in the first chunk; the scan searches every
+      // chunk for the others, and when one occurs (or the read fails and one occurs in the file)
+      // the read starts over with all of them: the result is always the one with all the texts.
+      const nullstr = allMissingTexts ? allNull : allNull.filter((t) => t === '' || first.indexOf(t) >= 0);
+      const absent = allNull.filter((t) => !nullstr.includes(t));
+      const keep = absent.length ? Math.max(...absent.map((t) => Buffer.byteLength(t))) - 1 : 0;
       const columns = `{${header.map((h, k) => `${sqlString(h)}: ${sqlString(types[k])}`).join(', ')}}`;
       const sql = `SELECT ${cols.map((c) => sqlIdent(c.spec.name)).join(', ')} FROM read_csv(${sqlString(path)}, header = true, delim = ${sqlString(delimiter)}, quote = '"', escape = '"', auto_detect = false, strict_mode = true, compression = 'none', buffer_size = ${2 << 20}, nullstr = [${nullstr.map(sqlString).join(', ')}], columns = ${columns})`;
-      const result = await con.stream(sql);
-
       let failed: unknown = null;
+      // DuckDB starts parsing at once (up to its streaming buffer), so the first error may come here
+      const result = await con.stream(sql).catch((e: unknown) => {
+        failed = e;
+        return null;
+      });
       // the JS thread: hash and check the bytes while DuckDB parses (yielding between chunks)
       const hash = hashStart;
       let total = 0;
@@ -300,10 +339,19 @@ async function readFast(
         let lineCarry: Buffer | null = null;
         let c = first;
         let isFirst = true;
+        let tail: Buffer | null = null;
         for (;;) {
           total += c.length;
           hash.update(c);
           if (c.indexOf(34) >= 0) giveUp('quotes');
+          if (absent.length) {
+            if (absent.some((t) => c.indexOf(t) >= 0)) throw new AllMissingTexts();
+            if (keep > 0 && tail) {
+              const edge = Buffer.concat([tail, c.subarray(0, keep)]);
+              if (absent.some((t) => edge.indexOf(t) >= 0)) throw new AllMissingTexts();
+            }
+            tail = Buffer.from(c.subarray(Math.max(0, c.length - keep)));
+          }
           const u: Buffer = utf8Carry ? Buffer.concat([utf8Carry, c]) : c;
           const cut = utf8Cut(u);
           if (!isUtf8(u.subarray(0, cut))) giveUp('invalid UTF-8');
@@ -338,7 +386,7 @@ async function readFast(
       let spent = 0;
       const read = async () => {
         for (;;) {
-          const chunk = await result.fetchChunk();
+          const chunk = await result!.fetchChunk();
           if (!chunk || chunk.rowCount === 0 || failed) break;
           const m = chunk.rowCount;
           for (let j = 0; j < cols.length; j++)
@@ -351,7 +399,10 @@ async function readFast(
         failed ??= e;
         con.interrupt();
       };
-      await Promise.all([scan().catch(fail), read().catch(fail)]);
+      if (result) await Promise.all([scan().catch(fail), read().catch(fail)]);
+      // a failed read may be a missing text DuckDB was not given (e.g. NA in a number column)
+      if (failed && !(failed instanceof AllMissingTexts) && absent.length && fileHasAny(fd, absent))
+        throw new AllMissingTexts();
       if (failed) throw failed;
       if (rows === 0) giveUp('no rows');
       if (total !== size) giveUp('the file changed size');
