@@ -757,15 +757,16 @@ function hasDuplicateRows(columns: Column[], rows: number): boolean {
   const keyCols = order.slice(0, 4);
   const keyWords = keyCols.map((k) => words[k]);
   const keyWide = keyCols.map((k) => wide[k]);
-  const hashOf = (r: number): number => {
-    let h = 0;
-    for (let c = 0; c < keyWords.length; c++) {
-      const w = keyWords[c];
-      if (keyWide[c]) h = Math.imul(Math.imul(h ^ w[2 * r], 0x01000193) ^ w[2 * r + 1], 0x5bd1e995);
-      else h = Math.imul(h ^ w[r], 0x01000193);
-    }
-    return fmix(h);
-  };
+  // the rows' hashes, a key column at a time (sequential passes over each column)
+  const hs = new Int32Array(rows);
+  for (let c = 0; c < keyCols.length; c++) {
+    const w = keyWords[c];
+    if (keyWide[c])
+      for (let r = 0; r < rows; r++)
+        hs[r] = Math.imul(Math.imul(hs[r] ^ w[2 * r], 0x01000193) ^ w[2 * r + 1], 0x5bd1e995);
+    else for (let r = 0; r < rows; r++) hs[r] = Math.imul(hs[r] ^ w[r], 0x01000193);
+  }
+  for (let r = 0; r < rows; r++) hs[r] = fmix(hs[r]);
   const same = (a: number, b: number): boolean => {
     for (let k = 0; k < words.length; k++) {
       const w = words[k];
@@ -775,20 +776,24 @@ function hasDuplicateRows(columns: Column[], rows: number): boolean {
     }
     return true;
   };
-  // row numbers by hash, open addressing; a slot's row is compared whole when the slot is taken
+  // row numbers by hash, open addressing: a slot holds a row and its hash, and only rows with
+  // equal hashes are compared (a probe reads one slot, where comparing each slot's row read
+  // that row's columns)
   let slots = 1 << 10;
   while (slots < rows * 2) slots *= 2;
   const mask = slots - 1;
-  const table = new Int32Array(slots).fill(-1);
+  const table = new Int32Array(slots * 2).fill(-1);
   for (let r = 0; r < rows; r++) {
-    let slot = hashOf(r) & mask;
+    const h = hs[r];
+    let slot = h & mask;
     for (;;) {
-      const at = table[slot];
+      const at = table[2 * slot];
       if (at < 0) {
-        table[slot] = r;
+        table[2 * slot] = r;
+        table[2 * slot + 1] = h;
         break;
       }
-      if (same(at, r)) return true;
+      if (table[2 * slot + 1] === h && same(at, r)) return true;
       slot = (slot + 1) & mask;
     }
   }
