@@ -384,10 +384,18 @@ async function readFast(
 
       let rows = 0;
       let spent = 0;
+      // DuckDB parses mostly inside fetch calls (on a libuv thread; its own thread does ~a quarter),
+      // so the next chunk is asked for before this one is copied: one fetch is always in flight
+      // (never two: they would race for the result, and chunks could come out of order)
+      let pending: Promise<unknown> | null = null;
       const read = async () => {
+        let next = result!.fetchChunk();
+        pending = next;
         for (;;) {
-          const chunk = await result!.fetchChunk();
+          const chunk = await next;
           if (!chunk || chunk.rowCount === 0 || failed) break;
+          next = result!.fetchChunk();
+          pending = next;
           const m = chunk.rowCount;
           for (let j = 0; j < cols.length; j++)
             copyVector(cols[j], chunk.getColumnVector(j), rows, m, missing);
@@ -400,6 +408,8 @@ async function readFast(
         con.interrupt();
       };
       if (result) await Promise.all([scan().catch(fail), read().catch(fail)]);
+      // the connection is closed only once no fetch runs on it
+      await (pending as Promise<unknown> | null)?.catch(() => null);
       // a failed read may be a missing text DuckDB was not given (e.g. NA in a number column)
       if (failed && !(failed instanceof AllMissingTexts) && absent.length && fileHasAny(fd, absent))
         throw new AllMissingTexts();
