@@ -104,12 +104,26 @@ describe('the fast body reader', () => {
       const f = fastBodyFor(specs)!.read(Buffer.from(`{"n":1,"d":"yes","x":${t}}`));
       return f ? f.numeric('x')[0] : undefined;
     };
+    // the same text as a columnar batch's second column (its numbers are read by another loop)
+    const readColumn = (t: string) => {
+      const f = fastBodyFor(specs)!.read(
+        Buffer.from(`{"columns":{"n":[1,2],"d":["yes","no"],"x":[${t}, ${t}]}}`),
+      );
+      return f ? f.numeric('x')[1] : undefined;
+    };
     const same = (t: string) => {
-      const got = read(t);
-      expect(got === undefined ? 'generic' : Object.is(got, JSON.parse(t)), t).toBe(true);
+      for (const got of [read(t), readColumn(t)])
+        expect(got === undefined ? 'generic' : Object.is(got, JSON.parse(t)), t).toBe(true);
     };
     for (const t of ['0', '-0', '0.1', '1e22', '1e23', '123456789012345', '1234567890123456789', '5e-324'])
       same(t);
+    // around the short form's limits (9 digits, no exponent), and text that is not a number
+    for (const t of ['999999999', '1000000000', '-0.00000001', '0.000000001', '12345.6789', '1234.56789'])
+      same(t);
+    for (const t of ['01', '-', '-.5', '.5', '1.e5', '00', '1..2', '-01.5', '7.']) {
+      expect(read(t), t).toBeUndefined();
+      expect(readColumn(t), t).toBeUndefined();
+    }
     for (const t of [
       '9007199254740993',
       '0.30000000000000004',

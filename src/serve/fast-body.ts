@@ -281,7 +281,7 @@ export class FastBody {
         into[i] = Number.NaN;
         p += 4;
       } else {
-        p = readNumber(b, p);
+        p = readShortNumber(b, p);
         if (p < 0) return -1;
         const v = NUM;
         if (!(v >= lo && v <= hi) || !Number.isFinite(v) || (integer && !Number.isInteger(v))) return -1;
@@ -399,6 +399,48 @@ function readNumber(b: Uint8Array, p: number): number {
     const v = exp < 0 ? m / POW10[-exp] : m * POW10[exp];
     NUM = neg ? -v : v;
   } else NUM = Number(latin1(b, start, p));
+  return p;
+}
+
+/**
+ * readNumber for the common short form first: an optional minus, digits and an optional fraction,
+ * at most 9 digits in all and no exponent, read as an integer below 10^9 and divided once by a
+ * power of ten: the same integer and the same division as readNumber, so the same double. Any
+ * other text is read by readNumber from the start.
+ */
+function readShortNumber(b: Uint8Array, p: number): number {
+  const start = p;
+  let x = b[p];
+  const neg = x === 0x2d;
+  if (neg) x = b[++p];
+  let m = 0;
+  let k = 0;
+  if (x >= 0x31 && x <= 0x39) {
+    do {
+      m = m * 10 + (x - 0x30);
+      k++;
+      x = b[++p];
+    } while (x >= 0x30 && x <= 0x39 && k < 10);
+  } else if (x === 0x30) {
+    x = b[++p];
+    k = 1;
+  } else return readNumber(b, start);
+  let frac = 0;
+  if (x === 0x2e) {
+    x = b[++p];
+    while (x >= 0x30 && x <= 0x39 && k < 10) {
+      m = m * 10 + (x - 0x30);
+      k++;
+      frac++;
+      x = b[++p];
+    }
+    if (frac === 0) return readNumber(b, start);
+  }
+  // more digits, an exponent or a leading zero: the general reader decides
+  if (k > 9 || (x >= 0x30 && x <= 0x39) || x === 0x65 || x === 0x45 || x === 0x2e)
+    return readNumber(b, start);
+  const v = frac > 0 ? m / POW10[frac] : m;
+  NUM = neg ? -v : v;
   return p;
 }
 
