@@ -454,7 +454,8 @@ function boostOn(
             hess[i] = w;
           }
         }
-        const tree = builder.grow(rows.subarray(0, m), grad, hess, rng, ghFilled);
+        // without subsampling the rows are every row: the root's bin counts are known (see grow)
+        const tree = builder.grow(rows.subarray(0, m), grad, hess, rng, ghFilled, m === n);
         for (let i = 0; i < tree.value.length; i++) tree.value[i] *= p.learningRate;
         trees.push(tree);
         // the rows the tree grew on sit in leaf ranges of the rows array: add leaf values without

@@ -15,6 +15,19 @@ export function addRows(
   gh: Float64Array,
 ): void;
 
+/** addRows without the counts: out's count entries are left as they are. */
+export function addGradients(
+  out: Float64Array,
+  idx: Int32Array,
+  from: number,
+  to: number,
+  words: Uint32Array,
+  bytes: Uint8Array,
+  W: number,
+  F: number,
+  gh: Float64Array,
+): void;
+
 /**
  * Stable partition of R[start:end] by col (left: bin <= `bin`, the missing bin left when
  * missingLeft): left rows in place from `start`, right rows to S[spillAt:]; returns the end of

@@ -47,6 +47,42 @@ export function addRows(out, idx, from, to, words, bytes, W, F, GH) {
 }
 
 /**
+ * addRows without the counts (out's count entries are left as they are): for a node whose bin
+ * counts are known already (the root of a tree over every row: the same counts each tree), a
+ * third less work a row (45 vs 70 ns a row of 23 features in a micro-bench).
+ */
+export function addGradients(out, idx, from, to, words, bytes, W, F, GH) {
+  const full = F >> 2;
+  for (let i = from; i < to; i++) {
+    const r = idx[i];
+    const g = GH[2 * r];
+    const h = GH[2 * r + 1];
+    let w = r * W;
+    let k = 0;
+    for (let j = 0; j < full; j++, w++, k += 4 * NB * STRIDE) {
+      const x = words[w];
+      const k0 = k + (x & 255) * STRIDE;
+      const k1 = k + (NB + ((x >>> 8) & 255)) * STRIDE;
+      const k2 = k + (2 * NB + ((x >>> 16) & 255)) * STRIDE;
+      const k3 = k + (3 * NB + (x >>> 24)) * STRIDE;
+      out[k0] += g;
+      out[k0 + 1] += h;
+      out[k1] += g;
+      out[k1 + 1] += h;
+      out[k2] += g;
+      out[k2 + 1] += h;
+      out[k3] += g;
+      out[k3 + 1] += h;
+    }
+    for (let f = full * 4, o = r * W * 4; f < F; f++) {
+      const kk = (f * NB + bytes[o + f]) * STRIDE;
+      out[kk] += g;
+      out[kk + 1] += h;
+    }
+  }
+}
+
+/**
  * Stable partition of R[start:end] by one feature's bins col (left: bin <= `bin`, the missing bin
  * 255 left when missingLeft): left rows in place from `start`, right rows to S[spillAt:], both in
  * their order; returns the end of the left rows. Branch-free: every row is written to both sides

@@ -7,14 +7,16 @@
 // context load.
 import { workerData } from 'node:worker_threads';
 import { edgeTasks } from './bin-kernel.mjs';
-import { addLeaves, addRows, binaryGradients, partitionRows } from './hist-kernel.mjs';
+import { addGradients, addLeaves, addRows, binaryGradients, partitionRows } from './hist-kernel.mjs';
 import { clearHist, splitTask } from './split-kernel.mjs';
 
 const SPIN = 40_000;
 
-function histRange(out, words, bytes, W, GH, R, F, start, end) {
+// op 0 (with counts = false: addGradients, the counts left at zero)
+function histRange(out, words, bytes, W, GH, R, F, start, end, counts) {
   out.fill(0);
-  addRows(out, R, start, end, words, bytes, W, F, GH);
+  if (counts) addRows(out, R, start, end, words, bytes, W, F, GH);
+  else addGradients(out, R, start, end, words, bytes, W, F, GH);
 }
 
 // stable partition of R[start:end] by one column: left rows in place, right rows to S[start:];
@@ -125,7 +127,7 @@ function serve(data) {
     const start = Atomics.load(ctl, 1);
     const end = Atomics.load(ctl, 2);
     const op = Atomics.load(ctl, 5);
-    if (op === 0) histRange(out, words, bytes, W, GH, R, F, start, end);
+    if (op === 0) histRange(out, words, bytes, W, GH, R, F, start, end, Atomics.load(ctl, 6) === 0);
     else if (op === 4) binaryGradients(M, Y, Wt, wPos, G, Hs, GH, start, end);
     else if (op === 3) runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, end, sp.nb);
     else if (op === 5) runSplits(ctl, slab, HS, sp, end);

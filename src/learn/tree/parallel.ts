@@ -113,7 +113,7 @@ const QUIT = 4;
 // 0 histogram, 1 partition, 2 partition and histogram of one side, 3 tasks, 4 gradients, 5 split
 // search, 6 leaf values into margins, 7 bin edges
 const OP = 5;
-const FEATURE = 6;
+const FEATURE = 6; // op 1/2: the feature; op 6: the leaves; op 0: 1 = no counts
 const SPLIT = 7; // bin | missingLeft << 8 | histogram of the left side << 9
 const LEFT_COUNT = 8;
 const WORKER_SLEEPS = 9;
@@ -236,9 +236,13 @@ export class HistogramHelper {
     this.worker.unref();
   }
 
-  /** Ask the worker to sum rows[start:end]; call wait() for the result in `hist`. */
-  start(start: number, end: number): void {
+  /**
+   * Ask the worker to sum rows[start:end]; call wait() for the result in `hist`. Without
+   * `counts`, only gradients and hessians are summed (the counts stay zero).
+   */
+  start(start: number, end: number, counts = true): void {
     Atomics.store(this.control, OP, 0);
+    Atomics.store(this.control, FEATURE, counts ? 0 : 1);
     this.go(start, end);
   }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../core/random.js';
 import type { Matrix } from '../types.js';
 import { applyBins, binned, fitBins, shareBins } from './binning.js';
+import { HistogramHelper, sharedArrays } from './parallel.js';
 import { TreeBuilder, type TreeParams } from './tree.js';
 
 /** Mostly one-hot columns (most entries on their most frequent bin) plus two numeric ones. */
@@ -78,6 +79,47 @@ describe('TreeBuilder', () => {
         expect(t.cover[t.left[i]]).toBeGreaterThan(0);
         expect(t.cover[t.right[i]]).toBeGreaterThan(0);
       }
+  });
+
+  it('trees over every row (the root’s bin counts kept from the first) equal trees summing every count', () => {
+    // 9,000 rows: the root is summed in halves on two threads, as it is without the kept counts
+    const n = 9000;
+    const { X } = oneHotHeavy(n, 4);
+    const mapper = fitBins(X, 254);
+    const bins = applyBins(X, mapper);
+    const all = () => Int32Array.from({ length: n }, (_, i) => i);
+    const rng = new Rng(8);
+    const rounds = Array.from({ length: 3 }, () => ({
+      grad: Float64Array.from({ length: n }, () => rng.normal()),
+      hess: Float64Array.from({ length: n }, () => 0.05 + rng.next()),
+    }));
+    const dense = { cols: new Uint8Array(bins.length) };
+    const kept = new TreeBuilder(bins, X.nCols, mapper.edges, params, dense);
+    const summed = new TreeBuilder(bins, X.nCols, mapper.edges, params, {
+      cols: new Uint8Array(bins.length),
+    });
+    const shared = sharedArrays(n, X.nCols);
+    const two = new TreeBuilder(bins, X.nCols, mapper.edges, params, shared);
+    const twoSummed = new TreeBuilder(bins, X.nCols, mapper.edges, params, shared);
+    const helper = new HistogramHelper(shared, X.nCols, two.histSize, null, 40);
+    try {
+      for (const { grad, hess } of rounds) {
+        const a = summed.grow(all(), grad, hess, new Rng(1));
+        expect(kept.grow(all(), grad, hess, new Rng(1), false, true)).toEqual(a);
+        expect(a.feature.filter((f) => f >= 0).length).toBeGreaterThan(5);
+        // two threads: the same with and without the kept counts
+        twoSummed.helper = helper;
+        shared.rows.set(all());
+        const b = twoSummed.grow(shared.rows, grad, hess, new Rng(1));
+        twoSummed.helper = null;
+        two.helper = helper;
+        shared.rows.set(all());
+        expect(two.grow(shared.rows, grad, hess, new Rng(1), false, true)).toEqual(b);
+        two.helper = null;
+      }
+    } finally {
+      helper.close();
+    }
   });
 
   it('shared bins are computed once per matrix and equal fresh ones', () => {

@@ -7,7 +7,7 @@
  */
 import type { Rng } from '../../core/random.js';
 import { MISSING_BIN } from './binning.js';
-import { addRows, partitionMask, partitionRows } from './hist-kernel.mjs';
+import { addGradients, addRows, partitionMask, partitionRows } from './hist-kernel.mjs';
 import { type HistogramHelper, type SharedTrainingArrays, TASK_INTS } from './parallel.js';
 import {
   CFG_CAT_L2,
@@ -204,6 +204,8 @@ export class TreeBuilder {
   private readonly gh: Float64Array;
   private readonly nRows: number;
   private spillBuf = new Int32Array(0);
+  /** The bin counts (one per bin, NB per feature) of a histogram of every row (see buildHist). */
+  private rootCounts: Float64Array | null = null;
   /** Indexed like the rows array (spill[i] for row slot i), in shared memory for the helper. */
   private readonly sharedSpill: Int32Array | null;
 
@@ -264,8 +266,19 @@ export class TreeBuilder {
     }
   }
 
-  /** Grow a tree over `rows` (modified in place: partitioned by node); `ghFilled`: the shared gh already holds grad and hess (HistogramHelper.gradients). */
-  grow(rows: Int32Array, grad: Float64Array, hess: Float64Array, rng: Rng, ghFilled = false): Tree {
+  /**
+   * Grow a tree over `rows` (modified in place: partitioned by node); `ghFilled`: the shared gh
+   * already holds grad and hess (HistogramHelper.gradients); `everyRow`: rows holds every row of
+   * the data once (in any order), so the root's bin counts are those of the last such tree.
+   */
+  grow(
+    rows: Int32Array,
+    grad: Float64Array,
+    hess: Float64Array,
+    rng: Rng,
+    ghFilled = false,
+    everyRow = false,
+  ): Tree {
     const p = this.params;
     const gh = this.gh;
     if (!ghFilled)
@@ -297,7 +310,7 @@ export class TreeBuilder {
       return feature.length - 1;
     };
     if ((p.maxLeaves ?? 0) > 0)
-      return this.growLeafwise(rows, grad, hess, rng, {
+      return this.growLeafwise(rows, grad, hess, rng, everyRow && rows.length === this.nRows, {
         feature,
         threshold,
         thresholdBin,
@@ -320,7 +333,9 @@ export class TreeBuilder {
     // With a feature subset per node (random forest) each node builds the histogram of its own
     // sampled features only; otherwise children come from the parent by subtraction.
     const subset = p.featureFraction < 1;
-    root.hist = subset ? null : this.buildHist(rows, root.start, root.end);
+    root.hist = subset
+      ? null
+      : this.buildHist(rows, root.start, root.end, everyRow && rows.length === this.nRows);
     const byTree = p.featureFractionByTree ?? 1;
     const treeFeat = byTree < 1 ? this.sampleFeatures(rng, byTree) : this.nFeatures;
     let frontier: Node[] = [root];
@@ -454,6 +469,7 @@ export class TreeBuilder {
     grad: Float64Array,
     hess: Float64Array,
     rng: Rng,
+    everyRow: boolean,
     a: TreeArrays & { newNode: () => number },
   ): Tree {
     const p = this.params;
@@ -481,7 +497,7 @@ export class TreeBuilder {
       }
       open.push({ node, split });
     };
-    root.hist = this.buildHist(rows, root.start, root.end);
+    root.hist = this.buildHist(rows, root.start, root.end, everyRow);
     consider(root);
     let nLeaves = 1;
     while (nLeaves < maxLeaves) {
@@ -915,21 +931,37 @@ export class TreeBuilder {
     return out;
   }
 
-  private buildHist(rows: Int32Array, start: number, end: number): Float64Array {
+  /**
+   * The histogram of rows[start:end]. With `everyRow` (the rows are every row of the data, each
+   * once: a tree's root without subsampling) the bin counts are those of the first such
+   * histogram, kept in rootCounts, and only gradients and hessians are summed (dense bins).
+   */
+  private buildHist(rows: Int32Array, start: number, end: number, everyRow = false): Float64Array {
     const hist = this.acquire();
     this.zeroHist(hist);
+    const counts = everyRow && !this.sparse ? this.rootCounts : null;
     const helper = this.helper;
     if (helper && end - start >= PARALLEL_MIN_ROWS) {
       const mid = start + ((end - start) >> 1);
-      helper.start(mid, end);
-      this.sumRows(hist, rows, start, mid);
+      helper.start(mid, end, counts === null);
+      if (counts) this.addGradientsTo(hist, rows, start, mid);
+      else this.sumRows(hist, rows, start, mid);
       helper.wait();
       const other = helper.hist;
       for (let k = 0; k < hist.length; k++) hist[k] += other[k];
-      return hist;
+    } else if (counts) this.addGradientsTo(hist, rows, start, end);
+    else this.sumRows(hist, rows, start, end);
+    if (counts) for (let j = 0, k = 2; j < counts.length; j++, k += STRIDE) hist[k] = counts[j];
+    else if (everyRow && !this.sparse) {
+      const c = new Float64Array(this.nFeatures * NB);
+      for (let j = 0, k = 2; j < c.length; j++, k += STRIDE) c[j] = hist[k];
+      this.rootCounts = c;
     }
-    this.sumRows(hist, rows, start, end);
     return hist;
+  }
+
+  private addGradientsTo(hist: Float64Array, idx: Int32Array, from: number, to: number): void {
+    addGradients(hist, idx, from, to, this.rowBins, this.rowBytes, this.rowWords, this.nFeatures, this.gh);
   }
 
   private sumRows(
