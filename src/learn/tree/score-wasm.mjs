@@ -37,6 +37,7 @@ const vec = (items) => [...uleb(items.length), ...items.flat()];
 const name = (s) => vec([...s].map((c) => [c.charCodeAt(0)]));
 
 const I32 = 0x7f;
+const F64 = 0x7c;
 const get = (i) => [0x20, ...uleb(i)];
 const set = (i) => [0x21, ...uleb(i)];
 const tee = (i) => [0x22, ...uleb(i)];
@@ -55,6 +56,12 @@ const block = [0x02, 0x40];
 const loop = [0x03, 0x40];
 const end = [0x0b];
 const brIf = (depth) => [0x0d, ...uleb(depth)];
+const mul = [0x6c];
+const and = [0x71];
+const shrU = [0x76];
+const neF64 = [0x62];
+const select = [0x1b];
+const f64c = (v) => [0x44, ...new Uint8Array(new Float64Array([v]).buffer)];
 
 // walk(nTrees, pDepth, pNodeOffset, pLeafOffset, pWord, pThreshold, pLeaf, pRows, groups,
 //      groupBytes, pAcc): acc[r] += each tree's leaf for row r, trees in order, rows in groups of 8
@@ -235,22 +242,128 @@ function walkBody() {
   ];
 }
 
+// fill(pX, rows, nCols, pRows, groupBytes): rows of doubles at pX (nCols wide) as twins at pRows,
+// interleaved in groups of eight (see the top): value j of row r at 2j (a missing value as
+// -Infinity) and 2j + 1 (as +Infinity)
+const F = { pX: 0, rows: 1, nCols: 2, pRows: 3, groupBytes: 4, r: 5, c: 6, o: 7, src: 8, nan: 9, x: 10 };
+
+function fillBody() {
+  const twin = (inf, offset) => [
+    ...get(F.o),
+    ...f64c(inf),
+    ...get(F.x),
+    ...get(F.nan),
+    ...select,
+    ...storeF64(offset),
+  ];
+  return [
+    ...i32(0),
+    ...set(F.r),
+    ...block,
+    ...get(F.rows),
+    ...eqz,
+    ...brIf(0),
+    ...loop, // row r
+    // o = pRows + (r >> 3) groupBytes + 8 (r & 7); src = pX + 8 r nCols
+    ...get(F.pRows),
+    ...get(F.r),
+    ...i32(3),
+    ...shrU,
+    ...get(F.groupBytes),
+    ...mul,
+    ...add,
+    ...get(F.r),
+    ...i32(7),
+    ...and,
+    ...i32(3),
+    ...shl,
+    ...add,
+    ...set(F.o),
+    ...get(F.pX),
+    ...get(F.r),
+    ...get(F.nCols),
+    ...mul,
+    ...i32(3),
+    ...shl,
+    ...add,
+    ...set(F.src),
+    ...i32(0),
+    ...set(F.c),
+    ...block,
+    ...get(F.nCols),
+    ...eqz,
+    ...brIf(0),
+    ...loop, // column c
+    ...get(F.src),
+    ...loadF64(0),
+    ...set(F.x),
+    ...get(F.x),
+    ...get(F.x),
+    ...neF64,
+    ...set(F.nan),
+    ...twin(Number.NEGATIVE_INFINITY, 0),
+    ...twin(Number.POSITIVE_INFINITY, 64),
+    ...get(F.o),
+    ...i32(128),
+    ...add,
+    ...set(F.o),
+    ...get(F.src),
+    ...i32(8),
+    ...add,
+    ...set(F.src),
+    ...get(F.c),
+    ...i32(1),
+    ...add,
+    ...tee(F.c),
+    ...get(F.nCols),
+    ...ltS,
+    ...brIf(0),
+    ...end,
+    ...end,
+    ...get(F.r),
+    ...i32(1),
+    ...add,
+    ...tee(F.r),
+    ...get(F.rows),
+    ...ltS,
+    ...brIf(0),
+    ...end,
+    ...end,
+    ...end, // the function
+  ];
+}
+
 function moduleBytes() {
-  const type = vec([[0x60, ...vec(Array.from({ length: NPARAMS }, () => [I32])), ...vec([])]]);
-  const body = [...vec([[...uleb(NLOCALS), I32]]), ...walkBody()];
+  const fn = (params) => [0x60, ...vec(Array.from({ length: params }, () => [I32])), ...vec([])];
+  const type = vec([fn(NPARAMS), fn(5)]);
+  const walkCode = [...vec([[...uleb(NLOCALS), I32]]), ...walkBody()];
+  const fillCode = [
+    ...vec([
+      [5, I32],
+      [1, F64],
+    ]),
+    ...fillBody(),
+  ];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, type),
-    ...section(3, vec([[0]])),
+    ...section(3, vec([[0], [1]])),
     ...section(5, vec([[0x00, ...uleb(1)]])),
     ...section(
       7,
       vec([
         [...name('walk'), 0x00, 0],
+        [...name('fill'), 0x00, 1],
         [...name('mem'), 0x02, 0],
       ]),
     ),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
+    ...section(
+      10,
+      vec([
+        [...uleb(walkCode.length), ...walkCode],
+        [...uleb(fillCode.length), ...fillCode],
+      ]),
+    ),
   ]);
 }
 
@@ -261,6 +374,7 @@ export const WASM_BLOCK = 32;
 
 let instance; // undefined: not tried yet; null: WebAssembly unavailable here
 let walk;
+let fill;
 let memory;
 let f64;
 /** Where the cached forest's arrays are (byte offsets), and whose they are. */
@@ -271,6 +385,7 @@ function ready() {
     try {
       instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()));
       walk = instance.exports.walk;
+      fill = instance.exports.fill;
       memory = instance.exports.mem;
     } catch {
       instance = null;
@@ -322,34 +437,21 @@ export function addRowsWasm(f, data, from, to, nCols, out) {
   if (f.id === undefined || !ready()) return false;
   const w2 = 2 * nCols;
   const groupBytes = 64 * w2;
-  const h = hold(f, (WASM_BLOCK / 8) * groupBytes);
-  const rows = h.pRows >> 3;
+  // the twin rows of a block, then the block's rows as they are (fill's input)
+  const twinBytes = (WASM_BLOCK / 8) * groupBytes;
+  const h = hold(f, twinBytes + 8 * WASM_BLOCK * nCols);
+  const pX = h.pRows + twinBytes;
+  const x = pX >> 3;
   const acc = h.pAcc >> 3;
   const v = f64;
-  const g8 = 8 * w2;
   for (let b = from; b < to; b += WASM_BLOCK) {
     const m = Math.min(WASM_BLOCK, to - b);
     const groups = (m + 7) >> 3;
-    for (let r = 0; r < groups * 8; r++) {
-      const o = rows + (r >> 3) * g8 + (r & 7);
-      if (r >= m) {
-        // a padding row: scored, never read back
-        for (let j = 0; j < w2; j++) v[o + 8 * j] = 0;
-        continue;
-      }
-      for (let c = 0, s = (b + r) * nCols; c < nCols; c++, s++) {
-        const x = data[s];
-        const p = o + 16 * c;
-        if (Number.isNaN(x)) {
-          v[p] = Number.NEGATIVE_INFINITY;
-          v[p + 8] = Number.POSITIVE_INFINITY;
-        } else {
-          v[p] = x;
-          v[p + 8] = x;
-        }
-      }
-      v[acc + r] = out[b + r];
-    }
+    v.set(data.subarray(b * nCols, (b + m) * nCols), x);
+    // padding rows: scored, never read back
+    if (m < groups * 8) v.fill(0, x + m * nCols, x + groups * 8 * nCols);
+    for (let r = 0; r < m; r++) v[acc + r] = out[b + r];
+    fill(pX, groups * 8, nCols, h.pRows, groupBytes);
     walk(
       f.depth.length,
       h.pDepth,
