@@ -82,9 +82,9 @@ function decimalsOf(values) {
   return -1;
 }
 
-export function numericColumnProfile(name, values, bins, refEdges) {
+/** Pass 1 over the values: count, sum, min and max of the present ones, into out[0..3]. */
+function sumsOf(values, out) {
   const n = values.length;
-  // pass 1: count, sum, min, max
   let count = 0;
   let sum = 0;
   let min = Number.POSITIVE_INFINITY;
@@ -97,6 +97,176 @@ export function numericColumnProfile(name, values, bins, refEdges) {
     if (v < min) min = v;
     if (v > max) max = v;
   }
+  out[0] = count;
+  out[1] = sum;
+  out[2] = min;
+  out[3] = max;
+}
+
+/**
+ * The histogram being counted: edges e (nb + 1 of them), counts cnt, and a guess of the bin for
+ * equal widths (lo0, step). One shape for every column, and binValue a top-level function, so the
+ * hot loops calling it are optimized once for all columns (a closure per column deoptimized them
+ * at each new column: another call target).
+ */
+function histogramOf(e, cnt) {
+  const nb = e.length - 1;
+  const lo0 = e[0];
+  const width = (e[nb] - lo0) / nb;
+  return { e, cnt, lo0, step: width > 0 && Number.isFinite(width) ? 1 / width : 0, last: nb - 1 };
+}
+
+/**
+ * Count v in the bin b with e[b] <= v < e[b + 1] (the last bin closed; values outside a
+ * reference's range fall into its first or last bin): a guess for equal widths, corrected against
+ * the edges.
+ */
+function binValue(h, v) {
+  const e = h.e;
+  const last = h.last;
+  let b = h.step > 0 ? Math.floor((v - h.lo0) * h.step) : 0;
+  if (b > last) b = last;
+  else if (!(b >= 0)) b = 0;
+  while (b > 0 && v < e[b]) b--;
+  while (b < last && v >= e[b + 1]) b++;
+  h.cnt[b]++;
+}
+
+/**
+ * Pass 2 over the values: squared deviations from the mean, the histogram (unless it comes from
+ * the fine one), the fine histogram, the distinct decimals (bitset, and counts per k in kc). Into
+ * out: [ss, distinct, negZeros, decimal (1 or 0)].
+ */
+function deviationsOf(values, mean, h, fromFine, fine, min, fineScale, decimal0, s, kmin, bitset, kc, out) {
+  const n = values.length;
+  let decimal = decimal0;
+  let negZeros = 0;
+  let distinct = 0;
+  let ss = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) continue;
+    const dv = v - mean;
+    ss += dv * dv;
+    if (!fromFine) binValue(h, v);
+    if (fine !== null) {
+      let f = Math.floor((v - min) * fineScale);
+      if (f >= FINE) f = FINE - 1;
+      fine[f]++;
+    }
+    if (decimal) {
+      const k = Math.round(v * s);
+      if (k / s !== v) decimal = false;
+      else {
+        const j = k - kmin;
+        const w = j >>> 5;
+        const bit = 1 << (j & 31);
+        const x = bitset[w];
+        if ((x & bit) === 0) {
+          bitset[w] = x | bit;
+          distinct++;
+        }
+        if (kc !== null) kc[j]++;
+        if (v === 0 && 1 / v < 0) negZeros++;
+      }
+    }
+  }
+  out[0] = ss;
+  out[1] = distinct;
+  out[2] = negZeros;
+  out[3] = decimal ? 1 : 0;
+}
+
+/**
+ * The fine buckets holding an inner edge (1 in the result), and the histogram's counts from the
+ * other buckets: a bucket's bin is the number of inner edges whose buckets are below it.
+ */
+function edgeBuckets(e, min, fineScale, fine, cnt) {
+  const nb = e.length - 1;
+  const edge = new Uint8Array(FINE);
+  const eb = [];
+  for (let b = 1; b < nb; b++) {
+    let f = Math.floor((e[b] - min) * fineScale);
+    if (f >= FINE) f = FINE - 1;
+    else if (!(f >= 0)) f = 0;
+    eb.push(f);
+    edge[f] = 1;
+  }
+  let j = 0;
+  for (let f = 0; f < FINE; f++) {
+    while (j < eb.length && eb[j] < f) j++;
+    if (edge[f] === 0) cnt[j] += fine[f];
+  }
+  return edge;
+}
+
+/** Bin the values whose fine bucket holds an edge (edge[f] === 1) one by one. */
+function binEdgeBuckets(values, min, fineScale, edge, h) {
+  const n = values.length;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) continue;
+    let f = Math.floor((v - min) * fineScale);
+    if (f >= FINE) f = FINE - 1;
+    if (edge[f] === 1) binValue(h, v);
+  }
+}
+
+/** The present (non-NaN) values of a column with count of them. */
+function presentOf(values, count) {
+  const n = values.length;
+  if (count === n) return values;
+  const present = new Float64Array(count);
+  for (let i = 0, j = 0; i < n; i++) if (!Number.isNaN(values[i])) present[j++] = values[i];
+  return present;
+}
+
+/** The number of distinct values in a sorted array of count values. */
+function distinctSorted(sorted, count) {
+  let distinct = 1;
+  for (let i = 1; i < count; i++) if (sorted[i] !== sorted[i - 1]) distinct++;
+  return distinct;
+}
+
+let warm = false;
+
+/**
+ * Run the kernel once on small columns that take every path (decimals with NaN and -0, a narrow
+ * range of integers, other doubles, reference edges), so that each function has type feedback
+ * for all its code before the first large column: without it, the code V8 compiles for a hot loop
+ * (on-stack replacement) is thrown away at the loop's exit (code after it never ran), and the
+ * next column's loop starts again in the interpreter; the first few large columns took 2-4x the
+ * time of later ones.
+ */
+function warmUp() {
+  warm = true;
+  const m = 512;
+  const dec = new Float64Array(m);
+  const ints = new Float64Array(m);
+  const dbl = new Float64Array(m);
+  let x = 12345;
+  for (let i = 0; i < m; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    dec[i] = i % 17 === 0 ? Number.NaN : i % 13 === 0 ? -0 : Math.round((x / 2 ** 32 - 0.5) * 2e6) / 1e4;
+    ints[i] = i % 19 === 0 ? Number.NaN : x % 7;
+    dbl[i] = i % 23 === 0 ? Number.NaN : Math.exp(x / 2 ** 28);
+  }
+  for (const v of [dec, ints, dbl]) {
+    numericColumnProfile('', v, 10, null);
+    numericColumnProfile('', v, 10, [-1, 0, 1, 2]);
+  }
+}
+
+export function numericColumnProfile(name, values, bins, refEdges) {
+  if (!warm && values.length >= 65536) warmUp();
+  const n = values.length;
+  // pass 1: count, sum, min, max
+  const s1 = new Float64Array(4);
+  sumsOf(values, s1);
+  const count = s1[0];
+  const sum = s1[1];
+  const min = s1[2];
+  const max = s1[3];
   const base = {
     name,
     kind: 'numeric',
@@ -123,94 +293,39 @@ export function numericColumnProfile(name, values, bins, refEdges) {
   else
     edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? max : min + ((max - min) * i) / bins));
   const nb = edges.length - 1;
-  const last = nb - 1;
   const cnt = new Float64Array(nb);
   const e = Float64Array.from(edges);
-  const lo0 = e[0];
-  const width = (e[nb] - lo0) / nb;
-  const step = width > 0 && Number.isFinite(width) ? 1 / width : 0;
+  const h = histogramOf(e, cnt);
   // the decimal bitset (see the file's comment), when the values look like decimals
   const d = decimalsOf(values);
   const s = d < 0 ? 1 : 10 ** d;
   const kmin = Math.round(min * s);
   const span = Math.round(max * s) - kmin + 1;
-  let decimal =
+  const decimal0 =
     d >= 0 &&
     Math.abs(kmin) <= 2 ** 52 &&
     Math.abs(kmin + span) <= 2 ** 52 &&
     span >= 1 &&
     span <= Math.max(1 << 20, 64 * count) &&
     span <= 1 << 28;
-  const bitset = decimal ? new Int32Array((span + 31) >>> 5) : null;
+  const bitset = decimal0 ? new Int32Array((span + 31) >>> 5) : null;
   // a narrow range of decimals (integers, codes, 0/1 labels): counts per k give the ranks directly
-  const kc = decimal && span <= FINE ? new Int32Array(span) : null;
-  let negZeros = 0;
-  let distinct = 0;
+  const kc = decimal0 && span <= FINE ? new Int32Array(span) : null;
   // the fine histogram
   const fineScale = min === max ? 0 : FINE / (max - min);
   const fine = Number.isFinite(fineScale) && fineScale > 0 ? new Int32Array(FINE) : null;
-  // the bin b with e[b] <= v < e[b + 1] (the last bin closed; values outside a reference's range
-  // fall into its first or last bin): a guess for equal widths, corrected against the edges
-  const binValue = (v) => {
-    let b = step > 0 ? Math.floor((v - lo0) * step) : 0;
-    if (b > last) b = last;
-    else if (!(b >= 0)) b = 0;
-    while (b > 0 && v < e[b]) b--;
-    while (b < last && v >= e[b + 1]) b++;
-    cnt[b]++;
-  };
   // with its own edges, the histogram comes from the fine one: a fine bucket below an edge's bucket
   // holds only values below the edge, one above it only values above (bucketing is monotone), so
   // only the values in the edges' own buckets are binned one by one
   const fromFine = refEdges === null && fine !== null;
   // pass 2: squared deviations, the histogram, the fine histogram, the distinct decimals
-  let ss = 0;
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (Number.isNaN(v)) continue;
-    const dv = v - mean;
-    ss += dv * dv;
-    if (!fromFine) binValue(v);
-    if (fine !== null) {
-      let f = Math.floor((v - min) * fineScale);
-      if (f >= FINE) f = FINE - 1;
-      fine[f]++;
-    }
-    if (decimal) {
-      const k = Math.round(v * s);
-      if (k / s !== v) decimal = false;
-      else {
-        const j = k - kmin;
-        const w = j >>> 5;
-        const bit = 1 << (j & 31);
-        const x = bitset[w];
-        if ((x & bit) === 0) {
-          bitset[w] = x | bit;
-          distinct++;
-        }
-        if (kc !== null) kc[j]++;
-        if (v === 0 && 1 / v < 0) negZeros++;
-      }
-    }
-  }
-  let edge = null;
-  if (fromFine) {
-    edge = new Uint8Array(FINE);
-    const eb = [];
-    for (let b = 1; b < nb; b++) {
-      let f = Math.floor((e[b] - min) * fineScale);
-      if (f >= FINE) f = FINE - 1;
-      else if (!(f >= 0)) f = 0;
-      eb.push(f);
-      edge[f] = 1;
-    }
-    // a bucket's bin: the number of inner edges whose buckets are below it
-    let j = 0;
-    for (let f = 0; f < FINE; f++) {
-      while (j < eb.length && eb[j] < f) j++;
-      if (edge[f] === 0) cnt[j] += fine[f];
-    }
-  }
+  const s2 = new Float64Array(4);
+  deviationsOf(values, mean, h, fromFine, fine, min, fineScale, decimal0, s, kmin, bitset, kc, s2);
+  const ss = s2[0];
+  let distinct = s2[1];
+  const negZeros = s2[2];
+  const decimal = s2[3] === 1;
+  const edge = fromFine ? edgeBuckets(e, min, fineScale, fine, cnt) : null;
   const ranks = [];
   for (const q of QS) {
     const pos = (count - 1) * q;
@@ -219,26 +334,14 @@ export function numericColumnProfile(name, values, bins, refEdges) {
   let at = null;
   if (min === max) at = new Map(ranks.map((r) => [r, min]));
   else if (decimal && kc !== null) at = ranksFromCounts(kc, kmin, s, negZeros, ranks);
-  else if (decimal && fine !== null)
-    at = pickRanks(values, fine, fineScale, min, count, ranks, edge, binValue);
-  if (edge !== null && !(at !== null && decimal && kc === null && min !== max)) {
-    // the edges' buckets, when pickRanks did not pass over the values
-    for (let i = 0; i < n; i++) {
-      const v = values[i];
-      if (Number.isNaN(v)) continue;
-      let f = Math.floor((v - min) * fineScale);
-      if (f >= FINE) f = FINE - 1;
-      if (edge[f] === 1) binValue(v);
-    }
-  }
+  else if (decimal && fine !== null) at = pickRanks(values, fine, fineScale, min, count, ranks, edge, h);
+  // the edges' buckets, when pickRanks did not pass over the values
+  if (edge !== null && !(at !== null && decimal && kc === null && min !== max))
+    binEdgeBuckets(values, min, fineScale, edge, h);
   const counts = Array.from(cnt);
   if (at === null || !decimal) {
-    const present = count === n ? values : new Float64Array(count);
-    if (present !== values)
-      for (let i = 0, j = 0; i < n; i++) if (!Number.isNaN(values[i])) present[j++] = values[i];
-    const sorted = sortedCopy(present);
-    distinct = 1;
-    for (let i = 1; i < count; i++) if (sorted[i] !== sorted[i - 1]) distinct++;
+    const sorted = sortedCopy(presentOf(values, count));
+    distinct = distinctSorted(sorted, count);
     at = new Map(ranks.map((r) => [r, sorted[r]]));
   }
   // quantiles: linear interpolation between closest ranks (numpy's default)
@@ -288,7 +391,7 @@ function ranksFromCounts(kc, kmin, s, negZeros, ranks) {
  * those buckets hold most of the values (then sorting everything is as cheap), before passing over
  * the values; the pass also bins the values of the histogram edges' buckets (`edge`).
  */
-function pickRanks(values, fine, scale, min, count, ranks, edge, binValue) {
+function pickRanks(values, fine, scale, min, count, ranks, edge, h) {
   const sortedRanks = [...new Set(ranks)].sort((a, b) => a - b);
   const where = new Map();
   const need = new Int32Array(FINE).fill(-1);
@@ -315,7 +418,7 @@ function pickRanks(values, fine, scale, min, count, ranks, edge, binValue) {
     if (k >= FINE) k = FINE - 1;
     const o = need[k];
     if (o >= 0) out[o + fill[k]++] = v;
-    if (edge !== null && edge[k] === 1) binValue(v);
+    if (edge !== null && edge[k] === 1) binValue(h, v);
   }
   for (const k of wanted) out.subarray(need[k], need[k] + fine[k]).sort();
   const at = new Map();
