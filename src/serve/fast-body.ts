@@ -329,7 +329,7 @@ export class FastBody {
       into[i] = NUM === 1 ? 1 : 0;
       return p;
     }
-    p = readNumber(b, p);
+    p = readShortNumber(b, p);
     if (p < 0) return -1;
     const v = NUM;
     if (!Number.isFinite(v) || (kind === INTEGER && !Number.isInteger(v))) return -1;
