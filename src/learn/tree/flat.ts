@@ -17,6 +17,7 @@
  *
  * Both give the same sums as walking the trees one by one (pinned in tests).
  */
+import { threadId } from 'node:worker_threads';
 import { scoringPool } from './pool.js';
 import { addCompleteRows, twinRows } from './score-kernel.mjs';
 import type { Tree } from './tree.js';
@@ -49,7 +50,10 @@ export interface LinkedForest {
 
 export interface CompleteForest {
   layout: 'complete';
-  /** This forest's number among those flattened on this thread (score-wasm.mjs keys its copy by it). */
+  /**
+   * This forest's number in the process (the flattening thread's id and its count of forests), by
+   * which a thread's WebAssembly memory knows the forest it holds (score-wasm.mjs).
+   */
   id: number;
   /** Per tree: its depth, the offset of its internal nodes and of its leaves. */
   depth: Int32Array;
@@ -176,6 +180,8 @@ function flattenLinked(trees: readonly Tree[]): LinkedForest {
 const sharedInt32 = (n: number) => new Int32Array(new SharedArrayBuffer(n * 4));
 
 let forestCount = 0;
+/** A number no other forest flattened in this process has. */
+const nextForestId = () => ++forestCount * 65536 + (threadId % 65536);
 
 function flattenComplete(trees: readonly Tree[], depths: number[]): CompleteForest {
   const k = trees.length;
@@ -193,7 +199,7 @@ function flattenComplete(trees: readonly Tree[], depths: number[]): CompleteFore
   // what the kernel reads lives in shared memory, so scoring workers read it without copies
   const f: CompleteForest = {
     layout: 'complete',
-    id: ++forestCount,
+    id: nextForestId(),
     depth: sharedInt32(k),
     nodeOffset: sharedInt32(k),
     leafOffset: sharedInt32(k),

@@ -13,8 +13,8 @@ export interface KernelForest {
    */
   missingAsInfinity?: boolean;
   /**
-   * Names the forest among those scored on a thread (flatten numbers them): a thread keeps the
-   * last forest it scored copied into its WebAssembly memory (score-wasm.mjs), found by this id.
+   * Names the forest in the process (flatten numbers them): a thread keeps the last forest it
+   * scored copied into its WebAssembly memory (score-wasm.mjs), found by this id.
    */
   id?: number;
 }
