@@ -38,7 +38,7 @@ export class FastBody {
   /** The input names as UTF-8 bytes. */
   private readonly keys: Uint8Array[];
   /** Category columns: FNV-1a hash of a value's bytes → its code (-2: two values share the hash). */
-  private readonly catHash: (Map<number, number> | null)[];
+  private readonly catHash: (HashCodes | null)[];
   private readonly catBytes: (Uint8Array[] | null)[];
   private readonly allowed: (readonly string[] | null)[];
   /** The one-record frame, refilled per request (used before anything else can run). */
@@ -83,7 +83,7 @@ export class FastBody {
         const was = m.get(h);
         m.set(h, was === undefined || (was >= 0 && sameBytes(enc.encode(s.allowed![was]), b)) ? code : -2);
       });
-      return m;
+      return hashCodes(m);
     });
     this.catBytes = specs.map((s) => (s.type === 'category' ? s.allowed!.map((v) => enc.encode(v)) : null));
     this.allowed = specs.map((s) => (s.type === 'category' ? s.allowed! : null));
@@ -309,8 +309,8 @@ export class FastBody {
       if (x !== 0x22) return -1;
       const end = stringEnd(b, p);
       if (end < 0) return -1;
-      const code = this.catHash[c]!.get(fnv(b, p + 1, end));
-      if (code === undefined || code < 0 || !sameRange(this.catBytes[c]![code], b, p + 1, end)) return -1;
+      const code = lookup(this.catHash[c]!, fnv(b, p + 1, end));
+      if (code < 0 || !sameRange(this.catBytes[c]![code], b, p + 1, end)) return -1;
       into[i] = code;
       return end + 1;
     }
@@ -476,6 +476,40 @@ const COLUMNS = new TextEncoder().encode('columns');
 function setMissing(col: Column, i: number): void {
   if (col.kind === 'numeric') col.values[i] = Number.NaN;
   else if (col.kind === 'categorical') col.codes[i] = -1;
+}
+
+/**
+ * A hash → code map as an open-addressing table in two typed arrays (a Map's lookup costs more
+ * than the rest of reading a category): hash h at the first free slot from h's mixed low bits.
+ */
+interface HashCodes {
+  mask: number;
+  hashes: Int32Array;
+  /** The code of the hash in the same slot; -3 for a free slot. */
+  codes: Int32Array;
+}
+
+function hashCodes(m: Map<number, number>): HashCodes {
+  let size = 8;
+  while (size < 2 * m.size) size *= 2;
+  const t: HashCodes = { mask: size - 1, hashes: new Int32Array(size), codes: new Int32Array(size).fill(-3) };
+  for (const [h, code] of m) {
+    let i = (h ^ (h >>> 15)) & t.mask;
+    while (t.codes[i] !== -3) i = (i + 1) & t.mask;
+    t.hashes[i] = h;
+    t.codes[i] = code;
+  }
+  return t;
+}
+
+/** The code stored for hash h (-2 when two allowed values share it), or -3 when it has none. */
+function lookup(t: HashCodes, h: number): number {
+  let i = (h ^ (h >>> 15)) & t.mask;
+  for (;;) {
+    const code = t.codes[i];
+    if (code === -3 || t.hashes[i] === h) return code;
+    i = (i + 1) & t.mask;
+  }
 }
 
 function fnv(b: Uint8Array, s: number, e: number): number {
