@@ -248,6 +248,18 @@ describe('the DuckDB fast path gives the strict reader results on clean files', 
     await fallsBack(dup, d, /duplicate rows/);
     await fallsBack(dup, parseSchema({ ...d, duplicate_rows: 'quarantine' }), /duplicate rows/);
     await fastAndSame(dup, parseSchema({ ...d, duplicate_rows: 'allow' }));
+    // more rows than the first chunk's line lengths foretold: the rows past the estimate are
+    // checked for repeats at the end, with the others
+    const long = parseSchema({
+      ...d,
+      columns: [{ name: 'id', type: 'string' }, { name: 'x', type: 'number' }, s.columns[5], s.columns[6]],
+    });
+    const wideLines = Array.from({ length: 9000 }, (_, i) => `${String(i).padStart(500, 'w')},${i},a,no`);
+    const shortLines = Array.from({ length: 60_000 }, (_, i) => `s${i},${i},b,yes`);
+    const many = `id,x,c,y\n${[...wideLines, ...shortLines].join('\n')}\n`;
+    await fastAndSame(file(many), long);
+    await fallsBack(file(`${many}s59999,59999,b,yes\n`), long, /duplicate rows/);
+    await fallsBack(file(`${many}${wideLines[5]}\n`), long, /duplicate rows/);
     // "1.0" and "1" are equal values but different texts: not a duplicate for the strict reader
     await fallsBack(file(`x,c,y\n1,a,no\n2,b,yes\n1.0,a,no\n`), d, /duplicate rows/);
     // NaN and infinities in an unbounded number column, in a chunk without missing cells

@@ -86,6 +86,8 @@ interface Col {
   num?: Growable<Float64Array>;
   codes?: Growable<Int32Array>;
   strs?: (string | null)[];
+  /** Text columns: textHash of each row's text, for the duplicate-row check. */
+  hashes?: Growable<Int32Array>;
   /** Category dictionary: the fixed list, or the texts in first-seen order. */
   dict?: string[];
   codeOf?: Map<string, number>;
@@ -292,6 +294,17 @@ async function readFast(
         c.codeOf = new Map(c.dict.map((d, i) => [d, i]));
       } else c.strs = [];
     }
+    // duplicate rows are looked for as the rows arrive, while DuckDB parses (see RowSet); a file
+    // with more rows than the estimate is checked whole at the end
+    const rowSet =
+      (schema.duplicate_rows ?? 'warning') !== 'allow'
+        ? new RowSet(
+            capacity,
+            cols.map((c) => c.num !== undefined),
+          )
+        : null;
+    let rowSetFull = false;
+    for (const c of cols) if (rowSet && c.strs) c.hashes = new Growable((k) => new Int32Array(k), capacity);
 
     const { DuckDBInstance } = await import('@duckdb/node-api');
     let digest = '';
@@ -398,6 +411,10 @@ async function readFast(
           const m = chunk.rowCount;
           for (let j = 0; j < cols.length; j++)
             copyVector(cols[j], chunk.getColumnVector(j), rows, m, missing);
+          if (rowSet && !rowSetFull) {
+            if (rows + m > rowSet.capacity) rowSetFull = true;
+            else if (rowSet.add(wordsOf(cols, rows, m), rows, rows + m)) giveUp('duplicate rows');
+          }
           rows += m;
           if (++spent % 16 === 0) youngGc();
         }
@@ -423,7 +440,8 @@ async function readFast(
       instance.closeSync();
     }
     // DuckDB is closed (its buffers freed) before the checks on the whole columns
-    return finish(path, schema, header, cols, nRows, nBytes, digest, options);
+    const dupsChecked = rowSet !== null && !rowSetFull;
+    return finish(path, schema, header, cols, nRows, nBytes, digest, options, dupsChecked);
   } finally {
     closeSync(fd);
   }
@@ -634,6 +652,7 @@ function finish(
   bytes: number,
   sha256: string,
   options: FastCsvOptions,
+  dupsChecked: boolean,
 ): FastCsvResult {
   const names: string[] = [];
   const columns: Column[] = [];
@@ -671,7 +690,7 @@ function finish(
       }
     }
   });
-  if ((schema.duplicate_rows ?? 'warning') !== 'allow' && hasDuplicateRows(columns, rows))
+  if ((schema.duplicate_rows ?? 'warning') !== 'allow' && !dupsChecked && hasDuplicateRows(columns, rows))
     giveUp('duplicate rows');
   const target = schema.target;
   if (target) {
@@ -733,13 +752,106 @@ function finish(
   };
 }
 
+/** The 32-bit hash of a text (or -1 for null) that duplicate-row checks compare strings by. */
+function textHash(t: string | null): number {
+  if (t === null) return -1;
+  let x = 0x811c9dc5 ^ t.length;
+  for (let i = 0; i < t.length; i++) x = Math.imul(x ^ t.charCodeAt(i), 0x01000193);
+  return x;
+}
+
 /**
- * Whether two rows have equal values in every column. Rows are hashed on a few columns (numeric
- * ones first: they tell rows apart best) into an open-addressing table of row numbers; rows whose
- * slots meet are compared in every column, numbers and codes by their bits (missing numbers are
- * all the same NaN), strings by a 32-bit hash (a false match there only costs the strict read).
- * Equal texts give equal values, so no repeat here means no repeat for the strict reader either.
+ * Rows as they arrive, to tell whether two have equal values in every column. Each column is
+ * given as 32-bit words: numbers by their bits (two words a row, `wide`; missing numbers are all
+ * the same NaN), codes as they are, strings by textHash (a false match there only costs the
+ * strict read). Rows are hashed on a few columns (numeric ones first: they tell rows apart best)
+ * into an open-addressing table whose slots hold a row and its hash; rows with equal hashes are
+ * compared in every column. Equal texts give equal values, so no repeat here means no repeat for
+ * the strict reader either.
  */
+class RowSet {
+  private readonly table: Int32Array;
+  private readonly mask: number;
+  private readonly keyCols: number[];
+  private hs = new Int32Array(0);
+
+  constructor(
+    /** The most rows the table takes. */
+    readonly capacity: number,
+    private readonly wide: boolean[],
+  ) {
+    let slots = 1 << 10;
+    while (slots < capacity * 2) slots *= 2;
+    this.mask = slots - 1;
+    this.table = new Int32Array(slots * 2).fill(-1);
+    this.keyCols = wide
+      .map((_, k) => k)
+      .sort((a, b) => Number(wide[b]) - Number(wide[a]))
+      .slice(0, 4);
+  }
+
+  /** Add rows from..to-1 (to <= capacity) of the columns' words; true when one repeats a row added before it. */
+  add(words: Int32Array[], from: number, to: number): boolean {
+    const wide = this.wide;
+    const n = to - from;
+    if (this.hs.length < n) this.hs = new Int32Array(n);
+    const hs = this.hs;
+    hs.fill(0, 0, n);
+    // the rows' hashes, a key column at a time (sequential passes over each column)
+    for (const k of this.keyCols) {
+      const w = words[k];
+      if (wide[k])
+        for (let i = 0; i < n; i++) {
+          const r = from + i;
+          hs[i] = Math.imul(Math.imul(hs[i] ^ w[2 * r], 0x01000193) ^ w[2 * r + 1], 0x5bd1e995);
+        }
+      else for (let i = 0; i < n; i++) hs[i] = Math.imul(hs[i] ^ w[from + i], 0x01000193);
+    }
+    const same = (a: number, b: number): boolean => {
+      for (let k = 0; k < words.length; k++) {
+        const w = words[k];
+        if (wide[k]) {
+          if (w[2 * a] !== w[2 * b] || w[2 * a + 1] !== w[2 * b + 1]) return false;
+        } else if (w[a] !== w[b]) return false;
+      }
+      return true;
+    };
+    // a probe reads one slot (row, hash); only a slot with the same hash has its row compared
+    const table = this.table;
+    const mask = this.mask;
+    for (let i = 0; i < n; i++) {
+      const r = from + i;
+      const h = fmix(hs[i]);
+      let slot = h & mask;
+      for (;;) {
+        const at = table[2 * slot];
+        if (at < 0) {
+          table[2 * slot] = r;
+          table[2 * slot + 1] = h;
+          break;
+        }
+        if (table[2 * slot + 1] === h && same(at, r)) return true;
+        slot = (slot + 1) & mask;
+      }
+    }
+    return false;
+  }
+}
+
+/** The columns' words for RowSet.add, up to row from + m (text hashes filled for rows from..from+m-1). */
+function wordsOf(cols: Col[], from: number, m: number): Int32Array[] {
+  return cols.map((c) => {
+    if (c.num) return new Int32Array(c.num.data.buffer, c.num.data.byteOffset, (from + m) * 2);
+    if (c.codes) return c.codes.data;
+    const h = c.hashes!;
+    h.ensure(from + m);
+    const strs = c.strs!;
+    for (let r = from; r < from + m; r++) h.data[r] = textHash(strs[r] ?? null);
+    return h.data;
+  });
+}
+
+/** Whether two rows of the columns have equal values in every column (see RowSet). */
 function hasDuplicateRows(columns: Column[], rows: number): boolean {
   const words: Int32Array[] = [];
   const wide: boolean[] = [];
@@ -751,60 +863,9 @@ function hasDuplicateRows(columns: Column[], rows: number): boolean {
       words.push(c.codes);
       wide.push(false);
     } else {
-      const h = new Int32Array(rows);
-      for (let r = 0; r < rows; r++) {
-        const t = c.values[r];
-        let x = t === null ? -1 : 0x811c9dc5 ^ t.length;
-        if (t !== null) for (let i = 0; i < t.length; i++) x = Math.imul(x ^ t.charCodeAt(i), 0x01000193);
-        h[r] = x;
-      }
-      words.push(h);
+      words.push(Int32Array.from(c.values, textHash));
       wide.push(false);
     }
   }
-  const order = words.map((_, k) => k).sort((a, b) => Number(wide[b]) - Number(wide[a]));
-  const keyCols = order.slice(0, 4);
-  const keyWords = keyCols.map((k) => words[k]);
-  const keyWide = keyCols.map((k) => wide[k]);
-  // the rows' hashes, a key column at a time (sequential passes over each column)
-  const hs = new Int32Array(rows);
-  for (let c = 0; c < keyCols.length; c++) {
-    const w = keyWords[c];
-    if (keyWide[c])
-      for (let r = 0; r < rows; r++)
-        hs[r] = Math.imul(Math.imul(hs[r] ^ w[2 * r], 0x01000193) ^ w[2 * r + 1], 0x5bd1e995);
-    else for (let r = 0; r < rows; r++) hs[r] = Math.imul(hs[r] ^ w[r], 0x01000193);
-  }
-  for (let r = 0; r < rows; r++) hs[r] = fmix(hs[r]);
-  const same = (a: number, b: number): boolean => {
-    for (let k = 0; k < words.length; k++) {
-      const w = words[k];
-      if (wide[k]) {
-        if (w[2 * a] !== w[2 * b] || w[2 * a + 1] !== w[2 * b + 1]) return false;
-      } else if (w[a] !== w[b]) return false;
-    }
-    return true;
-  };
-  // row numbers by hash, open addressing: a slot holds a row and its hash, and only rows with
-  // equal hashes are compared (a probe reads one slot, where comparing each slot's row read
-  // that row's columns)
-  let slots = 1 << 10;
-  while (slots < rows * 2) slots *= 2;
-  const mask = slots - 1;
-  const table = new Int32Array(slots * 2).fill(-1);
-  for (let r = 0; r < rows; r++) {
-    const h = hs[r];
-    let slot = h & mask;
-    for (;;) {
-      const at = table[2 * slot];
-      if (at < 0) {
-        table[2 * slot] = r;
-        table[2 * slot + 1] = h;
-        break;
-      }
-      if (table[2 * slot + 1] === h && same(at, r)) return true;
-      slot = (slot + 1) & mask;
-    }
-  }
-  return false;
+  return new RowSet(rows, wide).add(words, 0, rows);
 }
