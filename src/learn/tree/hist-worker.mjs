@@ -62,6 +62,35 @@ function runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, coun
   }
 }
 
+// op 8: a level's partitions in one request: first the second halves of its large nodes (the
+// halves table: TASK_INTS ints each, as op 3's tasks but start is the half's, the histogram goes
+// to the worker's histogram h and the left count to int 5), then op 3's whole-node tasks
+function runLevel(ctl, H, nHalves, outs, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, count, nb) {
+  for (let h = 0; h < nHalves; h++) {
+    const o = h * 6;
+    const packed = H[o + 3];
+    const col = C.subarray(H[o + 2] * nRows, (H[o + 2] + 1) * nRows);
+    H[o + 5] = partitionHalf(
+      outs[h],
+      words,
+      bytes,
+      W,
+      GH,
+      R,
+      S,
+      F,
+      col,
+      H[o],
+      H[o + 1],
+      packed & 255,
+      (packed & 256) !== 0,
+      (packed & 512) !== 0,
+      (packed & 1024) !== 0,
+    );
+  }
+  runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, count, nb);
+}
+
 // op 5: take split tasks (parallel.ts's startSplits) until none are left
 function runSplits(ctl, slab, HS, sp, count) {
   const { T, order, nb, isCat, cfg, masks } = sp;
@@ -82,11 +111,17 @@ function serve(data) {
   const R = new Int32Array(data.rows);
   const C = new Uint8Array(data.cols);
   const S = new Int32Array(data.spill);
-  const out = new Float64Array(data.hist);
+  const HS = data.histSize;
+  // the worker's histograms: the first for ops 0 and 2, one per half of op 8
+  const outs = Array.from(
+    { length: data.halves.count },
+    (_, h) => new Float64Array(data.hist, h * HS * 8, HS),
+  );
+  const out = outs[0];
+  const H = new Int32Array(data.halves.table);
   const ctl = new Int32Array(data.control);
   const T = new Int32Array(data.tasks);
   const slab = new Float64Array(data.slab);
-  const HS = data.histSize;
   const sp = {
     T: new Float64Array(data.split.tasks),
     masks: new Uint8Array(data.split.masks),
@@ -131,6 +166,27 @@ function serve(data) {
     else if (op === 4) binaryGradients(M, Y, Wt, wPos, G, Hs, GH, start, end);
     else if (op === 3) runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, end, sp.nb);
     else if (op === 5) runSplits(ctl, slab, HS, sp, end);
+    else if (op === 8)
+      runLevel(
+        ctl,
+        H,
+        Atomics.load(ctl, 6),
+        outs,
+        T,
+        slab,
+        HS,
+        words,
+        bytes,
+        W,
+        GH,
+        R,
+        S,
+        F,
+        C,
+        nRows,
+        end,
+        sp.nb,
+      );
     else if (op === 6) addLeaves(L, Atomics.load(ctl, 6), R, start, end, M);
     else if (op === 7) {
       // bin edges, once per fit: the sample is let go afterwards

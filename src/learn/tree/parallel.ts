@@ -111,7 +111,7 @@ const END = 2;
 const DONE = 3; // last finished request (worker -> main)
 const QUIT = 4;
 // 0 histogram, 1 partition, 2 partition and histogram of one side, 3 tasks, 4 gradients, 5 split
-// search, 6 leaf values into margins, 7 bin edges
+// search, 6 leaf values into margins, 7 bin edges, 8 a level's halves and tasks
 const OP = 5;
 const FEATURE = 6; // op 1/2: the feature; op 6: the leaves; op 0: 1 = no counts
 const SPLIT = 7; // bin | missingLeft << 8 | histogram of the left side << 9
@@ -127,6 +127,8 @@ const MAX_TASKS = 1024;
 const SLAB_BYTES = 16 * 2 ** 20;
 /** At most this much address space for the histogram slots (pages are only used once touched). */
 const SLAB_MAX_BYTES = 512 * 2 ** 20;
+/** Most node halves in one op 8 request (each gets one of the worker's histograms). */
+const MAX_HALVES = 4;
 /** Most leaves of a tree whose values op 6 adds (leaves table: start, end, value each). */
 const MAX_LEAVES = 4096;
 /** Polls of the DONE slot before sleeping (~100 us; the worker polls SEQ ~200 us). */
@@ -136,6 +138,13 @@ export class HistogramHelper {
   private readonly worker: Worker;
   private readonly control: Int32Array;
   readonly hist: Float64Array;
+  /**
+   * Op 8's halves: TASK_INTS ints each (start of the half, end, feature, packed split as op 3's
+   * tasks, unused, left count out), and the worker's histogram of each half (hist is the first).
+   */
+  readonly halves: Int32Array;
+  readonly halfHists: Float64Array[];
+  readonly maxHalves = MAX_HALVES;
   /** Op 3's task table (TASK_INTS per task) and its histogram slots (histSize doubles each). */
   readonly tasks: Int32Array;
   readonly slab: Float64Array;
@@ -170,9 +179,15 @@ export class HistogramHelper {
   ) {
     this.rows = arrays.rows;
     const control = new SharedArrayBuffer(16 * 4);
-    const hist = new SharedArrayBuffer(histSize * 8);
+    const hist = new SharedArrayBuffer(MAX_HALVES * histSize * 8);
     this.control = new Int32Array(control);
-    this.hist = new Float64Array(hist);
+    this.hist = new Float64Array(hist, 0, histSize);
+    this.halfHists = Array.from(
+      { length: MAX_HALVES },
+      (_, h) => new Float64Array(hist, h * histSize * 8, histSize),
+    );
+    const halves = new SharedArrayBuffer(MAX_HALVES * TASK_INTS * 4);
+    this.halves = new Int32Array(halves);
     const hb = histSize * 8;
     this.slots = Math.max(
       1,
@@ -209,6 +224,7 @@ export class HistogramHelper {
         spill: arrays.spill.buffer,
         nRows: arrays.rows.length,
         hist,
+        halves: { table: halves, count: MAX_HALVES },
         control,
         nFeatures,
         tasks,
@@ -275,6 +291,19 @@ export class HistogramHelper {
    */
   startTasks(count: number): void {
     Atomics.store(this.control, OP, 3);
+    Atomics.store(this.control, NEXT, 0);
+    this.go(0, count);
+  }
+
+  /**
+   * Op 8: the worker partitions the second half of each of halves[0:nHalves) (see `halves`: as
+   * startPartition, its histogram into halfHists[h], its left count to the half's int 5), then
+   * takes op 3's tasks[0:count) as startTasks; the caller does the first halves, takes tasks with
+   * takeTask() until it returns -1, then wait().
+   */
+  startLevel(nHalves: number, count: number): void {
+    Atomics.store(this.control, OP, 8);
+    Atomics.store(this.control, FEATURE, nHalves);
     Atomics.store(this.control, NEXT, 0);
     this.go(0, count);
   }

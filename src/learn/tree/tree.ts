@@ -576,6 +576,7 @@ export class TreeBuilder {
     const helper = this.helper;
     const shared = this.sharedSpill;
     const queued: Plan[] = [];
+    const halved: Plan[] = [];
     let total = 0;
     for (const pl of plans) total += pl.node.end - pl.node.start;
     for (const pl of plans) {
@@ -583,22 +584,47 @@ export class TreeBuilder {
       const n = node.end - node.start;
       const inSlab = pl.smallHist === null || this.slotOf(pl.smallHist) >= 0;
       if (helper && shared && !s.mask && inSlab && (n < PARALLEL_MIN_ROWS || 4 * n <= total)) queued.push(pl);
+      else if (helper && shared && !s.mask && n >= PARALLEL_MIN_ROWS && halved.length < helper.maxHalves)
+        halved.push(pl);
       else pl.mid = this.partition(rows, node.start, node.end, s, pl.smallHist, pl.smallLeft);
     }
-    if (!helper || !shared || queued.length === 0) return;
-    if (queued.length === 1) {
-      const pl = queued[0];
+    if (!helper || !shared) return;
+    if (queued.length === 1 && queued[0].node.end - queued[0].node.start >= PARALLEL_MIN_ROWS) {
+      // a lone task that large is split between the threads like the large nodes (as it always was)
+      const pl = queued.pop() as Plan;
+      if (halved.length < helper.maxHalves) halved.push(pl);
+      else pl.mid = this.partition(rows, pl.node.start, pl.node.end, pl.s, pl.smallHist, pl.smallLeft);
+    }
+    if (queued.length + halved.length === 1) {
+      // one node: partition() splits it between the threads as a half would be, or it is a task
+      // that one thread does alone either way
+      const pl = queued[0] ?? halved[0];
       pl.mid = this.partition(rows, pl.node.start, pl.node.end, pl.s, pl.smallHist, pl.smallLeft);
       return;
     }
+    if (queued.length + halved.length === 0) return;
     // costliest first (so the two threads' shares come out close): a row costs ~12 times more to
     // sum into a histogram than to partition (profile at 800k rows)
     const cost = (pl: Plan) => pl.node.end - pl.node.start + HIST_ROW_COST * pl.small;
     queued.sort((x, y) => cost(y) - cost(x));
     helper.nb.set(this.nb); // the tasks zero their histogram slots (clearHist)
     const T = helper.tasks;
-    for (let from = 0; from < queued.length; ) {
-      // one request: up to maxTasks nodes, each summing into its smaller child's slab slot
+    const Hv = helper.halves;
+    for (let h = 0; h < halved.length; h++) {
+      // the large nodes: their second halves on the worker, first halves here, joined after the
+      // request as partition() joins them (exactly its result)
+      const { node, s, smallHist, smallLeft } = halved[h];
+      if (smallHist) this.zeroHist(smallHist);
+      const o = h * TASK_INTS;
+      Hv[o] = node.start + ((node.end - node.start) >> 1);
+      Hv[o + 1] = node.end;
+      Hv[o + 2] = s.f;
+      Hv[o + 3] = s.bin | (s.missingLeft ? 256 : 0) | (smallHist ? 512 : 0) | (smallLeft ? 1024 : 0);
+    }
+    const leftA = new Int32Array(halved.length);
+    for (let from = 0, first = true; first || from < queued.length; first = false) {
+      // one request: up to maxTasks nodes, each summing into its smaller child's slab slot (and
+      // in the first request, the halves)
       let count = 0;
       for (; from + count < queued.length && count < helper.maxTasks; count++) {
         const pl = queued[from + count];
@@ -610,7 +636,26 @@ export class TreeBuilder {
           pl.s.bin | (pl.s.missingLeft ? 256 : 0) | (pl.smallHist ? 512 : 0) | (pl.smallLeft ? 1024 : 0);
         T[o + 4] = pl.smallHist ? this.slotOf(pl.smallHist) : 0;
       }
-      helper.startTasks(count);
+      const nHalves = first ? halved.length : 0;
+      helper.startLevel(nHalves, count);
+      for (let h = 0; h < nHalves; h++) {
+        const { node, s, smallHist, smallLeft } = halved[h];
+        const col = this.cols.subarray(s.f * this.nRows, (s.f + 1) * this.nRows);
+        const half = Hv[h * TASK_INTS];
+        const wl = this.partitionRange(
+          rows,
+          node.start,
+          half,
+          col,
+          s.bin,
+          s.missingLeft,
+          shared,
+          node.start,
+          smallHist,
+          smallLeft,
+        );
+        leftA[h] = wl - node.start;
+      }
       for (let i = helper.takeTask(count); i >= 0; i = helper.takeTask(count)) this.runTask(rows, T, i);
       helper.wait();
       for (let i = 0; i < count; i++) {
@@ -619,6 +664,23 @@ export class TreeBuilder {
         pl.mid = pl.node.start + T[o + 5];
       }
       from += count;
+    }
+    for (let h = 0; h < halved.length; h++) {
+      const pl = halved[h];
+      const { start } = pl.node;
+      const half = Hv[h * TASK_INTS];
+      const lA = leftA[h];
+      const lB = Hv[h * TASK_INTS + 5];
+      const rightA = half - start - lA;
+      // as partition(): the worker's right rows already sit after its left ones
+      rows.copyWithin(start + lA, half, half + lB);
+      rows.set(shared.subarray(start, start + rightA), start + lA + lB);
+      const hist = pl.smallHist;
+      if (hist) {
+        const other = helper.halfHists[h];
+        for (let k = 0; k < hist.length; k++) hist[k] += other[k];
+      }
+      pl.mid = start + lA + lB;
     }
   }
 
