@@ -279,38 +279,37 @@ async function readFast(
     const numericField = new Uint8Array(header.length);
     for (const c of cols) if (c.kind === 'f64') numericField[index.get(c.spec.name)!] = 1;
 
+    // DuckDB opens (on a libuv thread) while the columns are allocated
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const opening = DuckDBInstance.create(':memory:');
     // bytes per line of the first chunk size the columns
     const firstLines = Math.max(1, first.lastIndexOf(10) > nl ? countLf(first, nl + 1) : 1);
     const capacity = Math.min(
       Math.ceil(((size - nl) / Math.max(1, (first.lastIndexOf(10) - nl) / firstLines)) * 1.03) + 64,
       1 << 26,
     );
-    for (const c of cols) {
-      if (c.kind === 'f64' || c.type === 'boolean' || c.type === 'datetime')
-        c.num = new Growable((k) => new Float64Array(k), capacity);
-      else if (c.type === 'category') {
-        c.codes = new Growable((k) => new Int32Array(k), capacity);
-        c.dict = c.allowed ? [...c.allowed] : [];
-        c.codeOf = new Map(c.dict.map((d, i) => [d, i]));
-      } else c.strs = [];
+    let rowSet: RowSet | null = null;
+    try {
+      allocate(cols, capacity);
+      // duplicate rows are looked for as the rows arrive, while DuckDB parses (see RowSet); a file
+      // with more rows than the estimate is checked whole at the end
+      if ((schema.duplicate_rows ?? 'warning') !== 'allow') {
+        rowSet = new RowSet(
+          capacity,
+          cols.map((c) => c.num !== undefined),
+        );
+        for (const c of cols) if (c.strs) c.hashes = new Growable((k) => new Int32Array(k), capacity);
+      }
+    } catch (e) {
+      void opening.then((i) => i.closeSync()).catch(() => null);
+      throw e;
     }
-    // duplicate rows are looked for as the rows arrive, while DuckDB parses (see RowSet); a file
-    // with more rows than the estimate is checked whole at the end
-    const rowSet =
-      (schema.duplicate_rows ?? 'warning') !== 'allow'
-        ? new RowSet(
-            capacity,
-            cols.map((c) => c.num !== undefined),
-          )
-        : null;
     let rowSetFull = false;
-    for (const c of cols) if (rowSet && c.strs) c.hashes = new Growable((k) => new Int32Array(k), capacity);
 
-    const { DuckDBInstance } = await import('@duckdb/node-api');
     let digest = '';
     let nRows = 0;
     let nBytes = 0;
-    const instance = await DuckDBInstance.create(':memory:');
+    const instance = await opening;
     const con = await instance.connect();
     try {
       await con.run(`SET streaming_buffer_size = '8MB'`);
@@ -444,6 +443,19 @@ async function readFast(
     return finish(path, schema, header, cols, nRows, nBytes, digest, options, dupsChecked);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The columns' arrays for about `capacity` rows (they grow when the file has more). */
+function allocate(cols: Col[], capacity: number): void {
+  for (const c of cols) {
+    if (c.kind === 'f64' || c.type === 'boolean' || c.type === 'datetime')
+      c.num = new Growable((k) => new Float64Array(k), capacity);
+    else if (c.type === 'category') {
+      c.codes = new Growable((k) => new Int32Array(k), capacity);
+      c.dict = c.allowed ? [...c.allowed] : [];
+      c.codeOf = new Map(c.dict.map((d, i) => [d, i]));
+    } else c.strs = [];
   }
 }
 
