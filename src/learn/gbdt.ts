@@ -407,7 +407,10 @@ function boostOn(
   builder.helper = helper;
   try {
     for (let t = 0; t < p.nEstimators; t++) {
-      const ghFilled = shared !== null && builder.helper?.gradients(shared.gh) === true;
+      // binary without subsampling: the tree's root computes the gradients (both threads, with its
+      // histogram: one request for both, see grow)
+      const pending = shared !== null && sharedBin !== null && p.subsample >= 1;
+      const ghFilled = pending || (shared !== null && builder.helper?.gradients(shared.gh) === true);
       if (objective === 'binary' && !ghFilled) {
         for (let i = 0; i < n; i++) {
           const pr = sigmoid(margin[i]);
@@ -455,7 +458,7 @@ function boostOn(
           }
         }
         // without subsampling the rows are every row: the root's bin counts are known (see grow)
-        const tree = builder.grow(rows.subarray(0, m), grad, hess, rng, ghFilled, m === n);
+        const tree = builder.grow(rows.subarray(0, m), grad, hess, rng, ghFilled, m === n, pending);
         for (let i = 0; i < tree.value.length; i++) tree.value[i] *= p.learningRate;
         trees.push(tree);
         // the rows the tree grew on sit in leaf ranges of the rows array: add leaf values without

@@ -164,7 +164,11 @@ function serve(data) {
     const op = Atomics.load(ctl, 5);
     if (op === 0) histRange(out, words, bytes, W, GH, R, F, start, end, Atomics.load(ctl, 6) === 0);
     else if (op === 4) binaryGradients(M, Y, Wt, wPos, G, Hs, GH, start, end);
-    else if (op === 3) runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, end, sp.nb);
+    else if (op === 9) {
+      // a root over every row in order: this half's gradients, then its histogram
+      binaryGradients(M, Y, Wt, wPos, G, Hs, GH, start, end);
+      histRange(out, words, bytes, W, GH, R, F, start, end, Atomics.load(ctl, 6) === 0);
+    } else if (op === 3) runTasks(ctl, T, slab, HS, words, bytes, W, GH, R, S, F, C, nRows, end, sp.nb);
     else if (op === 5) runSplits(ctl, slab, HS, sp, end);
     else if (op === 8)
       runLevel(

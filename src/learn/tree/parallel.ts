@@ -111,7 +111,8 @@ const END = 2;
 const DONE = 3; // last finished request (worker -> main)
 const QUIT = 4;
 // 0 histogram, 1 partition, 2 partition and histogram of one side, 3 tasks, 4 gradients, 5 split
-// search, 6 leaf values into margins, 7 bin edges, 8 a level's halves and tasks
+// search, 6 leaf values into margins, 7 bin edges, 8 a level's halves and tasks, 9 gradients then
+// histogram of the same rows
 const OP = 5;
 const FEATURE = 6; // op 1/2: the feature; op 6: the leaves; op 0: 1 = no counts
 const SPLIT = 7; // bin | missingLeft << 8 | histogram of the left side << 9
@@ -260,6 +261,25 @@ export class HistogramHelper {
     Atomics.store(this.control, OP, 0);
     Atomics.store(this.control, FEATURE, counts ? 0 : 1);
     this.go(start, end);
+  }
+
+  /**
+   * Op 9, for a root over every row in order (rows[i] = i): the worker computes the binary
+   * gradients of rows [start, end) (see SharedBinary; this thread computes the others with
+   * ownGradients), then sums rows[start:end] into `hist` as start() does; then wait(). False
+   * (nothing asked) without a SharedBinary.
+   */
+  startGradientsHist(start: number, end: number, counts = true): boolean {
+    if (!this.binary) return false;
+    Atomics.store(this.control, OP, 9);
+    Atomics.store(this.control, FEATURE, counts ? 0 : 1);
+    this.go(start, end);
+    return true;
+  }
+
+  /** The binary gradients of rows [start, end) on this thread, into grad, hess and gh. */
+  ownGradients(gh: Float64Array, start: number, end: number): void {
+    if (this.binary) binaryGradients(this.binary, gh, start, end);
   }
 
   /**

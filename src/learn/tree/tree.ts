@@ -206,6 +206,8 @@ export class TreeBuilder {
   private spillBuf = new Int32Array(0);
   /** The bin counts (one per bin, NB per feature) of a histogram of every row (see buildHist). */
   private rootCounts: Float64Array | null = null;
+  /** grow()'s pendingGradients, until the root's histogram (buildHist) computes them. */
+  private pending = false;
   /** Indexed like the rows array (spill[i] for row slot i), in shared memory for the helper. */
   private readonly sharedSpill: Int32Array | null;
 
@@ -269,7 +271,10 @@ export class TreeBuilder {
   /**
    * Grow a tree over `rows` (modified in place: partitioned by node); `ghFilled`: the shared gh
    * already holds grad and hess (HistogramHelper.gradients); `everyRow`: rows holds every row of
-   * the data once (in any order), so the root's bin counts are those of the last such tree.
+   * the data once (in any order), so the root's bin counts are those of the last such tree;
+   * `pendingGradients`: rows holds every row in order (rows[i] = i) and the helper's binary
+   * gradients are not computed yet: the two threads compute them while summing the root (each
+   * its half's), one request for both (gh is then filled as with ghFilled).
    */
   grow(
     rows: Int32Array,
@@ -278,10 +283,14 @@ export class TreeBuilder {
     rng: Rng,
     ghFilled = false,
     everyRow = false,
+    pendingGradients = false,
   ): Tree {
+    const pending = pendingGradients && this.helper !== null && rows.length === this.nRows;
+    if (pendingGradients && !pending) this.helper?.gradients(this.gh);
+    this.pending = pending;
     const p = this.params;
     const gh = this.gh;
-    if (!ghFilled)
+    if (!ghFilled && !pendingGradients)
       for (let i = 0; i < this.nRows; i++) {
         gh[2 * i] = grad[i];
         gh[2 * i + 1] = hess[i];
@@ -323,19 +332,32 @@ export class TreeBuilder {
         catSets,
         newNode,
       });
+    const root: Node = {
+      id: newNode(),
+      start: 0,
+      end: rows.length,
+      depth: 0,
+      hist: null,
+      sub: null,
+      G: 0,
+      H: 0,
+    };
+    // With a feature subset per node (random forest) each node builds the histogram of its own
+    // sampled features only; otherwise children come from the parent by subtraction.
+    const subset = p.featureFraction < 1;
+    if (subset && this.pending) this.settleGradients();
+    root.hist = subset
+      ? null
+      : this.buildHist(rows, root.start, root.end, everyRow && rows.length === this.nRows);
+    // (after the root's histogram: it may have computed the gradients)
     let G = 0;
     let H = 0;
     for (let i = 0; i < rows.length; i++) {
       G += grad[rows[i]];
       H += hess[rows[i]];
     }
-    const root: Node = { id: newNode(), start: 0, end: rows.length, depth: 0, hist: null, sub: null, G, H };
-    // With a feature subset per node (random forest) each node builds the histogram of its own
-    // sampled features only; otherwise children come from the parent by subtraction.
-    const subset = p.featureFraction < 1;
-    root.hist = subset
-      ? null
-      : this.buildHist(rows, root.start, root.end, everyRow && rows.length === this.nRows);
+    root.G = G;
+    root.H = H;
     const byTree = p.featureFractionByTree ?? 1;
     const treeFeat = byTree < 1 ? this.sampleFeatures(rng, byTree) : this.nFeatures;
     let frontier: Node[] = [root];
@@ -474,15 +496,18 @@ export class TreeBuilder {
   ): Tree {
     const p = this.params;
     const maxLeaves = p.maxLeaves!;
-    let G = 0;
-    let H = 0;
-    for (let i = 0; i < rows.length; i++) {
-      G += grad[rows[i]];
-      H += hess[rows[i]];
-    }
     const byTree = p.featureFractionByTree ?? 1;
     const treeFeat = byTree < 1 ? this.sampleFeatures(rng, byTree) : this.nFeatures;
-    const root: Node = { id: a.newNode(), start: 0, end: rows.length, depth: 0, hist: null, sub: null, G, H };
+    const root: Node = {
+      id: a.newNode(),
+      start: 0,
+      end: rows.length,
+      depth: 0,
+      hist: null,
+      sub: null,
+      G: 0,
+      H: 0,
+    };
     const open: { node: Node; split: Split | null }[] = [];
     const leaves: number[] = [];
     const consider = (node: Node) => {
@@ -498,6 +523,11 @@ export class TreeBuilder {
       open.push({ node, split });
     };
     root.hist = this.buildHist(rows, root.start, root.end, everyRow);
+    // (after the root's histogram: it may have computed the gradients)
+    for (let i = 0; i < rows.length; i++) {
+      root.G += grad[rows[i]];
+      root.H += hess[rows[i]];
+    }
     consider(root);
     let nLeaves = 1;
     while (nLeaves < maxLeaves) {
@@ -1003,9 +1033,15 @@ export class TreeBuilder {
     this.zeroHist(hist);
     const counts = everyRow && !this.sparse ? this.rootCounts : null;
     const helper = this.helper;
+    if (this.pending && !(helper && end - start >= PARALLEL_MIN_ROWS)) this.settleGradients();
     if (helper && end - start >= PARALLEL_MIN_ROWS) {
       const mid = start + ((end - start) >> 1);
-      helper.start(mid, end, counts === null);
+      if (this.pending) {
+        // every row in order: each thread's half of the gradients, then of the histogram
+        this.pending = false;
+        helper.startGradientsHist(mid, end, counts === null);
+        helper.ownGradients(this.gh, start, mid);
+      } else helper.start(mid, end, counts === null);
       if (counts) this.addGradientsTo(hist, rows, start, mid);
       else this.sumRows(hist, rows, start, mid);
       helper.wait();
@@ -1020,6 +1056,12 @@ export class TreeBuilder {
       this.rootCounts = c;
     }
     return hist;
+  }
+
+  /** The gradients grow() was told are pending, computed now (HistogramHelper.gradients). */
+  private settleGradients(): void {
+    this.pending = false;
+    this.helper?.gradients(this.gh);
   }
 
   private addGradientsTo(hist: Float64Array, idx: Int32Array, from: number, to: number): void {
