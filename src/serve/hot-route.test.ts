@@ -1,9 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { churnSchema, featureSpecs, generateChurn } from '../data/index.js';
 import { FeaturePipeline, GradientBoostingClassifier, Model } from '../learn/index.js';
 import { createApp } from './app.js';
+import { fastBodyFor } from './fast-body.js';
 import { ModelHost } from './model-host.js';
 
 const inputs = featureSpecs(churnSchema());
@@ -148,6 +149,15 @@ describe('the hot route', () => {
           [0, 1, 2].flatMap(() => bigPorts.map((p) => send(p, '/v1/models/churn/predict', body, json))),
         );
         for (let k = 0; k < answers.length; k += 2) expect(answers[k], `${n} rows`).toEqual(answers[k + 1]);
+        // the hot route reads a batch body once: the route does not read it again
+        const reads = vi.spyOn(fastBodyFor(inputs)!, 'read');
+        try {
+          await send(bigPorts[0], '/v1/models/churn/predict', body, json);
+          // (a batch over maxBatch goes to the route, which reads it again for its 400)
+          expect(reads, `${n} rows`).toHaveBeenCalledTimes(n > 1000 ? 2 : 1);
+        } finally {
+          reads.mockRestore();
+        }
         if (n > 1000) {
           expect(answers[0].status).toBe(400);
           continue;
