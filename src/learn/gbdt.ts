@@ -405,6 +405,7 @@ function boostOn(
   const trees: Tree[] = [];
   const delta = spec.huberDelta;
   builder.helper = helper;
+  builder.routeLastLevel = true;
   try {
     for (let t = 0; t < p.nEstimators; t++) {
       // binary without subsampling: the tree's root computes the gradients (both threads, with its
@@ -463,14 +464,11 @@ function boostOn(
         trees.push(tree);
         // the rows the tree grew on sit in leaf ranges of the rows array: add leaf values without
         // walking the tree; only rows left out by subsampling walk it
-        const lr = builder.leafRanges;
+        // (and the last level's rows, not partitioned, by the side of their split: leafRoutes)
         const sub = rows.subarray(0, m);
         // on two threads when the margins are shared (binary: K = 1)
-        if (!(helper && K === 1 && helper.addLeaves(lr, tree.value, m)))
-          for (let q = 0; q < lr.length; q += 3) {
-            const v = tree.value[lr[q + 2]];
-            for (let i = lr[q]; i < lr[q + 1]; i++) margin[sub[i] * K + k] += v;
-          }
+        if (!(helper && K === 1 && helper.addLeaves(builder.leafRanges, tree.value, m, builder.leafRoutes)))
+          builder.addLeafValues(sub, tree.value, margin, K, k);
         if (m < n)
           for (let i = 0; i < n; i++) if (!inSample[i]) margin[i * K + k] += predictTree(tree, X.data, i * F);
         if (E && evalMargin)

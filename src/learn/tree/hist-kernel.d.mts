@@ -83,3 +83,21 @@ export function addLeaves(
   to: number,
   M: Float64Array,
 ): void;
+
+/**
+ * The leaf values of a tree's unpartitioned last-level splits (nRoutes sextuples of RT: start,
+ * end, feature, bin | missingLeft << 8, left value, right value), each row at positions
+ * [from, to) adding its side's value to M[row * K + k] (C: the column-major bins).
+ */
+export function addRoutes(
+  RT: Float64Array,
+  nRoutes: number,
+  rows: Int32Array,
+  from: number,
+  to: number,
+  M: Float64Array,
+  C: Uint8Array,
+  nRows: number,
+  K: number,
+  k: number,
+): void;

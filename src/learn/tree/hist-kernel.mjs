@@ -156,3 +156,29 @@ export function addLeaves(L, nLeaves, rows, from, to, M) {
     for (let i = s; i < e; i++) M[rows[i]] += v;
   }
 }
+
+/**
+ * The leaf values of a tree's last-level splits that were not partitioned (TreeBuilder's
+ * leafRoutes): nRoutes sextuples of RT (start and end positions in rows, feature, bin |
+ * missingLeft << 8, left value, right value), each row at positions [from, to) of its range
+ * adding the value of the side its bin goes to (the column-major bins C, nRows a column) to
+ * M[row * K + k].
+ */
+export function addRoutes(RT, nRoutes, rows, from, to, M, C, nRows, K, k) {
+  for (let q = 0; q < nRoutes; q++) {
+    const o = 6 * q;
+    const s = Math.max(RT[o], from);
+    const e = Math.min(RT[o + 1], to);
+    const packed = RT[o + 3];
+    const bin = packed & 255;
+    const ml = (packed & 256) !== 0;
+    const vL = RT[o + 4];
+    const vR = RT[o + 5];
+    const base = RT[o + 2] * nRows;
+    for (let i = s; i < e; i++) {
+      const r = rows[i];
+      const v = C[base + r];
+      M[r * K + k] += (v === 255 ? ml : v <= bin) ? vL : vR;
+    }
+  }
+}

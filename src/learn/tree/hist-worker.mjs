@@ -7,7 +7,14 @@
 // context load.
 import { workerData } from 'node:worker_threads';
 import { edgeTasks } from './bin-kernel.mjs';
-import { addGradients, addLeaves, addRows, binaryGradients, partitionRows } from './hist-kernel.mjs';
+import {
+  addGradients,
+  addLeaves,
+  addRoutes,
+  addRows,
+  binaryGradients,
+  partitionRows,
+} from './hist-kernel.mjs';
 import { clearHist, splitTask } from './split-kernel.mjs';
 
 const SPIN = 40_000;
@@ -138,6 +145,7 @@ function serve(data) {
   const Hs = bo ? new Float64Array(bo.hess) : null;
   const wPos = bo ? bo.wPos : 1;
   const L = new Float64Array(data.leaves);
+  const RT = new Float64Array(data.routes);
   const bs = data.binSample;
   let BS = bs && {
     sample: new Float64Array(bs.sample),
@@ -191,8 +199,10 @@ function serve(data) {
         end,
         sp.nb,
       );
-    else if (op === 6) addLeaves(L, Atomics.load(ctl, 6), R, start, end, M);
-    else if (op === 7) {
+    else if (op === 6) {
+      addLeaves(L, Atomics.load(ctl, 6), R, start, end, M);
+      addRoutes(RT, Atomics.load(ctl, 7), R, start, end, M, C, nRows, 1, 0);
+    } else if (op === 7) {
       // bin edges, once per fit: the sample is let go afterwards
       edgeTasks(ctl, 12, end, BS.sample, BS.stride, BS.cnt, start, BS.edges, BS.nEdges);
       BS = null;

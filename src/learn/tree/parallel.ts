@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { Matrix } from '../types.js';
 import { edgeTasks } from './bin-kernel.mjs';
 import { binLimit, sampleStep } from './binning.js';
-import { addLeaves, binaryGradients as kernelGradients } from './hist-kernel.mjs';
+import { addLeaves, addRoutes, binaryGradients as kernelGradients } from './hist-kernel.mjs';
 import { CFG_SIZE, SPLIT_TASK } from './split-kernel.mjs';
 
 export interface SharedTrainingArrays {
@@ -165,6 +165,9 @@ export class HistogramHelper {
   readonly isCat: Uint8Array;
   /** Op 6's leaves: start and end positions in the rows array and value, per leaf. */
   private readonly leaves: Float64Array;
+  /** Op 6's routes (TreeBuilder.leafRoutes with the two values), and the bins they read. */
+  private readonly routes: Float64Array;
+  private readonly cols: Uint8Array;
   private seq = 0;
 
   private readonly rows: Int32Array;
@@ -209,6 +212,9 @@ export class HistogramHelper {
     this.isCat = new Uint8Array(isCat);
     const leaves = sab(MAX_LEAVES * 3 * 8);
     this.leaves = new Float64Array(leaves);
+    const routes = sab(MAX_LEAVES * 6 * 8);
+    this.routes = new Float64Array(routes);
+    this.cols = arrays.cols;
     const tasks = new SharedArrayBuffer(MAX_TASKS * TASK_INTS * 4);
     const slab = new SharedArrayBuffer(this.slots * histSize * 8);
     this.tasks = new Int32Array(tasks);
@@ -233,6 +239,7 @@ export class HistogramHelper {
         histSize,
         split: { tasks: splitTasks, masks, cfg: splitCfg, order, nb, isCat },
         leaves,
+        routes,
         binSample: binSample && {
           sample: binSample.sample.buffer,
           cnt: binSample.cnt.buffer,
@@ -357,24 +364,39 @@ export class HistogramHelper {
   /**
    * Op 6: a tree's leaf values (leafRanges: start, end, node triples over rows; value per node)
    * added to the shared margins of the rows at positions [0, m) of the rows array, the positions'
-   * last half on the worker, the first on this thread. False (nothing done) without a
-   * SharedBinary or with more leaves than the table holds.
+   * last half on the worker, the first on this thread, and so the leaves of leafRoutes (see
+   * TreeBuilder.leafRoutes: start, end, feature, packed split, left node, right node). False
+   * (nothing done) without a SharedBinary or with more leaves than the table holds.
    */
-  addLeaves(leafRanges: Int32Array, value: Float64Array, m: number): boolean {
+  addLeaves(
+    leafRanges: Int32Array,
+    value: Float64Array,
+    m: number,
+    leafRoutes: Int32Array = new Int32Array(0),
+  ): boolean {
     const b = this.binary;
     const nLeaves = leafRanges.length / 3;
-    if (!b || nLeaves > MAX_LEAVES) return false;
+    const nRoutes = leafRoutes.length / 6;
+    if (!b || nLeaves > MAX_LEAVES || nRoutes > MAX_LEAVES) return false;
     const L = this.leaves;
     for (let q = 0; q < nLeaves; q++) {
       L[3 * q] = leafRanges[3 * q];
       L[3 * q + 1] = leafRanges[3 * q + 1];
       L[3 * q + 2] = value[leafRanges[3 * q + 2]];
     }
+    const RT = this.routes;
+    for (let q = 0; q < 6 * nRoutes; q += 6) {
+      for (let j = 0; j < 4; j++) RT[q + j] = leafRoutes[q + j];
+      RT[q + 4] = value[leafRoutes[q + 4]];
+      RT[q + 5] = value[leafRoutes[q + 5]];
+    }
     const half = m >> 1;
     Atomics.store(this.control, OP, 6);
     Atomics.store(this.control, FEATURE, nLeaves);
+    Atomics.store(this.control, SPLIT, nRoutes);
     this.go(half, m);
     addLeaves(L, nLeaves, this.rows, 0, half, b.margin);
+    addRoutes(RT, nRoutes, this.rows, 0, half, b.margin, this.cols, this.rows.length, 1, 0);
     this.wait();
     return true;
   }

@@ -7,7 +7,7 @@
  */
 import type { Rng } from '../../core/random.js';
 import { MISSING_BIN } from './binning.js';
-import { addGradients, addRows, partitionMask, partitionRows } from './hist-kernel.mjs';
+import { addGradients, addRoutes, addRows, partitionMask, partitionRows } from './hist-kernel.mjs';
 import { type HistogramHelper, type SharedTrainingArrays, TASK_INTS } from './parallel.js';
 import {
   CFG_CAT_L2,
@@ -129,6 +129,8 @@ interface Node {
   sub: Float64Array | null;
   G: number;
   H: number;
+  /** A leaf of a split that was not partitioned (its parent is in leafRoutes, not leafRanges). */
+  routed?: boolean;
 }
 
 const STRIDE = 3; // grad, hess, count per bin
@@ -185,6 +187,15 @@ export class TreeBuilder {
   private readonly hiBin: Int32Array;
   /** After grow(): the leaf of each row range, as [start, end, node] triples over the rows array. */
   leafRanges: Int32Array = new Int32Array(0);
+  /**
+   * With routeLastLevel: the splits of the last level, whose rows were not partitioned (nothing
+   * grows under their children), as [start, end, feature, bin | missingLeft << 8, left node,
+   * right node] over the rows array: a row's leaf is the side its bin goes to (addRoutes).
+   * Categorical splits are partitioned as always.
+   */
+  leafRoutes: Int32Array = new Int32Array(0);
+  /** Depth-wise growth leaves the last level's numeric splits unpartitioned (see leafRoutes). */
+  routeLastLevel = false;
   /** A second thread for large histograms (set by the caller; null = single-threaded). */
   helper: HistogramHelper | null = null;
   /**
@@ -362,11 +373,12 @@ export class TreeBuilder {
     const treeFeat = byTree < 1 ? this.sampleFeatures(rng, byTree) : this.nFeatures;
     let frontier: Node[] = [root];
     const leaves: number[] = [];
+    const routes: number[] = [];
     const leafOf = (node: Node) => {
       if (node.hist) this.release(node.hist);
       node.hist = null;
       node.sub = null; // the sibling's, released with it
-      leaves.push(node.start, node.end, node.id);
+      if (!node.routed) leaves.push(node.start, node.end, node.id);
     };
     while (frontier.length > 0) {
       const next: Node[] = [];
@@ -406,8 +418,14 @@ export class TreeBuilder {
         const small = smallHist ? Math.min(nLeft, n - nLeft) : 0;
         plans.push({ node, s, small, smallHist, smallLeft, mid: 0 });
       }
-      this.partitionLevel(rows, plans);
-      for (const { node, s, smallHist, smallLeft, mid } of plans) {
+      // the last level's numeric splits: their children are leaves, found by routing (leafRoutes)
+      const routed = (pl: Plan) => this.routeLastLevel && !pl.s.mask && pl.node.depth + 1 >= p.maxDepth;
+      this.partitionLevel(
+        rows,
+        plans.filter((pl) => !routed(pl)),
+      );
+      for (const pl of plans) {
+        const { node, s, smallHist, smallLeft, mid } = pl;
         const { f, bin, missingLeft } = s;
         feature[node.id] = f;
         thresholdBin[node.id] = bin;
@@ -437,6 +455,11 @@ export class TreeBuilder {
         };
         left[node.id] = l.id;
         right[node.id] = r.id;
+        if (routed(pl)) {
+          l.routed = true;
+          r.routed = true;
+          routes.push(node.start, node.end, f, bin | (missingLeft ? 256 : 0), l.id, r.id);
+        }
         if (smallHist) {
           // the larger child reuses the parent's buffer, less the smaller one's histogram when its
           // split is searched (levelSplits: not at all for a leaf)
@@ -451,6 +474,7 @@ export class TreeBuilder {
       frontier = next;
     }
     this.leafRanges = Int32Array.from(leaves);
+    this.leafRoutes = Int32Array.from(routes);
     return finishTree({
       feature,
       threshold,
@@ -463,6 +487,27 @@ export class TreeBuilder {
       cover,
       catSets,
     });
+  }
+
+  /**
+   * A tree's leaf values (value per node) added to M[row * K + k] of the rows at positions
+   * [0, m) of `rows` (as grow() left them): leafRanges' ranges, then leafRoutes' routed rows.
+   */
+  addLeafValues(rows: Int32Array, value: Float64Array, M: Float64Array, K: number, k: number): void {
+    const lr = this.leafRanges;
+    for (let q = 0; q < lr.length; q += 3) {
+      const v = value[lr[q + 2]];
+      for (let i = lr[q]; i < lr[q + 1]; i++) M[rows[i] * K + k] += v;
+    }
+    const lt = this.leafRoutes;
+    if (lt.length === 0) return;
+    const RT = new Float64Array(lt.length);
+    for (let q = 0; q < lt.length; q += 6) {
+      for (let j = 0; j < 4; j++) RT[q + j] = lt[q + j];
+      RT[q + 4] = value[lt[q + 4]];
+      RT[q + 5] = value[lt[q + 5]];
+    }
+    addRoutes(RT, lt.length / 6, rows, 0, rows.length, M, this.cols, this.nRows, K, k);
   }
 
   /** A categorical node: its left-going category codes (threshold NaN: no numeric walk applies). */
@@ -590,6 +635,7 @@ export class TreeBuilder {
       leaves.push(node.start, node.end, node.id);
     }
     this.leafRanges = Int32Array.from(leaves);
+    this.leafRoutes = new Int32Array(0);
     return finishTree(a);
   }
 
