@@ -6,7 +6,8 @@ export const WASM_BLOCK: number;
 /**
  * out[i] += the forest's sum for rows [from, to) of data (nCols wide), as the JavaScript kernel
  * for a forest with missingAsInfinity gives it, on this thread's WebAssembly instance (the forest
- * copied into its memory once per id). False, with nothing done, when the forest has no id or
+ * copied into its memory once per id). False, with nothing done, when the forest has no id, when
+ * its copy would take over 64 MiB (the JavaScript kernel walks it on its shared arrays) or when
  * WebAssembly is not available.
  */
 export function addRowsWasm(

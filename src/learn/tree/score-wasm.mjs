@@ -401,7 +401,16 @@ function reserve(bytes) {
   if (!f64 || f64.buffer !== memory.buffer) f64 = new Float64Array(memory.buffer);
 }
 
-/** Copy forest f into memory (once per forest: f.id), laid out as walk reads it. */
+/**
+ * The most memory a thread's copy may take: a larger forest (thousands of deep trees) is walked
+ * by the JavaScript kernel on its shared arrays rather than copied into every scoring thread.
+ */
+const MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Copy forest f into memory (once per forest: f.id), laid out as walk reads it; null when it
+ * would take more than MAX_BYTES or the memory cannot grow.
+ */
 function hold(f, rowBytes) {
   if (held !== null && held.id === f.id && held.rowBytes >= rowBytes) return held;
   const k = f.depth.length;
@@ -415,7 +424,12 @@ function hold(f, rowBytes) {
   const pLeaf = pTh + 8 * nodes;
   const pAcc = pLeaf + 8 * leaves;
   const pRows = pAcc + 8 * WASM_BLOCK;
-  reserve(pRows + rowBytes);
+  if (pRows + rowBytes > MAX_BYTES) return null;
+  try {
+    reserve(pRows + rowBytes);
+  } catch {
+    return null;
+  }
   const i32 = new Int32Array(memory.buffer);
   i32.set(f.depth, pDepth >> 2);
   i32.set(f.nodeOffset, pNo >> 2);
@@ -440,6 +454,7 @@ export function addRowsWasm(f, data, from, to, nCols, out) {
   // the twin rows of a block, then the block's rows as they are (fill's input)
   const twinBytes = (WASM_BLOCK / 8) * groupBytes;
   const h = hold(f, twinBytes + 8 * WASM_BLOCK * nCols);
+  if (h === null) return false;
   const pX = h.pRows + twinBytes;
   const x = pX >> 3;
   const acc = h.pAcc >> 3;
