@@ -6,14 +6,14 @@
  */
 import { z } from 'zod';
 import { KeelError } from '../core/errors.js';
-import { Rng } from '../core/random.js';
 import { assertFitted, checkWidth, checkXy } from './base.js';
+import { forestThreads, growForestTrees } from './forest-grow.js';
 import { treeImportance } from './gbdt.js';
 import { rocAuc } from './metrics.js';
 import { binned } from './tree/binning.js';
 import { addForest, type FlatForest, flatten } from './tree/flat.js';
 import { TreeJSONSchema, treeFromJSON, treeToJSON } from './tree/serialize.js';
-import { predictTree, type Tree, TreeBuilder } from './tree/tree.js';
+import { predictTree, type Tree, type TreeParams } from './tree/tree.js';
 import type { Classifier, FitOptions, Matrix, Regressor } from './types.js';
 
 export interface RandomForestParams {
@@ -29,6 +29,12 @@ export interface RandomForestParams {
   oobScore: boolean;
   maxBins: number;
   seed: number;
+  /**
+   * Threads that grow trees (scikit-learn's n_jobs): -1 uses every core for forests with at
+   * least 2,000,000 rows x trees and one thread below that or inside a worker thread. A tree is
+   * the same whichever thread grows it, so the forest does not depend on this.
+   */
+  nJobs: number;
 }
 
 export const randomForestDefaults: RandomForestParams = {
@@ -41,6 +47,7 @@ export const randomForestDefaults: RandomForestParams = {
   oobScore: true,
   maxBins: 254,
   seed: 42,
+  nJobs: -1,
 };
 
 /**
@@ -189,7 +196,7 @@ function growForest(
       : p.maxFeatures === 'log2'
         ? Math.max(1, Math.log2(F)) / F
         : Math.min(1, Math.max(1 / F, p.maxFeatures));
-  const builder = new TreeBuilder(bins, F, mapper.edges, {
+  const treeParams: TreeParams = {
     maxDepth: p.maxDepth,
     minChildSamples: p.minSamplesLeaf,
     minChildWeight: 0,
@@ -198,35 +205,46 @@ function growForest(
     featureFraction: fraction,
     randomSplits: p.splitter === 'random',
     leafWhenPure: classify,
-  });
-  const rng = new Rng(p.seed);
-  const grad = new Float64Array(n);
-  const hess = new Float64Array(n);
-  const oobSum = new Float64Array(n);
-  const oobCount = new Float64Array(n);
-  const trees: Tree[] = [];
-  const rowsBuf = new Int32Array(n);
+  };
   const oob = p.bootstrap && p.oobScore !== false;
-  for (let t = 0; t < p.nEstimators; t++) {
-    hess.fill(0);
-    if (p.bootstrap) for (let i = 0; i < n; i++) hess[rng.int(n)] += 1;
-    else hess.fill(1);
-    let m = 0;
-    for (let i = 0; i < n; i++) {
-      grad[i] = -y[i] * hess[i];
-      if (hess[i] > 0) rowsBuf[m++] = i;
-    }
-    const tree = builder.grow(rowsBuf.subarray(0, m), grad, hess, rng);
-    trees.push(tree);
-    if (oob)
+  const trees: Tree[] = new Array(p.nEstimators);
+  const inBags: (Uint8Array | null)[] = new Array(p.nEstimators).fill(null);
+  const progress = options.onProgress;
+  growForestTrees(
+    {
+      bins,
+      nFeatures: F,
+      edges: mapper.edges,
+      y,
+      params: treeParams,
+      seed: p.seed,
+      nEstimators: p.nEstimators,
+      bootstrap: p.bootstrap,
+    },
+    forestThreads(p.nJobs, n, p.nEstimators),
+    (g) => {
+      trees[g.t] = g.tree;
+      if (oob) inBags[g.t] = g.inBag;
+    },
+    progress
+      ? (k) => {
+          if (k % 25 === 0 || k === p.nEstimators) progress(k / p.nEstimators, `tree ${k}/${p.nEstimators}`);
+        }
+      : undefined,
+  );
+  // out-of-bag sums in tree order, so they do not depend on which thread grew which tree
+  const oobSum = new Float64Array(oob ? n : 0);
+  const oobCount = new Float64Array(oob ? n : 0);
+  if (oob)
+    for (let t = 0; t < p.nEstimators; t++) {
+      const tree = trees[t];
+      const inBag = inBags[t]!;
       for (let i = 0; i < n; i++)
-        if (hess[i] === 0) {
+        if ((inBag[i >>> 3] & (1 << (i & 7))) === 0) {
           oobSum[i] += predictTree(tree, X.data, i * F);
           oobCount[i]++;
         }
-    if (options.onProgress && (t + 1) % 25 === 0)
-      options.onProgress((t + 1) / p.nEstimators, `tree ${t + 1}/${p.nEstimators}`);
-  }
+    }
   if (!oob) return { trees, oob: null };
   const idx: number[] = [];
   for (let i = 0; i < n; i++) if (oobCount[i] > 0) idx.push(i);
@@ -300,6 +318,8 @@ const RfJSON = z.object({
     oobScore: z.boolean().default(true),
     maxBins: z.number().int(),
     seed: z.number().int(),
+    // absent in documents written before it existed
+    nJobs: z.number().int().default(-1),
   }),
   state: z.object({
     nFeatures: z.number().int().nonnegative(),

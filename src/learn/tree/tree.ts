@@ -1146,6 +1146,15 @@ export class TreeBuilder {
     this.addRowsTo(hist, rows, start, end);
   }
 
+  /**
+   * Put the features back in their first order. The per-node samples shuffle featureOrder in
+   * place, so without this a tree's samples depend on the trees grown before it; a forest grown
+   * on several threads calls it before each tree so a tree depends only on its own random stream.
+   */
+  resetFeatureOrder(): void {
+    for (let i = 0; i < this.nFeatures; i++) this.featureOrder[i] = i;
+  }
+
   /** Shuffle a random subset of features to the front of featureOrder; returns its size. */
   private sampleFeatures(rng: Rng, fraction: number): number {
     const order = this.featureOrder;
