@@ -133,6 +133,11 @@ interface Node {
   routed?: boolean;
 }
 
+/** A tree's root over all n rows of its sample, its sums and histogram still to come. */
+function rootNode(id: number, n: number): Node {
+  return { id, start: 0, end: n, depth: 0, hist: null, sub: null, G: 0, H: 0 };
+}
+
 const STRIDE = 3; // grad, hess, count per bin
 const NB = 256;
 /** Nodes with at most this many rows track their occupied bin range (see subsetSplit). */
@@ -343,16 +348,7 @@ export class TreeBuilder {
         catSets,
         newNode,
       });
-    const root: Node = {
-      id: newNode(),
-      start: 0,
-      end: rows.length,
-      depth: 0,
-      hist: null,
-      sub: null,
-      G: 0,
-      H: 0,
-    };
+    const root = rootNode(newNode(), rows.length);
     // With a feature subset per node (random forest) each node builds the histogram of its own
     // sampled features only; otherwise children come from the parent by subtraction.
     const subset = p.featureFraction < 1;
@@ -543,16 +539,7 @@ export class TreeBuilder {
     const maxLeaves = p.maxLeaves!;
     const byTree = p.featureFractionByTree ?? 1;
     const treeFeat = byTree < 1 ? this.sampleFeatures(rng, byTree) : this.nFeatures;
-    const root: Node = {
-      id: a.newNode(),
-      start: 0,
-      end: rows.length,
-      depth: 0,
-      hist: null,
-      sub: null,
-      G: 0,
-      H: 0,
-    };
+    const root = rootNode(a.newNode(), rows.length);
     const open: { node: Node; split: Split | null }[] = [];
     const leaves: number[] = [];
     const consider = (node: Node) => {
