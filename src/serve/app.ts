@@ -454,9 +454,6 @@ export function createApp(options: AppOptions): FastifyInstance {
     const version = String(entry.version);
     const classes = entry.predictor.signature.target.classes;
     const m = metricsFor(entry.name, version, classes);
-    let positives = 0;
-    const pos = classes[1];
-    for (let i = 0; i < probability.length; i++) if (label[i] === pos) positives++;
     const q = (req.query as { explain?: string } | undefined)?.explain;
     let out: Record<string, unknown>[] | null = null;
     if (q === 'true' || q === '1') {
@@ -479,8 +476,7 @@ export function createApp(options: AppOptions): FastifyInstance {
         };
       }
     }
-    m.positive += positives;
-    m.negative += probability.length - positives;
+    countLabels(m, label, classes[1]);
     m.ok++;
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     m.latency.observe(seconds);
@@ -617,11 +613,7 @@ export function createApp(options: AppOptions): FastifyInstance {
     const { probability, label } = result;
     const classes = entry.predictor.signature.target.classes;
     const m = metricsFor(entry.name, String(entry.version), classes);
-    const pos = classes[1];
-    let positives = 0;
-    for (let i = 0; i < label.length; i++) if (label[i] === pos) positives++;
-    m.positive += positives;
-    m.negative += label.length - positives;
+    countLabels(m, label, classes[1]);
     m.ok++;
     const payload = predictionsJson(entry.name, entry.version, probability, label, classes);
     m.latency.observe(Number(process.hrtime.bigint() - t0) / 1e9);
@@ -730,6 +722,14 @@ class LatencyHistogram {
       s.count = 0;
     }
   }
+}
+
+/** Add a request's predicted labels to its model's positive and negative counts. */
+function countLabels(m: { positive: number; negative: number }, label: string[], positive: string): void {
+  let positives = 0;
+  for (let i = 0; i < label.length; i++) if (label[i] === positive) positives++;
+  m.positive += positives;
+  m.negative += label.length - positives;
 }
 
 const jsonNumber = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
