@@ -176,22 +176,32 @@ export async function readCsvDuckDB(
   }
 }
 
-/** Whether any of the texts occurs in the file's bytes (read in chunks; a text may span two). */
-function fileHasAny(fd: number, texts: string[]): boolean {
-  const buf = Buffer.allocUnsafe(CHUNK);
-  const keep = Math.max(...texts.map((t) => Buffer.byteLength(t))) - 1;
-  let pos = 0;
-  let tail = Buffer.alloc(0);
-  for (;;) {
-    const n = readSync(fd, buf, 0, CHUNK, pos);
-    if (n === 0) return false;
-    const c = buf.subarray(0, n);
+/**
+ * A search for texts in bytes given chunk by chunk: true once any of them occurs, within a chunk
+ * or across the edge between two (the end of the last chunk is kept for that).
+ */
+function textFinder(texts: string[]): (chunk: Buffer) => boolean {
+  const keep = texts.length ? Math.max(...texts.map((t) => Buffer.byteLength(t))) - 1 : 0;
+  let tail: Buffer | null = null;
+  return (c) => {
     if (texts.some((t) => c.indexOf(t) >= 0)) return true;
-    if (keep > 0 && tail.length > 0) {
+    if (keep > 0 && tail) {
       const edge = Buffer.concat([tail, c.subarray(0, keep)]);
       if (texts.some((t) => edge.indexOf(t) >= 0)) return true;
     }
-    tail = Buffer.from(c.subarray(Math.max(0, n - keep)));
+    tail = Buffer.from(c.subarray(Math.max(0, c.length - keep)));
+    return false;
+  };
+}
+
+/** Whether any of the texts occurs in the file's bytes (read in chunks). */
+function fileHasAny(fd: number, texts: string[]): boolean {
+  const buf = Buffer.allocUnsafe(CHUNK);
+  const found = textFinder(texts);
+  for (let pos = 0; ; ) {
+    const n = readSync(fd, buf, 0, CHUNK, pos);
+    if (n === 0) return false;
+    if (found(buf.subarray(0, n))) return true;
     pos += n;
   }
 }
@@ -334,7 +344,7 @@ async function readFast(
       // the read starts over with all of them: the result is always the one with all the texts.
       const nullstr = allMissingTexts ? allNull : allNull.filter((t) => t === '' || first.indexOf(t) >= 0);
       const absent = allNull.filter((t) => !nullstr.includes(t));
-      const keep = absent.length ? Math.max(...absent.map((t) => Buffer.byteLength(t))) - 1 : 0;
+      const absentFound = textFinder(absent);
       const columns = `{${header.map((h, k) => `${sqlString(h)}: ${sqlString(types[k])}`).join(', ')}}`;
       const sql = `SELECT ${cols.map((c) => sqlIdent(c.spec.name)).join(', ')} FROM read_csv(${sqlString(path)}, header = true, delim = ${sqlString(delimiter)}, quote = '"', escape = '"', auto_detect = false, strict_mode = true, compression = 'none', buffer_size = ${2 << 20}, nullstr = [${nullstr.map(sqlString).join(', ')}], columns = ${columns})`;
       let failed: unknown = null;
@@ -349,19 +359,11 @@ async function readFast(
         let lineCarry: Buffer | null = null;
         let c = first;
         let isFirst = true;
-        let tail: Buffer | null = null;
         for (;;) {
           total += c.length;
           hash.update(c);
           if (c.indexOf(34) >= 0) giveUp('quotes');
-          if (absent.length) {
-            if (absent.some((t) => c.indexOf(t) >= 0)) throw new AllMissingTexts();
-            if (keep > 0 && tail) {
-              const edge = Buffer.concat([tail, c.subarray(0, keep)]);
-              if (absent.some((t) => edge.indexOf(t) >= 0)) throw new AllMissingTexts();
-            }
-            tail = Buffer.from(c.subarray(Math.max(0, c.length - keep)));
-          }
+          if (absent.length && absentFound(c)) throw new AllMissingTexts();
           const u: Buffer = utf8Carry ? Buffer.concat([utf8Carry, c]) : c;
           const cut = utf8Cut(u);
           if (!isUtf8(u.subarray(0, cut))) giveUp('invalid UTF-8');
