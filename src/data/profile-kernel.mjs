@@ -3,11 +3,17 @@
  * runs exactly the code the main thread runs (profile.ts): count, missing, distinct, min, max,
  * mean, sample std, exact quantiles (numpy's linear interpolation) and a histogram.
  *
- * Nothing is approximate, and most columns are not sorted: the distinct count of values that are
- * all decimals of at most 9 places (k / 10^d exactly, as CSV numbers are) is the count of distinct
- * k in a bitset, and the order statistics the quantiles need are picked by a fine histogram
- * (65,536 equal-width buckets between min and max; bucketing is monotone, so a rank's value is in
- * the bucket where the counts pass it) and sorting only the few buckets holding those ranks.
+ * Nothing is approximate, and most columns are not sorted. Values that are all decimals of at most
+ * 9 places (k / 10^d exactly, as CSV numbers are) are handled as integer keys k - kmin:
+ * - a wide range of keys (most number columns): the keys are grouped by key range in one counting
+ *   pass, distinct keys are counted a range at a time in a bitset small enough to stay in cache,
+ *   and a rank is found by sorting only its range (decimalProfile; 1.5-1.8x faster than the fine
+ *   histogram below on the bench's 1M-row columns, whose keys span 1e7-4e7);
+ * - a narrow range (integers, codes, labels): counts per key give the ranks directly;
+ * - otherwise the distinct count of k is a bitset, and the order statistics the quantiles need are
+ *   picked by a fine histogram (65,536 equal-width buckets between min and max; bucketing is
+ *   monotone, so a rank's value is in the bucket where the counts pass it) and sorting only the
+ *   few buckets holding those ranks.
  * Other columns (other doubles, too wide a range) are sorted whole (sortedCopy).
  */
 
@@ -311,6 +317,35 @@ export function numericColumnProfile(name, values, bins, refEdges) {
   const bitset = decimal0 ? new Int32Array((span + 31) >>> 5) : null;
   // a narrow range of decimals (integers, codes, 0/1 labels): counts per k give the ranks directly
   const kc = decimal0 && span <= FINE ? new Int32Array(span) : null;
+  // wide ranges of decimals (most CSV number columns): sorted into key ranges (see decimalProfile)
+  if (decimal0 && kc === null && nonDecreasing(e)) {
+    const got = decimalProfile(values, count, mean, s, kmin, span, e, cnt);
+    if (got !== null) {
+      const { ss, distinct, at } = got;
+      const quantile = (q) => {
+        const pos = (count - 1) * q;
+        const lo = at.get(Math.floor(pos));
+        const hi = at.get(Math.ceil(pos));
+        return lo + (hi - lo) * (pos - Math.floor(pos));
+      };
+      return {
+        ...base,
+        distinct,
+        min,
+        max,
+        mean,
+        std: count > 1 ? Math.sqrt(ss / (count - 1)) : 0,
+        quantiles: {
+          p5: quantile(0.05),
+          p25: quantile(0.25),
+          p50: quantile(0.5),
+          p75: quantile(0.75),
+          p95: quantile(0.95),
+        },
+        histogram: { edges, counts: Array.from(cnt) },
+      };
+    }
+  }
   // the fine histogram
   const fineScale = min === max ? 0 : FINE / (max - min);
   const fine = Number.isFinite(fineScale) && fineScale > 0 ? new Int32Array(FINE) : null;
@@ -367,6 +402,157 @@ export function numericColumnProfile(name, values, bins, refEdges) {
     },
     histogram: { edges, counts },
   };
+}
+
+/** Whether the edges never decrease (then a value's bin is the number of inner edges at or below it). */
+function nonDecreasing(e) {
+  for (let b = 1; b < e.length; b++) if (!(e[b] >= e[b - 1])) return false;
+  return true;
+}
+
+/** Scratch arrays reused from column to column (no fresh pages or garbage per column). */
+let keysBuf = new Int32Array(0);
+let sortedBuf = new Int32Array(0);
+function scratch(n) {
+  if (keysBuf.length < n) {
+    keysBuf = new Int32Array(n);
+    sortedBuf = new Int32Array(n);
+  }
+}
+
+/**
+ * Pass 2 for decimals: squared deviations, each present value's key k - kmin (value k / s
+ * exactly) into keys, the count per key range (key >>> rb) into rc, and the -0s; null as soon as
+ * a value is not k / s.
+ */
+function decimalKeys(values, mean, s, kmin, rb, keys, rc, out) {
+  const n = values.length;
+  let ss = 0;
+  let j = 0;
+  let negZeros = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) continue;
+    const dv = v - mean;
+    ss += dv * dv;
+    const k = Math.round(v * s);
+    if (k / s !== v) return false;
+    const key = k - kmin;
+    keys[j++] = key;
+    rc[key >>> rb]++;
+    if (v === 0 && 1 / v < 0) negZeros++;
+  }
+  out[0] = ss;
+  out[1] = negZeros;
+  return true;
+}
+
+/** Keys grouped by range, ranges in order (a one-pass counting scatter); at[g] is range g's start. */
+function scatterKeys(keys, count, rb, at, sorted) {
+  const pos = at.slice(0, at.length - 1);
+  for (let j = 0; j < count; j++) {
+    const key = keys[j];
+    sorted[pos[key >>> rb]++] = key;
+  }
+}
+
+/** Distinct keys, a range at a time, in a bitset of one range (small enough to stay in cache). */
+function distinctKeys(sorted, at, bits) {
+  let distinct = 0;
+  const words = bits.length;
+  for (let g = 0; g + 1 < at.length; g++) {
+    const lo = at[g];
+    const hi = at[g + 1];
+    if (lo === hi) continue;
+    bits.fill(0);
+    for (let j = lo; j < hi; j++) {
+      const key = sorted[j];
+      const w = (key >>> 5) & (words - 1);
+      const bit = 1 << (key & 31);
+      const x = bits[w];
+      if ((x & bit) === 0) {
+        bits[w] = x | bit;
+        distinct++;
+      }
+    }
+  }
+  return distinct;
+}
+
+/** The number of keys below kk (0 <= kk <= span), from the ranges' counts and one range's keys. */
+function keysBelow(sorted, at, rb, kk) {
+  const g = kk >>> rb;
+  if (g + 1 >= at.length) return at[at.length - 1];
+  let below = at[g];
+  for (let j = at[g]; j < at[g + 1]; j++) if (sorted[j] < kk) below++;
+  return below;
+}
+
+/**
+ * The profile's order statistics, distinct count and histogram for a column of decimals with a
+ * wide range of keys (value = (kmin + key) / s exactly, 0 <= key < span), without a full sort: the
+ * keys are grouped by range (key >>> rb: at most 512 ranges, each a bitset of at most 64 KiB), in
+ * one counting pass; distinct keys are counted range by range in a small bitset; a wanted rank is
+ * found in its range, sorted (or counted) alone; a histogram edge's count below is the ranges
+ * below it plus a pass over its own range. Bins: a value's bin is the number of inner edges at or
+ * below it (the edges never decrease), as binValue counts it. null when a value is not a decimal.
+ */
+function decimalProfile(values, count, mean, s, kmin, span, e, cnt) {
+  const bitsOfSpan = 32 - Math.clz32(span - 1);
+  const rb = Math.max(12, bitsOfSpan - 9);
+  const nRanges = ((span - 1) >>> rb) + 1;
+  scratch(count);
+  const keys = keysBuf;
+  const sorted = sortedBuf;
+  const rc = new Int32Array(nRanges);
+  const s2 = new Float64Array(2);
+  if (!decimalKeys(values, mean, s, kmin, rb, keys, rc, s2)) return null;
+  const ss = s2[0];
+  const negZeros = s2[1];
+  const at = new Int32Array(nRanges + 1);
+  for (let g = 0; g < nRanges; g++) at[g + 1] = at[g] + rc[g];
+  scatterKeys(keys, count, rb, at, sorted);
+  const distinct = distinctKeys(sorted, at, new Int32Array(1 << (rb - 5)));
+  // the ranks the quantiles need, each from its range's keys in order
+  const ranks = [];
+  for (const q of QS) {
+    const pos = (count - 1) * q;
+    ranks.push(Math.floor(pos), Math.ceil(pos));
+  }
+  const zeroKey = -kmin;
+  const zerosFrom = negZeros > 0 ? keysBelow(sorted, at, rb, zeroKey) : 0;
+  const ordered = new Map();
+  const at2 = new Map();
+  for (const r of ranks) {
+    if (at2.has(r)) continue;
+    let g = 0;
+    while (at[g + 1] <= r) g++;
+    let keysInOrder = ordered.get(g);
+    if (keysInOrder === undefined) {
+      keysInOrder = sorted.slice(at[g], at[g + 1]).sort();
+      ordered.set(g, keysInOrder);
+    }
+    const key = keysInOrder[r - at[g]];
+    const k = kmin + key;
+    at2.set(r, k === 0 ? (r - zerosFrom < negZeros ? -0 : 0) : k / s);
+  }
+  // the histogram: counts between the inner edges
+  const nb = e.length - 1;
+  let prev = 0;
+  for (let b = 1; b < nb; b++) {
+    const x = e[b];
+    // the smallest key whose value is at or above x
+    let kk = Math.ceil(x * s) - kmin;
+    if (!(kk > 0)) kk = 0;
+    else if (kk > span) kk = span;
+    while (kk > 0 && (kmin + kk - 1) / s >= x) kk--;
+    while (kk < span && (kmin + kk) / s < x) kk++;
+    const below = keysBelow(sorted, at, rb, kk);
+    cnt[b - 1] = below - prev;
+    prev = below;
+  }
+  cnt[nb - 1] = count - prev;
+  return { ss, distinct, at: at2 };
 }
 
 /**

@@ -212,3 +212,72 @@ describe('exact distinct counts and quantiles without a full sort', () => {
     }
   });
 });
+
+describe('wide ranges of decimals, grouped by key range', () => {
+  // the definitions: quantiles and distinct count from a full sort, bins by e[b] <= v < e[b + 1]
+  function byDefinition(values: number[], edges: number[]) {
+    const present = Float64Array.from(values.filter((v) => !Number.isNaN(v))).sort();
+    const q = (p: number) => {
+      const pos = (present.length - 1) * p;
+      const lo = present[Math.floor(pos)];
+      const hi = present[Math.ceil(pos)];
+      return lo + (hi - lo) * (pos - Math.floor(pos));
+    };
+    const counts = new Array(edges.length - 1).fill(0);
+    for (const v of present) {
+      let b = 0;
+      while (b < counts.length - 1 && v >= edges[b + 1]) b++;
+      counts[b]++;
+    }
+    return {
+      distinct: new Set(present).size,
+      quantiles: { p5: q(0.05), p25: q(0.25), p50: q(0.5), p75: q(0.75), p95: q(0.95) },
+      counts,
+    };
+  }
+  let seed = 99;
+  const rnd = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const n = 60_000;
+  const columns: Record<string, number[]> = {
+    // ~3.4e6 keys: ~420 ranges
+    normalish: Array.from({ length: n }, () => Math.round((rnd() + rnd() + rnd() - 1.5) * 1.15e6) / 1e6),
+    // most values in one range: zeros and -0s, a few wide ones
+    zerosAndWide: Array.from({ length: n }, (_, i) =>
+      i % 10 === 0 ? Math.round((rnd() - 0.5) * 1e6) / 1e3 : i % 3 === 0 ? -0 : 0,
+    ),
+    // values on a reference's edges (0, 1, 2.5, 10), and missing ones
+    onEdges: Array.from({ length: n }, (_, i) =>
+      i < 2
+        ? i * 10
+        : rnd() < 0.2
+          ? Number.NaN
+          : Math.round(Math.floor(rnd() * 101) * 1e3 + (rnd() < 0.5 ? 1 : 0)) / 1e4,
+    ),
+    // decimals in the first 64 values, then one that is not: the general path
+    notDecimal: Array.from({ length: n }, (_, i) => (i === n - 1 ? Math.PI : Math.round(rnd() * 1e6) / 1e4)),
+  };
+  for (const [name, values] of Object.entries(columns))
+    it(`equal the definitions (${name}), on their own edges and on a reference's`, () => {
+      const frame = new Frame(['x'], [numericColumn(values)]);
+      const own = profileFrame(frame).columns[0];
+      const ownDef = byDefinition(values, own.histogram?.edges ?? []);
+      expect({ distinct: own.distinct, quantiles: own.quantiles, counts: own.histogram?.counts }).toEqual(
+        ownDef,
+      );
+      // a reference's edges, some outside the values' range
+      const edges = [-3, -1, -0.5, 0, 0.25, 1, 2.5, 7.001, 10, 12];
+      const reference = {
+        rows: 1,
+        columns: [{ ...own, histogram: { edges, counts: new Array(9).fill(0) } }],
+      };
+      const drift = profileFrame(frame, { reference }).columns[0];
+      expect(drift.histogram?.counts).toEqual(byDefinition(values, edges).counts);
+      expect(drift.distinct).toBe(ownDef.distinct);
+      // -0 sorts before 0, as in a typed-array sort: the signs of zero quantiles match too
+      for (const [k, v] of Object.entries(ownDef.quantiles))
+        expect(Object.is(own.quantiles?.[k as keyof typeof ownDef.quantiles], v), k).toBe(true);
+    });
+});
