@@ -466,11 +466,14 @@ async function readFast(
   }
 }
 
-/** The columns' arrays for about `capacity` rows (they grow when the file has more). */
+/**
+ * The columns' arrays for about `capacity` rows (they grow when the file has more). Numbers are in
+ * shared memory, so that worker threads read them in place (profileFrameParallel).
+ */
 function allocate(cols: Col[], capacity: number): void {
   for (const c of cols) {
     if (c.kind === 'f64' || c.type === 'boolean' || c.type === 'datetime')
-      c.num = new Growable((k) => new Float64Array(k), capacity);
+      c.num = new Growable((k) => new Float64Array(new SharedArrayBuffer(k * 8)), capacity);
     else if (c.type === 'category') {
       c.codes = new Growable((k) => new Int32Array(k), capacity);
       c.dict = c.allowed ? [...c.allowed] : [];

@@ -155,6 +155,29 @@ describe('profileFrameParallel', () => {
     expect(drift).toEqual(profileFrame(part, { reference }));
     expect(drift.columns[1].histogram?.edges).toEqual(reference.columns[1].histogram?.edges);
   });
+
+  it('gives exactly profileFrame with columns in shared memory, taken by both threads from a counter', async () => {
+    const n = 4000;
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const shared = (i: number) => {
+      const v = new Float64Array(new SharedArrayBuffer(n * 8));
+      for (let r = 0; r < n; r++)
+        v[r] = r % 11 === i ? Number.NaN : Math.round(Math.cos(r * (i + 2)) * 1e6) / 1e4;
+      return v;
+    };
+    const frame = new Frame(
+      [...names, 'k'],
+      [
+        ...names.map((_, i) => ({ kind: 'numeric' as const, values: shared(i) })),
+        categoricalColumn(Array.from({ length: n }, (_, i) => `k${i % 3}`)),
+      ],
+    );
+    const reference = profileFrame(frame);
+    expect(await profileFrameParallel(frame, { minRows: 1 })).toEqual(reference);
+    expect(await profileFrameParallel(frame, { reference, minRows: 1 })).toEqual(
+      profileFrame(frame, { reference }),
+    );
+  });
 });
 
 describe('exact distinct counts and quantiles without a full sort', () => {

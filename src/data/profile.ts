@@ -158,7 +158,7 @@ export async function profileFrameParallel(
   if (frame.nRows < (options.minRows ?? 100_000) || numeric.length < 2) return profileFrame(frame, options);
   const bins = options.bins ?? 10;
   const refCols = new Map((options.reference?.columns ?? []).map((c) => [c.name, c]));
-  const queue = [...numeric];
+  const edgesOf = (name: string) => refCols.get(name)?.histogram?.edges ?? null;
   const done = new Map<string, ColumnProfile>();
   const worker = new Worker(new URL('./profile-worker.mjs', import.meta.url), { execArgv: [] });
   try {
@@ -171,28 +171,52 @@ export async function profileFrameParallel(
     const finished = new Promise<void>((resolve) => {
       idle = resolve;
     });
-    // the column in flight is copied into one shared buffer, reused for every column: the worker
-    // reads it in place (no copy per column on its side, and no garbage left for its GC)
-    let shared: Float64Array | null = null;
-    const sendNext = () => {
-      const name = queue.shift();
-      if (name === undefined) return idle();
-      const values = frame.numeric(name);
-      if (shared === null || shared.length < values.length)
-        shared = new Float64Array(new SharedArrayBuffer(Math.max(8, values.length * 8)));
-      const view = shared.subarray(0, values.length);
-      view.set(values);
-      worker.postMessage([{ name, values: view, bins, edges: refCols.get(name)?.histogram?.edges ?? null }]);
-    };
-    worker.on('message', (got: ColumnProfile[]) => {
-      for (const c of got) done.set(c.name, c);
-      sendNext();
-    });
-    sendNext();
-    // this thread takes columns too, yielding between them so the worker is kept fed
-    for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-      done.set(name, numericProfile(name, frame.numeric(name), bins, refCols.get(name)));
-      await new Promise((r) => setImmediate(r));
+    type Reply = { slot?: number; profile?: ColumnProfile; end?: true };
+    if (numeric.every((n) => frame.numeric(n).buffer instanceof SharedArrayBuffer)) {
+      // the columns are in shared memory already (the DuckDB reader puts them there): both threads
+      // take the next column from a shared counter, the worker reading it in place, and neither
+      // waits for the other between columns
+      const counter = new Int32Array(new SharedArrayBuffer(4));
+      const columns = numeric.map((name) => ({ name, values: frame.numeric(name), edges: edgesOf(name) }));
+      worker.on('message', (r: Reply) => {
+        if (r.profile) done.set(r.profile.name, r.profile);
+        if (r.end) idle();
+      });
+      worker.postMessage({ columns, bins, counter });
+      for (let i = Atomics.add(counter, 0, 1); i < columns.length; i = Atomics.add(counter, 0, 1)) {
+        const { name, values } = columns[i];
+        done.set(name, numericProfile(name, values, bins, refCols.get(name)));
+      }
+    } else {
+      // a column the worker takes is copied into one of two shared buffers: it has the next one
+      // queued while this thread profiles its own (this thread answers only between its columns)
+      const queue = [...numeric];
+      const slots: Float64Array[] = [];
+      let inFlight = 0;
+      const send = (slot: number) => {
+        const name = queue.shift();
+        if (name === undefined) return;
+        const values = frame.numeric(name);
+        if (slots[slot] === undefined || slots[slot].length < values.length)
+          slots[slot] = new Float64Array(new SharedArrayBuffer(Math.max(8, values.length * 8)));
+        const view = slots[slot].subarray(0, values.length);
+        view.set(values);
+        inFlight++;
+        worker.postMessage({ job: { name, values: view, bins, edges: edgesOf(name) }, slot });
+      };
+      worker.on('message', (r: Reply) => {
+        inFlight--;
+        if (r.profile) done.set(r.profile.name, r.profile);
+        send(r.slot ?? 0);
+        if (inFlight === 0 && queue.length === 0) idle();
+      });
+      send(0);
+      send(1);
+      for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+        done.set(name, numericProfile(name, frame.numeric(name), bins, refCols.get(name)));
+        await new Promise((r) => setImmediate(r));
+      }
+      if (inFlight === 0) idle();
     }
     const rest = profileFrame(frame.select(frame.names.filter((n) => !numeric.includes(n))), options).columns;
     for (const c of rest) done.set(c.name, c);
