@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/random.js';
-import { readCsvDuckDB } from './csv-duckdb.js';
+import { hashRows, hasRepeatedRow, readCsvDuckDB } from './csv-duckdb.js';
 import { fileSource } from './csv-stream.js';
 import type { Frame } from './frame.js';
 import { churnSchema, parseSchema, profileFrame, type ReadResult, readCsv, type Schema } from './index.js';
@@ -276,5 +276,115 @@ describe('the DuckDB fast path gives the strict reader results on clean files', 
     );
     await fallsBack(file(`${head}\n${ok}`), parseSchema({ ...s, missing_values: ['NA'] }), /empty string/);
     await fallsBack(file(ok), s, /no header/, { header: false });
+  });
+});
+
+describe('duplicate rows on the fast path', () => {
+  /** Columns as hasRepeatedRow takes them: numbers by their bits (two words a row), codes. */
+  const asWords = (nums: Float64Array[], codes: Int32Array[]) => ({
+    words: [...nums.map((f) => new Int32Array(f.buffer, f.byteOffset, f.length * 2)), ...codes],
+    wide: [...nums.map(() => true), ...codes.map(() => false)],
+  });
+  /** Distinct random rows: two number columns (one with NaN for missing) and a code column. */
+  const rows = (n: number, seed: number) => {
+    const rng = new Rng(seed);
+    const a = Float64Array.from({ length: n }, (_, i) => i + rng.next());
+    const b = Float64Array.from({ length: n }, () => (rng.next() < 0.1 ? Number.NaN : rng.next()));
+    const c = Int32Array.from({ length: n }, () => Math.floor(rng.next() * 5));
+    return { a, b, c };
+  };
+  const hashed = (words: Int32Array[], wide: boolean[], n: number, keys = words.map((_, k) => k)) => {
+    const hs = new Int32Array(n);
+    hashRows(words, wide, keys, hs, 0, n);
+    return hs;
+  };
+
+  it('finds a repeat near or far, with missing numbers, and only a true one', () => {
+    const n = 50_000;
+    const { a, b, c } = rows(n, 5);
+    const { words, wide } = asWords([a, b], [c]);
+    expect(hasRepeatedRow(words, wide, hashed(words, wide, n), n)).toBe(false);
+    // the last row repeats the first (far apart), then the second-to-last
+    for (const [to, from] of [
+      [n - 1, 0],
+      [n - 1, n - 2],
+    ]) {
+      const a2 = a.slice();
+      const b2 = b.slice();
+      const c2 = c.slice();
+      a2[to] = a2[from];
+      b2[to] = Number.NaN;
+      b2[from] = Number.NaN;
+      c2[to] = c2[from];
+      const w = asWords([a2, b2], [c2]);
+      expect(hasRepeatedRow(w.words, w.wide, hashed(w.words, w.wide, n), n)).toBe(true);
+      // a difference in the code column alone: no repeat
+      c2[to] = c2[from] + 1;
+      const w2 = asWords([a2, b2], [c2]);
+      expect(hasRepeatedRow(w2.words, w2.wide, hashed(w2.words, w2.wide, n), n)).toBe(false);
+    }
+    // -0 is not 0 (as "-0" is not "0" for the strict reader)
+    const z = asWords([Float64Array.of(0, 1, -0)], [Int32Array.of(1, 2, 1)]);
+    expect(hasRepeatedRow(z.words, z.wide, hashed(z.words, z.wide, 3), 3)).toBe(false);
+  });
+
+  it('equal hashes of different rows are not repeats, however many', () => {
+    const n = 20_000;
+    const { a, b, c } = rows(n, 9);
+    const { words, wide } = asWords([a, b], [c]);
+    // every hash equal: made again over every column
+    expect(hasRepeatedRow(words, wide, new Int32Array(n), n)).toBe(false);
+    // every hash equal and not made again: the rows are compared by value
+    expect(hasRepeatedRow(words, wide, new Int32Array(n), n, undefined, false)).toBe(false);
+    // pairs and triples of equal hashes (in one bucket and across buckets)
+    const hs = hashed(words, wide, n);
+    for (let r = 0; r + 2 < n; r += 97) {
+      hs[r + 1] = hs[r];
+      if (r % 3 === 0) hs[r + 2] = hs[r];
+    }
+    expect(hasRepeatedRow(words, wide, hs, n)).toBe(false);
+    // a hash of the code column only (few values): many equal hashes, still no repeat
+    expect(hasRepeatedRow(words, wide, hashed(words, wide, n, [2]), n)).toBe(false);
+    const c2 = c.slice();
+    const a2 = a.slice();
+    a2[n - 1] = a2[3];
+    const b2 = b.slice();
+    b2[n - 1] = b2[3];
+    c2[n - 1] = c2[3];
+    const w = asWords([a2, b2], [c2]);
+    expect(hasRepeatedRow(w.words, w.wide, hashed(w.words, w.wide, n, [2]), n)).toBe(true);
+    expect(hasRepeatedRow(w.words, w.wide, new Int32Array(n), n, undefined, false)).toBe(true);
+    // equal hashes, rows that differ in one word of one column only (the last, a sign, a low word)
+    const same = (x: number[], y: number[], k: number[]) => {
+      const v = asWords([Float64Array.from(x), Float64Array.from(y)], [Int32Array.from(k)]);
+      return [2, 3].map((m) => hasRepeatedRow(v.words, v.wide, new Int32Array(m), m, undefined, false));
+    };
+    expect(same([1, 1, 1], [2, 2, 2], [0, 1, 0])).toEqual([false, true]);
+    expect(same([1, -1, 1], [2, 2, 2], [0, 0, 0])).toEqual([false, true]);
+    expect(same([1, 1 + 2 ** -52, 1], [2, 2, 2], [0, 0, 0])).toEqual([false, true]);
+    expect(same([1, 1, 1], [2, -2, 2], [0, 0, 0])).toEqual([false, true]);
+  });
+
+  it('files: a repeat far apart, missing cells, text columns, -0', async () => {
+    // (k last: a line may not end in the delimiter)
+    const d = parseSchema({
+      columns: [
+        { name: 'id', type: 'string', nullable: true },
+        { name: 'x', type: 'number', nullable: true },
+        { name: 'c', type: 'category', nullable: true },
+        { name: 'k', type: 'category' },
+      ],
+    });
+    const body = Array.from({ length: 30_000 }, (_, i) => `t${i % 1000},${i},${i % 7 === 0 ? '' : 'a'},k`);
+    await fastAndSame(file(`id,x,c,k\n${body.join('\n')}\n`), d);
+    // the first row again at the end (past DuckDB's first chunks)
+    await fallsBack(file(`id,x,c,k\n${body.join('\n')}\n${body[0]}\n`), d, /duplicate rows/);
+    // missing numbers and texts: equal, as the strict reader's empty cells are
+    await fallsBack(file(`id,x,c,k\n,,a,k\nq,1,b,k\n,,a,k\n`), d, /duplicate rows/);
+    // only the text column differs
+    await fastAndSame(file(`id,x,c,k\nab,1,a,k\nq,1,b,k\nba,1,a,k\n`), d);
+    await fallsBack(file(`id,x,c,k\nab,1,a,k\nq,1,b,k\nab,1,a,k\n`), d, /duplicate rows/);
+    // -0 and 0: different texts, no repeat for either reader
+    await fastAndSame(file(`id,x,c,k\nq,0,a,k\nq,-0,a,k\n`), d);
   });
 });

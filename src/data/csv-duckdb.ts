@@ -39,7 +39,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import bindings, { type DataChunk } from '@duckdb/node-bindings';
 import { checkHeader } from './csv.js';
-import { categoricalOf, fmix, Growable, quarantineLine, type StreamedCsv } from './csv-stream.js';
+import { categoricalOf, Growable, quarantineLine, type StreamedCsv } from './csv-stream.js';
 import { parseDatetime } from './datetime.js';
 import { type Column, Frame } from './frame.js';
 import type { ColumnSpec, Schema } from './schema.js';
@@ -299,23 +299,16 @@ async function readFast(
       Math.ceil(((size - nl) / Math.max(1, (first.lastIndexOf(10) - nl) / firstLines)) * 1.03) + 64,
       1 << 26,
     );
-    let rowSet: RowSet | null = null;
+    let rowHashes: RowHashes | null = null;
     try {
       allocate(cols, capacity);
-      // duplicate rows are looked for as the rows arrive, while DuckDB parses (see RowSet); a file
-      // with more rows than the estimate is checked whole at the end
-      if ((schema.duplicate_rows ?? 'warning') !== 'allow') {
-        rowSet = new RowSet(
-          capacity,
-          cols.map((c) => c.num !== undefined),
-        );
-        for (const c of cols) if (c.strs) c.hashes = new Growable((k) => new Int32Array(k), capacity);
-      }
+      // duplicate rows: the rows' hashes are made as the rows arrive, while DuckDB parses (see
+      // hasRepeatedRow), and compared at the end
+      if ((schema.duplicate_rows ?? 'warning') !== 'allow') rowHashes = new RowHashes(cols, capacity);
     } catch (e) {
       void opening.then((i) => i.closeSync()).catch(() => null);
       throw e;
     }
-    let rowSetFull = false;
 
     let digest = '';
     let nRows = 0;
@@ -430,10 +423,7 @@ async function readFast(
             }
             copyVector(c, vector, rows, m, missing);
           }
-          if (rowSet && !rowSetFull) {
-            if (rows + m > rowSet.capacity) rowSetFull = true;
-            else if (rowSet.add(wordsOf(cols, rows, m), rows, rows + m)) giveUp('duplicate rows');
-          }
+          rowHashes?.add(rows, m);
           rows += m;
           if (++spent % 16 === 0) youngGc();
         }
@@ -459,8 +449,7 @@ async function readFast(
       instance.closeSync();
     }
     // DuckDB is closed (its buffers freed) before the checks on the whole columns
-    const dupsChecked = rowSet !== null && !rowSetFull;
-    return finish(path, schema, header, cols, nRows, nBytes, digest, options, dupsChecked);
+    return finish(path, schema, header, cols, nRows, nBytes, digest, options, rowHashes);
   } finally {
     closeSync(fd);
   }
@@ -709,7 +698,7 @@ function finish(
   bytes: number,
   sha256: string,
   options: FastCsvOptions,
-  dupsChecked: boolean,
+  rowHashes: RowHashes | null,
 ): FastCsvResult {
   const names: string[] = [];
   const columns: Column[] = [];
@@ -747,7 +736,15 @@ function finish(
       }
     }
   });
-  if ((schema.duplicate_rows ?? 'warning') !== 'allow' && !dupsChecked && hasDuplicateRows(columns, rows))
+  if (
+    (schema.duplicate_rows ?? 'warning') !== 'allow' &&
+    hasDuplicateRows(
+      columns,
+      rows,
+      rowHashes,
+      cols.map((c) => c.hashes?.data),
+    )
+  )
     giveUp('duplicate rows');
   const target = schema.target;
   if (target) {
@@ -817,102 +814,196 @@ function textHash(t: string | null): number {
   return x;
 }
 
-/**
- * Rows as they arrive, to tell whether two have equal values in every column. Each column is
- * given as 32-bit words: numbers by their bits (two words a row, `wide`; missing numbers are all
- * the same NaN), codes as they are, strings by textHash (a false match there only costs the
- * strict read). Rows are hashed on a few columns (numeric ones first: they tell rows apart best)
- * into an open-addressing table whose slots hold a row and its hash; rows with equal hashes are
- * compared in every column. Equal texts give equal values, so no repeat here means no repeat for
- * the strict reader either.
+/*
+ * Duplicate rows, found by value. Each column is given as 32-bit words: numbers by their bits (two
+ * words a row, `wide`; missing numbers are all the same NaN, and -0 is not 0, as "-0" is not "0"
+ * for the strict reader), codes as they are, strings by textHash (a false match there only costs
+ * the strict read). Equal texts give equal values, so no repeat here means no repeat for the
+ * strict reader either.
+ *
+ * Each row gets a 32-bit hash of a few key columns (numeric ones first: they tell rows apart
+ * best), made as the rows arrive (a sequential pass over each key column's new rows). At the end
+ * the rows are sorted by hash (LSD radix sort, 3 sequential passes of 11 bits: probing a hash
+ * table of a million rows instead cost a cache miss a row) and only rows with equal hashes are
+ * compared in every column (~120 pairs in 1M rows of distinct values). When the key columns tell
+ * rows apart badly (many equal hashes), the hashes are made again over every column; a run of more
+ * than two equal hashes is sorted by value, so a repeat ends up next to its row.
  */
-class RowSet {
-  private readonly table: Int32Array;
-  private readonly mask: number;
-  private readonly keyCols: number[];
-  private hs = new Int32Array(0);
 
-  constructor(
-    /** The most rows the table takes. */
-    readonly capacity: number,
-    private readonly wide: boolean[],
-  ) {
-    let slots = 1 << 10;
-    while (slots < capacity * 2) slots *= 2;
-    this.mask = slots - 1;
-    this.table = new Int32Array(slots * 2).fill(-1);
-    this.keyCols = wide
-      .map((_, k) => k)
-      .sort((a, b) => Number(wide[b]) - Number(wide[a]))
-      .slice(0, 4);
-  }
-
-  /** Add rows from..to-1 (to <= capacity) of the columns' words; true when one repeats a row added before it. */
-  add(words: Int32Array[], from: number, to: number): boolean {
-    const wide = this.wide;
-    const n = to - from;
-    if (this.hs.length < n) this.hs = new Int32Array(n);
-    const hs = this.hs;
-    hs.fill(0, 0, n);
-    // the rows' hashes, a key column at a time (sequential passes over each column)
-    for (const k of this.keyCols) {
-      const w = words[k];
-      if (wide[k])
-        for (let i = 0; i < n; i++) {
-          const r = from + i;
-          hs[i] = Math.imul(Math.imul(hs[i] ^ w[2 * r], 0x01000193) ^ w[2 * r + 1], 0x5bd1e995);
-        }
-      else for (let i = 0; i < n; i++) hs[i] = Math.imul(hs[i] ^ w[from + i], 0x01000193);
-    }
-    const same = (a: number, b: number): boolean => {
-      for (let k = 0; k < words.length; k++) {
-        const w = words[k];
-        if (wide[k]) {
-          if (w[2 * a] !== w[2 * b] || w[2 * a + 1] !== w[2 * b + 1]) return false;
-        } else if (w[a] !== w[b]) return false;
+/** The columns a row's hash is first made of: numeric ones first, up to 8 words. */
+function keyColumns(wide: boolean[]): number[] {
+  const keys: number[] = [];
+  let nWords = 0;
+  for (const w of [true, false])
+    wide.forEach((x, k) => {
+      if (x === w && nWords < 8) {
+        keys.push(k);
+        nWords += x ? 2 : 1;
       }
-      return true;
-    };
-    // a probe reads one slot (row, hash); only a slot with the same hash has its row compared
-    const table = this.table;
-    const mask = this.mask;
-    for (let i = 0; i < n; i++) {
-      const r = from + i;
-      const h = fmix(hs[i]);
-      let slot = h & mask;
-      for (;;) {
-        const at = table[2 * slot];
-        if (at < 0) {
-          table[2 * slot] = r;
-          table[2 * slot + 1] = h;
+    });
+  return keys;
+}
+
+/** Set hs[from..to-1] to the hashes of those rows over the columns `keys` of `words`. */
+export function hashRows(
+  words: Int32Array[],
+  wide: boolean[],
+  keys: number[],
+  hs: Int32Array,
+  from: number,
+  to: number,
+): void {
+  hs.fill(0x2545f491, from, to);
+  // a column at a time: sequential passes; the shift brings high bits (the sign) down
+  for (const k of keys) {
+    const w = words[k];
+    if (wide[k])
+      for (let r = from; r < to; r++) {
+        let h = Math.imul(hs[r] ^ w[2 * r], 0x5bd1e995);
+        h ^= h >>> 15;
+        h = Math.imul(h ^ w[2 * r + 1], 0x5bd1e995);
+        hs[r] = h ^ (h >>> 15);
+      }
+    else
+      for (let r = from; r < to; r++) {
+        const h = Math.imul(hs[r] ^ w[r], 0x5bd1e995);
+        hs[r] = h ^ (h >>> 15);
+      }
+  }
+}
+
+/** Rows a and b compared word by word over every column (0: equal in every column). */
+function compareRows(words: Int32Array[], wide: boolean[], a: number, b: number): number {
+  for (let k = 0; k < words.length; k++) {
+    const w = words[k];
+    if (wide[k]) {
+      const d = w[2 * a] - w[2 * b] || w[2 * a + 1] - w[2 * b + 1];
+      if (d !== 0) return d;
+    } else if (w[a] !== w[b]) return w[a] - w[b];
+  }
+  return 0;
+}
+
+/** Rows are put in 2^11 buckets by the top bits of their hashes. */
+const BUCKET_SHIFT = 21;
+const BUCKETS = 1 << (32 - BUCKET_SHIFT);
+
+/** Count hs[from..to-1] into their buckets. */
+function countBuckets(hs: Int32Array, from: number, to: number, count: Int32Array): void {
+  for (let r = from; r < to; r++) count[hs[r] >>> BUCKET_SHIFT]++;
+}
+
+/**
+ * Whether two of rows 0..n-1 have equal words in every column, given hashes hs that are equal for
+ * equal rows (over any columns; see the comment above) and, optionally, the rows per bucket.
+ * `rehash`: when many hashes are equal, make them again over every column first.
+ */
+export function hasRepeatedRow(
+  words: Int32Array[],
+  wide: boolean[],
+  hs: Int32Array,
+  n: number,
+  count?: Int32Array,
+  rehash = true,
+): boolean {
+  if (!count) {
+    count = new Int32Array(BUCKETS);
+    countBuckets(hs, 0, n, count);
+  }
+  // the hashes by bucket (one sequential pass writing 2048 streams)
+  const start = new Int32Array(BUCKETS + 1);
+  let most = 0;
+  for (let d = 0; d < BUCKETS; d++) {
+    start[d + 1] = start[d] + count[d];
+    most = Math.max(most, count[d]);
+  }
+  const at = start.slice(0, BUCKETS);
+  const sorted = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    const h = hs[r];
+    sorted[at[h >>> BUCKET_SHIFT]++] = h;
+  }
+  // in each bucket, an open-addressing table of its hashes (small enough to stay in cache) finds
+  // the hashes that occur more than once
+  let size = 16;
+  while (size < 2 * most) size *= 2;
+  const table = new Int32Array(size);
+  const repeated: number[] = [];
+  let equal = 0;
+  for (let d = 0; d < BUCKETS; d++) {
+    const s = start[d];
+    const e = start[d + 1];
+    let z = 16;
+    while (z < 2 * (e - s)) z *= 2;
+    const mask = z - 1;
+    table.fill(0, 0, z);
+    for (let i = s; i < e; i++) {
+      const h = sorted[i];
+      // a slot holds 1 + the index in `sorted` of its hash (0: empty)
+      for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+        const o = table[slot];
+        if (o === 0) {
+          table[slot] = i + 1;
           break;
         }
-        if (table[2 * slot + 1] === h && same(at, r)) return true;
-        slot = (slot + 1) & mask;
+        if (sorted[o - 1] === h) {
+          equal++;
+          repeated.push(h);
+          break;
+        }
       }
     }
-    return false;
   }
+  if (equal === 0) return false;
+  // 32 bits give ~n^2/2^33 equal pairs by chance (116 at 1M rows, 11.6K at 10M)
+  if (rehash && equal > Math.max(1024, n >>> 6)) {
+    const all = new Int32Array(n);
+    hashRows(
+      words,
+      wide,
+      words.map((_, k) => k),
+      all,
+      0,
+      n,
+    );
+    return hasRepeatedRow(words, wide, all, n, undefined, false);
+  }
+  // the rows of the repeated hashes (a bitmap of their low bits passes few others to the set)
+  const want = new Set(repeated);
+  let bits = 1 << 16;
+  while (bits < want.size * 64) bits *= 2;
+  const bitmap = new Int32Array(bits >>> 5);
+  const low = bits - 1;
+  for (const h of want) bitmap[(h & low) >>> 5] |= 1 << (h & 31);
+  const groups = new Map<number, number[]>();
+  for (let r = 0; r < n; r++) {
+    const h = hs[r];
+    if (((bitmap[(h & low) >>> 5] >>> (h & 31)) & 1) === 0 || !want.has(h)) continue;
+    const g = groups.get(h);
+    if (g) g.push(r);
+    else groups.set(h, [r]);
+  }
+  for (const g of groups.values()) {
+    if (g.length === 2) {
+      if (compareRows(words, wide, g[0], g[1]) === 0) return true;
+      continue;
+    }
+    // more than two: by value, so that equal rows are next to each other
+    g.sort((a, b) => compareRows(words, wide, a, b));
+    for (let t = 1; t < g.length; t++) if (compareRows(words, wide, g[t - 1], g[t]) === 0) return true;
+  }
+  return false;
 }
 
-/** The columns' words for RowSet.add, up to row from + m (text hashes filled for rows from..from+m-1). */
-function wordsOf(cols: Col[], from: number, m: number): Int32Array[] {
-  return cols.map((c) => {
-    if (c.num) return new Int32Array(c.num.data.buffer, c.num.data.byteOffset, (from + m) * 2);
-    if (c.codes) return c.codes.data;
-    const h = c.hashes!;
-    h.ensure(from + m);
-    const strs = c.strs!;
-    for (let r = from; r < from + m; r++) h.data[r] = textHash(strs[r] ?? null);
-    return h.data;
-  });
-}
-
-/** Whether two rows of the columns have equal values in every column (see RowSet). */
-function hasDuplicateRows(columns: Column[], rows: number): boolean {
+/** The words of the columns' first `rows` rows (text columns by textHash, or the hashes given). */
+function wordsOfColumns(
+  columns: Column[],
+  rows: number,
+  textHashes: (Int32Array | undefined)[],
+): { words: Int32Array[]; wide: boolean[] } {
   const words: Int32Array[] = [];
   const wide: boolean[] = [];
-  for (const c of columns) {
+  columns.forEach((c, j) => {
     if (c.kind === 'numeric') {
       words.push(new Int32Array(c.values.buffer, c.values.byteOffset, rows * 2));
       wide.push(true);
@@ -920,9 +1011,69 @@ function hasDuplicateRows(columns: Column[], rows: number): boolean {
       words.push(c.codes);
       wide.push(false);
     } else {
-      words.push(Int32Array.from(c.values, textHash));
+      words.push(textHashes[j] ?? Int32Array.from(c.values, textHash));
       wide.push(false);
     }
+  });
+  return { words, wide };
+}
+
+/** Whether two rows of the columns have equal values in every column. */
+function hasDuplicateRows(
+  columns: Column[],
+  rows: number,
+  hashes: RowHashes | null,
+  textHashes: (Int32Array | undefined)[] = [],
+): boolean {
+  const { words, wide } = wordsOfColumns(columns, rows, textHashes);
+  if (hashes) return hasRepeatedRow(words, wide, hashes.hs.data, rows, hashes.count);
+  const hs = new Int32Array(rows);
+  hashRows(words, wide, keyColumns(wide), hs, 0, rows);
+  return hasRepeatedRow(words, wide, hs, rows);
+}
+
+/** The rows' hashes over the key columns (and the text columns' textHash), made as chunks arrive. */
+class RowHashes {
+  readonly hs: Growable<Int32Array>;
+  /** The rows per bucket of their hashes. */
+  readonly count = new Int32Array(BUCKETS);
+  private readonly wide: boolean[];
+  private readonly keys: number[];
+  private readonly words: Int32Array[];
+
+  constructor(
+    private readonly cols: Col[],
+    capacity: number,
+  ) {
+    this.hs = new Growable((k) => new Int32Array(k), capacity);
+    for (const c of cols) if (c.strs) c.hashes = new Growable((k) => new Int32Array(k), capacity);
+    this.wide = cols.map((c) => c.num !== undefined);
+    this.keys = keyColumns(this.wide);
+    this.words = cols.map(() => new Int32Array(0));
   }
-  return new RowSet(rows, wide).add(words, 0, rows);
+
+  /** Hash rows from..from+m-1 (copied into the columns). */
+  add(from: number, m: number): void {
+    const to = from + m;
+    const words = this.words;
+    this.cols.forEach((c, k) => {
+      let data: Float64Array | Int32Array;
+      if (c.num) data = c.num.data;
+      else if (c.codes) data = c.codes.data;
+      else {
+        const h = c.hashes!;
+        h.ensure(to);
+        const strs = c.strs!;
+        for (let r = from; r < to; r++) h.data[r] = textHash(strs[r] ?? null);
+        data = h.data;
+      }
+      // a view of the column's array, made again when the array grew
+      if (words[k].buffer !== data.buffer)
+        words[k] =
+          data instanceof Int32Array ? data : new Int32Array(data.buffer, data.byteOffset, data.length * 2);
+    });
+    this.hs.ensure(to);
+    hashRows(words, this.wide, this.keys, this.hs.data, from, to);
+    countBuckets(this.hs.data, from, to, this.count);
+  }
 }
