@@ -250,14 +250,17 @@ function warmUp() {
   const dec = new Float64Array(m);
   const ints = new Float64Array(m);
   const dbl = new Float64Array(m);
+  // decimals over a wide range of keys (4e5): the path of most CSV number columns
+  const wide = new Float64Array(m);
   let x = 12345;
   for (let i = 0; i < m; i++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     dec[i] = i % 17 === 0 ? Number.NaN : i % 13 === 0 ? -0 : Math.round((x / 2 ** 32 - 0.5) * 2e6) / 1e4;
     ints[i] = i % 19 === 0 ? Number.NaN : x % 7;
     dbl[i] = i % 23 === 0 ? Number.NaN : Math.exp(x / 2 ** 28);
+    wide[i] = i % 29 === 0 ? Number.NaN : Math.round((x / 2 ** 32 - 0.5) * 4e5) / 1e3;
   }
-  for (const v of [dec, ints, dbl]) {
+  for (const v of [dec, ints, dbl, wide]) {
     numericColumnProfile('', v, 10, null);
     numericColumnProfile('', v, 10, [-1, 0, 1, 2]);
   }
