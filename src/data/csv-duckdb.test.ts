@@ -202,6 +202,36 @@ describe('the DuckDB fast path gives the strict reader results on clean files', 
     await fastAndSame(file(`${head}\n1,,3,yes,,z,no\n2,,4,no,,a,yes\n`), s);
   });
 
+  it('a line ending in the delimiter where the scanned chunks meet', async () => {
+    // the delimiter the last byte of the first 4 MiB chunk or of a later 1 MiB one, its line feed
+    // (or CR LF) the first of the next; and in the middle of a chunk
+    const rows: string[] = [];
+    let size = head.length + 1;
+    const row = (i: number, c: string) => `${i},1,3,yes,,${c},${i % 2 ? 'yes' : 'no'}`;
+    for (let i = 0; size < (6 << 20) - 200; i++) {
+      rows.push(row(i, 'z'));
+      size += rows[i].length + 1;
+    }
+    const text = `${head}\n${rows.join('\n')}\n`;
+    await fastAndSame(file(text), s);
+    const ending = (at: number, end: string) => {
+      // the row that holds byte `at`, padded so that its trailing delimiter is byte at - 1
+      let start = head.length + 1;
+      let i = 0;
+      while (start + rows[i].length + 1 <= at - 40) start += rows[i++].length + 1;
+      const plain = row(i, '').length;
+      const line = `${row(i, 'z'.repeat(at - 1 - start - plain))},`;
+      expect(start + line.length).toBe(at);
+      return `${text.slice(0, start)}${line}${end}${text.slice(start + rows[i].length + 1)}`;
+    };
+    for (const at of [4 << 20, 5 << 20, (5 << 20) + 12345])
+      for (const end of ['\n', '\r\n']) {
+        const t = ending(at, end);
+        // CR LF on one line only: DuckDB refuses mixed line endings first
+        await fallsBack(file(t), s, end === '\n' ? /ends in the delimiter/ : /ends in the delimiter|DuckDB/);
+      }
+  });
+
   it('gives up on anything the strict reader reports or reads differently', async () => {
     const ok = '1,1.5,3,yes,2026-12-01,z,no\n2,2,4,no,,a,yes\n';
     const cases: [string, RegExp][] = [
@@ -209,6 +239,9 @@ describe('the DuckDB fast path gives the strict reader results on clean files', 
       [`${head}\n${ok}3,1_0,4,no,,a,yes\n`, /_ in a numeric column/],
       [`${head}\n${ok}3,+-1,4,no,,a,yes\n`, /\+- in a numeric column/],
       [`${head}\n${ok}3,1,4,no,,a,yes,\n`, /ends in the delimiter/],
+      [`${head}\r\n1,1.5,3,yes,,z,no\r\n2,2,4,no,,a,yes,\r\n`, /ends in the delimiter/],
+      [`${head}\n1,1.5,3,yes,,z,no,\n2,2,4,no,,a,yes\n`, /ends in the delimiter/],
+      [`${head}\n${ok}3,1,4,no,,a,yes,`, /ends in the delimiter/],
       [`${head}\n${ok}3,NaN,4,no,,a,yes\n`, /NaN|DuckDB/],
       [`${head}\n${ok}3,nan,4,no,,a,yes\n`, /NaN/],
       [`${head}\n${ok}3,inf,4,no,,a,yes\n`, /infinite/],
@@ -364,6 +397,16 @@ describe('duplicate rows on the fast path', () => {
     expect(same([1, -1, 1], [2, 2, 2], [0, 0, 0])).toEqual([false, true]);
     expect(same([1, 1 + 2 ** -52, 1], [2, 2, 2], [0, 0, 0])).toEqual([false, true]);
     expect(same([1, 1, 1], [2, -2, 2], [0, 0, 0])).toEqual([false, true]);
+    // equal words, the texts tell them apart (null first)
+    const v = asWords([Float64Array.of(1, 1, 1, 1)], [Int32Array.of(7, 7, 7, 7)]);
+    const texts = (t: (string | null)[]) =>
+      hasRepeatedRow(v.words, v.wide, new Int32Array(4), 4, undefined, false, [t]);
+    expect(texts(['a', 'b', null, 'c'])).toBe(false);
+    expect(texts(['a', 'b', null, 'a'])).toBe(true);
+    expect(texts([null, 'b', null, 'c'])).toBe(true);
+    expect(
+      hasRepeatedRow(v.words, v.wide, new Int32Array(4), 4, undefined, true, [['a', 'b', 'c', 'd']]),
+    ).toBe(false);
   });
 
   it('files: a repeat far apart, missing cells, text columns, -0', async () => {
@@ -387,5 +430,8 @@ describe('duplicate rows on the fast path', () => {
     await fallsBack(file(`id,x,c,k\nab,1,a,k\nq,1,b,k\nab,1,a,k\n`), d, /duplicate rows/);
     // -0 and 0: different texts, no repeat for either reader
     await fastAndSame(file(`id,x,c,k\nq,0,a,k\nq,-0,a,k\n`), d);
+    // texts whose 32-bit hashes collide ("10189" and "197186"): compared as texts, no repeat
+    await fastAndSame(file(`id,x,c,k\n10189,1,a,k\nq,1,b,k\n197186,1,a,k\n`), d);
+    await fallsBack(file(`id,x,c,k\n10189,1,a,k\nq,1,b,k\n10189,1,a,k\n`), d, /duplicate rows/);
   });
 });
