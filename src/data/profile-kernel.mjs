@@ -320,9 +320,13 @@ export function numericColumnProfile(name, values, bins, refEdges) {
   const bitset = decimal0 ? new Int32Array((span + 31) >>> 5) : null;
   // a narrow range of decimals (integers, codes, 0/1 labels): counts per k give the ranks directly
   const kc = decimal0 && span <= FINE ? new Int32Array(span) : null;
-  // wide ranges of decimals (most CSV number columns): sorted into key ranges (see decimalProfile)
-  if (decimal0 && kc === null && nonDecreasing(e)) {
-    const got = decimalProfile(values, count, mean, s, kmin, span, e, cnt);
+  // decimals: a narrow range counted per key (narrowProfile), a wide one sorted into key ranges
+  // (decimalProfile)
+  if (decimal0 && nonDecreasing(e)) {
+    const got =
+      kc !== null
+        ? narrowProfile(values, count, mean, s, kmin, kc, h)
+        : decimalProfile(values, count, mean, s, kmin, span, e, cnt);
     if (got !== null) {
       const { ss, distinct, at } = got;
       const quantile = (q) => {
@@ -405,6 +409,68 @@ export function numericColumnProfile(name, values, bins, refEdges) {
     },
     histogram: { edges, counts },
   };
+}
+
+/**
+ * The profile's order statistics, distinct count and histogram for a column of decimals with a
+ * narrow range of keys (value = (kmin + j) / s exactly, j < kc.length): one pass counts each key
+ * (and the squared deviations, in value order), then everything comes from the counts: the
+ * distinct keys are the counted ones, ranks are read off the running counts, and each key's value
+ * is binned once with its count. null when a value is not a decimal. kc must be all zeros.
+ */
+function narrowProfile(values, count, mean, s, kmin, kc, h) {
+  const s2 = new Float64Array(2);
+  if (!countKeys(values, mean, s, kmin, kc, s2)) {
+    kc.fill(0);
+    return null;
+  }
+  const ss = s2[0];
+  const negZeros = s2[1];
+  let distinct = 0;
+  for (let j = 0; j < kc.length; j++) {
+    const c = kc[j];
+    if (c === 0) continue;
+    distinct++;
+    binCount(h, (kmin + j) / s, c);
+  }
+  const ranks = [];
+  for (const q of QS) {
+    const pos = (count - 1) * q;
+    ranks.push(Math.floor(pos), Math.ceil(pos));
+  }
+  return { ss, distinct, at: ranksFromCounts(kc, kmin, s, negZeros, ranks) };
+}
+
+/** The pass of narrowProfile: counts per key into kc, [squared deviations, -0s] into out. */
+function countKeys(values, mean, s, kmin, kc, out) {
+  const n = values.length;
+  let ss = 0;
+  let negZeros = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) continue;
+    const dv = v - mean;
+    ss += dv * dv;
+    const k = Math.round(v * s);
+    if (k / s !== v) return false;
+    kc[k - kmin]++;
+    if (v === 0 && 1 / v < 0) negZeros++;
+  }
+  out[0] = ss;
+  out[1] = negZeros;
+  return true;
+}
+
+/** binValue for c values equal to v. */
+function binCount(h, v, c) {
+  const e = h.e;
+  const last = h.last;
+  let b = h.step > 0 ? Math.floor((v - h.lo0) * h.step) : 0;
+  if (b > last) b = last;
+  else if (!(b >= 0)) b = 0;
+  while (b > 0 && v < e[b]) b--;
+  while (b < last && v >= e[b + 1]) b++;
+  h.cnt[b] += c;
 }
 
 /** Whether the edges never decrease (then a value's bin is the number of inner edges at or below it). */

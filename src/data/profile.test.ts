@@ -236,7 +236,7 @@ describe('exact distinct counts and quantiles without a full sort', () => {
   });
 });
 
-describe('wide ranges of decimals, grouped by key range', () => {
+describe('decimals as integer keys: wide ranges grouped by key range, narrow ones counted per key', () => {
   // the definitions: quantiles and distinct count from a full sort, bins by e[b] <= v < e[b + 1]
   function byDefinition(values: number[], edges: number[]) {
     const present = Float64Array.from(values.filter((v) => !Number.isNaN(v))).sort();
@@ -278,6 +278,10 @@ describe('wide ranges of decimals, grouped by key range', () => {
         : rnd() < 0.2
           ? Number.NaN
           : Math.round(Math.floor(rnd() * 101) * 1e3 + (rnd() < 0.5 ? 1 : 0)) / 1e4,
+    ),
+    // a narrow range (counted per key), with -0s, missing values and values on the edges
+    narrow: Array.from({ length: n }, (_, i) =>
+      i % 7 === 0 ? Number.NaN : i % 5 === 0 ? -0 : Math.floor(rnd() * 25) / 2 - 2,
     ),
     // decimals in the first 64 values, then one that is not: the general path
     notDecimal: Array.from({ length: n }, (_, i) => (i === n - 1 ? Math.PI : Math.round(rnd() * 1e6) / 1e4)),
