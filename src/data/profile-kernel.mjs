@@ -128,14 +128,7 @@ function histogramOf(e, cnt) {
  * the edges.
  */
 function binValue(h, v) {
-  const e = h.e;
-  const last = h.last;
-  let b = h.step > 0 ? Math.floor((v - h.lo0) * h.step) : 0;
-  if (b > last) b = last;
-  else if (!(b >= 0)) b = 0;
-  while (b > 0 && v < e[b]) b--;
-  while (b < last && v >= e[b + 1]) b++;
-  h.cnt[b]++;
+  binCount(h, v, 1);
 }
 
 /**
@@ -317,7 +310,6 @@ export function numericColumnProfile(name, values, bins, refEdges) {
     span >= 1 &&
     span <= Math.max(1 << 20, 64 * count) &&
     span <= 1 << 28;
-  const bitset = decimal0 ? new Int32Array((span + 31) >>> 5) : null;
   // a narrow range of decimals (integers, codes, 0/1 labels): counts per k give the ranks directly
   const kc = decimal0 && span <= FINE ? new Int32Array(span) : null;
   // decimals: a narrow range counted per key (narrowProfile), a wide one sorted into key ranges
@@ -327,32 +319,9 @@ export function numericColumnProfile(name, values, bins, refEdges) {
       kc !== null
         ? narrowProfile(values, count, mean, s, kmin, kc, h)
         : decimalProfile(values, count, mean, s, kmin, span, e, cnt);
-    if (got !== null) {
-      const { ss, distinct, at } = got;
-      const quantile = (q) => {
-        const pos = (count - 1) * q;
-        const lo = at.get(Math.floor(pos));
-        const hi = at.get(Math.ceil(pos));
-        return lo + (hi - lo) * (pos - Math.floor(pos));
-      };
-      return {
-        ...base,
-        distinct,
-        min,
-        max,
-        mean,
-        std: count > 1 ? Math.sqrt(ss / (count - 1)) : 0,
-        quantiles: {
-          p5: quantile(0.05),
-          p25: quantile(0.25),
-          p50: quantile(0.5),
-          p75: quantile(0.75),
-          p95: quantile(0.95),
-        },
-        histogram: { edges, counts: Array.from(cnt) },
-      };
-    }
+    if (got !== null) return profileOf(base, count, min, max, mean, got.ss, got.distinct, got.at, edges, cnt);
   }
+  const bitset = decimal0 ? new Int32Array((span + 31) >>> 5) : null;
   // the fine histogram
   const fineScale = min === max ? 0 : FINE / (max - min);
   const fine = Number.isFinite(fineScale) && fineScale > 0 ? new Int32Array(FINE) : null;
@@ -368,11 +337,7 @@ export function numericColumnProfile(name, values, bins, refEdges) {
   const negZeros = s2[2];
   const decimal = s2[3] === 1;
   const edge = fromFine ? edgeBuckets(e, min, fineScale, fine, cnt) : null;
-  const ranks = [];
-  for (const q of QS) {
-    const pos = (count - 1) * q;
-    ranks.push(Math.floor(pos), Math.ceil(pos));
-  }
+  const ranks = wantedRanks(count);
   let at = null;
   if (min === max) at = new Map(ranks.map((r) => [r, min]));
   else if (decimal && kc !== null) at = ranksFromCounts(kc, kmin, s, negZeros, ranks);
@@ -380,13 +345,19 @@ export function numericColumnProfile(name, values, bins, refEdges) {
   // the edges' buckets, when pickRanks did not pass over the values
   if (edge !== null && !(at !== null && decimal && kc === null && min !== max))
     binEdgeBuckets(values, min, fineScale, edge, h);
-  const counts = Array.from(cnt);
   if (at === null || !decimal) {
     const sorted = sortedCopy(presentOf(values, count));
     distinct = distinctSorted(sorted, count);
     at = new Map(ranks.map((r) => [r, sorted[r]]));
   }
-  // quantiles: linear interpolation between closest ranks (numpy's default)
+  return profileOf(base, count, min, max, mean, ss, distinct, at, edges, cnt);
+}
+
+/**
+ * The column's profile from its statistics: `at` maps the ranks wantedRanks names to their values;
+ * quantiles interpolate linearly between the closest ranks (numpy's default).
+ */
+function profileOf(base, count, min, max, mean, ss, distinct, at, edges, cnt) {
   const quantile = (q) => {
     const pos = (count - 1) * q;
     const lo = at.get(Math.floor(pos));
@@ -407,8 +378,18 @@ export function numericColumnProfile(name, values, bins, refEdges) {
       p75: quantile(0.75),
       p95: quantile(0.95),
     },
-    histogram: { edges, counts },
+    histogram: { edges, counts: Array.from(cnt) },
   };
+}
+
+/** The ranks of the sorted order the quantiles need (the two closest to each). */
+function wantedRanks(count) {
+  const ranks = [];
+  for (const q of QS) {
+    const pos = (count - 1) * q;
+    ranks.push(Math.floor(pos), Math.ceil(pos));
+  }
+  return ranks;
 }
 
 /**
@@ -420,7 +401,7 @@ export function numericColumnProfile(name, values, bins, refEdges) {
  */
 function narrowProfile(values, count, mean, s, kmin, kc, h) {
   const s2 = new Float64Array(2);
-  if (!countKeys(values, mean, s, kmin, kc, s2)) {
+  if (!decimalKeys(values, mean, s, kmin, 0, null, kc, s2)) {
     kc.fill(0);
     return null;
   }
@@ -433,35 +414,11 @@ function narrowProfile(values, count, mean, s, kmin, kc, h) {
     distinct++;
     binCount(h, (kmin + j) / s, c);
   }
-  const ranks = [];
-  for (const q of QS) {
-    const pos = (count - 1) * q;
-    ranks.push(Math.floor(pos), Math.ceil(pos));
-  }
+  const ranks = wantedRanks(count);
   return { ss, distinct, at: ranksFromCounts(kc, kmin, s, negZeros, ranks) };
 }
 
-/** The pass of narrowProfile: counts per key into kc, [squared deviations, -0s] into out. */
-function countKeys(values, mean, s, kmin, kc, out) {
-  const n = values.length;
-  let ss = 0;
-  let negZeros = 0;
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (Number.isNaN(v)) continue;
-    const dv = v - mean;
-    ss += dv * dv;
-    const k = Math.round(v * s);
-    if (k / s !== v) return false;
-    kc[k - kmin]++;
-    if (v === 0 && 1 / v < 0) negZeros++;
-  }
-  out[0] = ss;
-  out[1] = negZeros;
-  return true;
-}
-
-/** binValue for c values equal to v. */
+/** Count c values equal to v in their bin (see binValue). */
 function binCount(h, v, c) {
   const e = h.e;
   const last = h.last;
@@ -491,8 +448,8 @@ function scratch(n) {
 
 /**
  * Pass 2 for decimals: squared deviations, each present value's key k - kmin (value k / s
- * exactly) into keys, the count per key range (key >>> rb) into rc, and the -0s; null as soon as
- * a value is not k / s.
+ * exactly) into keys (unless null), the count per key range (key >>> rb; per key for rb 0) into
+ * rc, and the -0s; false as soon as a value is not k / s.
  */
 function decimalKeys(values, mean, s, kmin, rb, keys, rc, out) {
   const n = values.length;
@@ -507,7 +464,7 @@ function decimalKeys(values, mean, s, kmin, rb, keys, rc, out) {
     const k = Math.round(v * s);
     if (k / s !== v) return false;
     const key = k - kmin;
-    keys[j++] = key;
+    if (keys !== null) keys[j++] = key;
     rc[key >>> rb]++;
     if (v === 0 && 1 / v < 0) negZeros++;
   }
@@ -583,11 +540,7 @@ function decimalProfile(values, count, mean, s, kmin, span, e, cnt) {
   scatterKeys(keys, count, rb, at, sorted);
   const distinct = distinctKeys(sorted, at, new Int32Array(1 << (rb - 5)));
   // the ranks the quantiles need, each from its range's keys in order
-  const ranks = [];
-  for (const q of QS) {
-    const pos = (count - 1) * q;
-    ranks.push(Math.floor(pos), Math.ceil(pos));
-  }
+  const ranks = wantedRanks(count);
   const zeroKey = -kmin;
   const zerosFrom = negZeros > 0 ? keysBelow(sorted, at, rb, zeroKey) : 0;
   const ordered = new Map();
