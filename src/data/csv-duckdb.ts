@@ -829,11 +829,12 @@ function textHash(t: string | null): number {
  *
  * Each row gets a 32-bit hash of a few key columns (numeric ones first: they tell rows apart
  * best), made as the rows arrive (a sequential pass over each key column's new rows). At the end
- * the rows are sorted by hash (LSD radix sort, 3 sequential passes of 11 bits: probing a hash
- * table of a million rows instead cost a cache miss a row) and only rows with equal hashes are
- * compared in every column (~120 pairs in 1M rows of distinct values). When the key columns tell
- * rows apart badly (many equal hashes), the hashes are made again over every column; a run of more
- * than two equal hashes is sorted by value, so a repeat ends up next to its row.
+ * the hashes are put in 2048 buckets by their top bits (one sequential pass), and a small
+ * open-addressing table per bucket, which stays in cache, finds the hashes that occur more than
+ * once (probing one table of a million rows instead cost a cache miss a row); only rows with equal
+ * hashes are compared in every column (~120 pairs in 1M rows of distinct values). When the key
+ * columns tell rows apart badly (many equal hashes), the hashes are made again over every column;
+ * a run of more than two equal hashes is sorted by value, so a repeat ends up next to its row.
  */
 
 /** The columns a row's hash is first made of: numeric ones first, up to 8 words. */
